@@ -1,0 +1,232 @@
+// CPU (OpenMP, through ATen's parallel_for) implementations of spmm and sddmm.
+#include <atomic>
+
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
+#include <torch/library.h>
+
+#include "kernels/checks.h"
+#include "kernels/cpu/row_partition.h"
+
+namespace gnnrec::ops::cpu {
+namespace {
+
+// Several chunks per thread so that a slow chunk can be balanced by others.
+int64_t chunk_count() { return static_cast<int64_t>(at::get_num_threads()) * 8; }
+
+// How far ahead (in neighbours) the x rows are prefetched: the gathers
+// x[col[k]] are the cost of a recommender SpMM (random rows of a matrix much
+// larger than L2), so their latency is hidden behind the current row's FMAs.
+constexpr int64_t kPrefetch = 8;
+
+// One CSR row with a compile-time width: the accumulator lives in registers
+// and is stored once. Always inlined into the per-ISA clones below, so it is
+// vectorised for each of them.
+template <typename T, int D>
+__attribute__((always_inline)) inline void spmm_row_fixed(const int64_t* rowptr,
+                                                          const int32_t* col, const T* val,
+                                                          const T* x, T* out, int64_t r,
+                                                          int64_t cols, bool& bad) {
+  T acc[D];
+  for (int t = 0; t < D; ++t) acc[t] = T(0);
+  const int64_t begin = rowptr[r], end = rowptr[r + 1];
+  for (int64_t k = begin; k < end; ++k) {
+    if (k + kPrefetch < end) __builtin_prefetch(x + static_cast<int64_t>(col[k + kPrefetch]) * D);
+    const int64_t j = col[k];
+    if (static_cast<uint64_t>(j) >= static_cast<uint64_t>(cols)) {
+      bad = true;
+      continue;
+    }
+    const T w = val ? val[k] : T(1);
+    const T* __restrict xr = x + j * D;
+#pragma omp simd
+    for (int t = 0; t < D; ++t) acc[t] += w * xr[t];
+  }
+  T* __restrict o = out + r * D;
+#pragma omp simd
+  for (int t = 0; t < D; ++t) o[t] = acc[t];
+}
+
+// Any width: accumulate in the output row (which stays in L1).
+template <typename T>
+__attribute__((always_inline)) inline void spmm_row_any(const int64_t* rowptr, const int32_t* col,
+                                                        const T* val, const T* x, T* out,
+                                                        int64_t r, int64_t d, int64_t cols,
+                                                        bool& bad) {
+  T* __restrict o = out + r * d;
+  for (int64_t t = 0; t < d; ++t) o[t] = T(0);
+  const int64_t begin = rowptr[r], end = rowptr[r + 1];
+  for (int64_t k = begin; k < end; ++k) {
+    if (k + kPrefetch < end) __builtin_prefetch(x + static_cast<int64_t>(col[k + kPrefetch]) * d);
+    const int64_t j = col[k];
+    if (static_cast<uint64_t>(j) >= static_cast<uint64_t>(cols)) {
+      bad = true;
+      continue;
+    }
+    const T w = val ? val[k] : T(1);
+    const T* __restrict xr = x + j * d;
+#pragma omp simd
+    for (int64_t t = 0; t < d; ++t) o[t] += w * xr[t];
+  }
+}
+
+template <typename T>
+__attribute__((always_inline)) inline bool spmm_rows_impl(const int64_t* rowptr,
+                                                          const int32_t* col, const T* val,
+                                                          const T* x, T* out, int64_t row_begin,
+                                                          int64_t row_end, int64_t d,
+                                                          int64_t cols) {
+  bool bad = false;
+  switch (d) {
+#define GNNREC_SPMM_WIDTH(D)                                                        \
+  case D:                                                                           \
+    for (int64_t r = row_begin; r < row_end; ++r)                                   \
+      spmm_row_fixed<T, D>(rowptr, col, val, x, out, r, cols, bad);                 \
+    break;
+    GNNREC_SPMM_WIDTH(16)
+    GNNREC_SPMM_WIDTH(32)
+    GNNREC_SPMM_WIDTH(64)
+    GNNREC_SPMM_WIDTH(128)
+    GNNREC_SPMM_WIDTH(256)
+#undef GNNREC_SPMM_WIDTH
+    default:
+      for (int64_t r = row_begin; r < row_end; ++r)
+        spmm_row_any<T>(rowptr, col, val, x, out, r, d, cols, bad);
+  }
+  return !bad;
+}
+
+// One clone per instruction set, chosen once at load time by the CPU
+// (glibc ifunc); "default" keeps the library runnable on any x86-64.
+#define GNNREC_CPU_CLONES __attribute__((target_clones("avx2", "default")))
+GNNREC_CPU_CLONES bool spmm_rows(const int64_t* rowptr, const int32_t* col, const float* val,
+                                 const float* x, float* out, int64_t b, int64_t e, int64_t d,
+                                 int64_t cols) {
+  return spmm_rows_impl(rowptr, col, val, x, out, b, e, d, cols);
+}
+GNNREC_CPU_CLONES bool spmm_rows(const int64_t* rowptr, const int32_t* col, const double* val,
+                                 const double* x, double* out, int64_t b, int64_t e, int64_t d,
+                                 int64_t cols) {
+  return spmm_rows_impl(rowptr, col, val, x, out, b, e, d, cols);
+}
+
+template <typename T>
+void sddmm_rows(const int64_t* rowptr, const int32_t* col, const T* a, const T* b, T* out,
+                int64_t row_begin, int64_t row_end, int64_t d, int64_t cols,
+                std::atomic<bool>& bad_col) {
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    const T* __restrict ar = a + r * d;
+    for (int64_t k = rowptr[r]; k < rowptr[r + 1]; ++k) {
+      const int64_t j = col[k];
+      if (static_cast<uint64_t>(j) >= static_cast<uint64_t>(cols)) {
+        bad_col.store(true, std::memory_order_relaxed);
+        continue;
+      }
+      const T* __restrict br = b + j * d;
+      T s = 0;
+#pragma omp simd reduction(+ : s)
+      for (int64_t t = 0; t < d; ++t) s += ar[t] * br[t];
+      out[k] = s;
+    }
+  }
+}
+
+void check_rowptr_values(const char* op, const at::Tensor& rowptr, int64_t nnz) {
+  const int64_t* rp = rowptr.data_ptr<int64_t>();
+  const int64_t rows = rowptr.numel() - 1;
+  TORCH_CHECK(rp[0] == 0 && rp[rows] == nnz, op, ": rowptr must start at 0 and end at nnz (",
+              nnz, "), got ", rp[0], " and ", rp[rows]);
+  for (int64_t r = 0; r < rows; ++r) {
+    TORCH_CHECK(rp[r] <= rp[r + 1], op, ": rowptr must be non-decreasing, but rowptr[", r,
+                "] = ", rp[r], " > rowptr[", r + 1, "] = ", rp[r + 1]);
+  }
+}
+
+at::Tensor spmm_cpu(const at::Tensor& rowptr_in, const at::Tensor& col_in,
+                    const std::optional<at::Tensor>& value_in, const at::Tensor& t_rowptr,
+                    const at::Tensor& t_col, const std::optional<at::Tensor>& /*t_perm*/,
+                    const at::Tensor& x_in) {
+  check_dense("spmm", "x", x_in, x_in);
+  check_csr("spmm", "", rowptr_in, col_in, value_in, x_in);
+  check_csr("spmm", "t_", t_rowptr, t_col, std::nullopt, x_in);
+  TORCH_CHECK(t_rowptr.numel() - 1 == x_in.size(0), "spmm: x must have one row per column of A (",
+              t_rowptr.numel() - 1, "), got ", x_in.size(0));
+  TORCH_CHECK(t_col.numel() == col_in.numel(), "spmm: t_col must have nnz (", col_in.numel(),
+              ") entries, got ", t_col.numel());
+  const at::Tensor rowptr = rowptr_in.contiguous(), col = col_in.contiguous(), x = x_in.contiguous();
+  const at::Tensor value = value_in.has_value() && value_in->defined() ? value_in->contiguous() : at::Tensor();
+  check_rowptr_values("spmm", rowptr, col.numel());
+
+  const int64_t rows = rowptr.numel() - 1, d = x.size(1), cols = x.size(0);
+  at::Tensor out = at::empty({rows, d}, x.options());
+  if (rows == 0 || d == 0) return out;
+  const int64_t* rp = rowptr.data_ptr<int64_t>();
+  const auto bounds = partition_rows(rp, rows, chunk_count());
+  std::atomic<bool> bad_col{false};
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "spmm_cpu", [&] {
+    const scalar_t* val = value.defined() ? value.data_ptr<scalar_t>() : nullptr;
+    const scalar_t* xp = x.data_ptr<scalar_t>();
+    scalar_t* op = out.data_ptr<scalar_t>();
+    const int32_t* cp = col.data_ptr<int32_t>();
+    at::parallel_for(0, static_cast<int64_t>(bounds.size()) - 1, 1, [&](int64_t b, int64_t e) {
+      for (int64_t c = b; c < e; ++c) {
+        if (!spmm_rows(rp, cp, val, xp, op, bounds[c], bounds[c + 1], d, cols)) {
+          bad_col.store(true, std::memory_order_relaxed);
+        }
+      }
+    });
+  });
+  TORCH_CHECK(!bad_col.load(), "spmm: col holds an index outside [0, ", cols, ")");
+  return out;
+}
+
+at::Tensor sddmm_cpu(const at::Tensor& rowptr_in, const at::Tensor& col_in,
+                     const at::Tensor& t_rowptr, const at::Tensor& t_col,
+                     const at::Tensor& t_perm, const at::Tensor& a_in, const at::Tensor& b_in) {
+  check_dense("sddmm", "a", a_in, a_in);
+  check_dense("sddmm", "b", b_in, a_in);
+  check_csr("sddmm", "", rowptr_in, col_in, std::nullopt, a_in);
+  check_csr("sddmm", "t_", t_rowptr, t_col, std::nullopt, a_in);
+  TORCH_CHECK(t_perm.dim() == 1 && t_perm.numel() == col_in.numel() &&
+                  t_perm.scalar_type() == at::kLong,
+              "sddmm: t_perm must be 1-D int64 with nnz (", col_in.numel(), ") entries");
+  TORCH_CHECK(a_in.size(0) == rowptr_in.numel() - 1, "sddmm: a must have one row per row of A (",
+              rowptr_in.numel() - 1, "), got ", a_in.size(0));
+  TORCH_CHECK(b_in.size(0) == t_rowptr.numel() - 1, "sddmm: b must have one row per column of A (",
+              t_rowptr.numel() - 1, "), got ", b_in.size(0));
+  TORCH_CHECK(a_in.size(1) == b_in.size(1), "sddmm: a and b must have the same width, got ",
+              a_in.size(1), " and ", b_in.size(1));
+  const at::Tensor rowptr = rowptr_in.contiguous(), col = col_in.contiguous();
+  const at::Tensor a = a_in.contiguous(), b = b_in.contiguous();
+  check_rowptr_values("sddmm", rowptr, col.numel());
+  const int64_t rows = rowptr.numel() - 1, d = a.size(1), cols = b.size(0);
+  at::Tensor out = at::zeros({col.numel()}, a.options());
+  if (col.numel() == 0 || d == 0) return out;
+  const int64_t* rp = rowptr.data_ptr<int64_t>();
+  const int32_t* cp = col.data_ptr<int32_t>();
+  const auto bounds = partition_rows(rp, rows, chunk_count());
+  std::atomic<bool> bad_col{false};
+  AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "sddmm_cpu", [&] {
+    const scalar_t* ap = a.data_ptr<scalar_t>();
+    const scalar_t* bp = b.data_ptr<scalar_t>();
+    scalar_t* op = out.data_ptr<scalar_t>();
+    at::parallel_for(0, static_cast<int64_t>(bounds.size()) - 1, 1, [&](int64_t cb, int64_t ce) {
+      for (int64_t c = cb; c < ce; ++c) {
+        sddmm_rows(rp, cp, ap, bp, op, bounds[c], bounds[c + 1], d, cols, bad_col);
+      }
+    });
+  });
+  TORCH_CHECK(!bad_col.load(), "sddmm: col holds an index outside [0, ", cols, ")");
+  return out;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(gnnrec, CPU, m) {
+  m.impl("spmm", &spmm_cpu);
+  m.impl("sddmm", &sddmm_cpu);
+}
+
+}  // namespace gnnrec::ops::cpu

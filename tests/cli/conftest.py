@@ -1,0 +1,38 @@
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+GNNREC = ROOT / "build" / "gnnrec"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+class Result:
+    def __init__(self, proc):
+        self.code = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+
+def run(*args, check=False, timeout=600):
+    env = dict(os.environ, OMP_NUM_THREADS="2")
+    proc = subprocess.run([str(GNNREC), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"gnnrec {' '.join(map(str, args))} failed ({proc.returncode}):\n"
+                             f"{proc.stdout}\n{proc.stderr}")
+    return Result(proc)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _binary_exists():
+    if not GNNREC.exists():
+        pytest.fail(f"{GNNREC} is missing: run 'make build' first")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    # Each test gets its own binary-cache directory.
+    monkeypatch.setenv("GNNREC_CACHE", str(tmp_path / "cache"))

@@ -1,0 +1,120 @@
+"""Bad input: each case exits non-zero with one line on stderr that names
+the file and line or the option, and leaves an existing run intact."""
+import os
+import pathlib
+
+import pytest
+
+from conftest import run
+
+BASE = ["--epochs", "1", "--quiet", "--dim", "8", "--batch-size", "256"]
+
+
+@pytest.fixture(scope="module")
+def existing_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "keep"
+    run("train", "--model", "mf", "--dataset", "synthetic", "--synthetic-users", "100",
+        "--synthetic-items", "50", *BASE, "--out", out, check=True)
+    return out
+
+
+def snapshot(d):
+    return {p.relative_to(d): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+def expect_error(args, *fragments, run_dir=None):
+    before = snapshot(run_dir) if run_dir else None
+    r = run(*args)
+    assert r.code != 0, f"expected failure, got success:\n{r.out}"
+    lines = [l for l in r.err.splitlines() if l.strip()]
+    assert len(lines) == 1, f"expected one error line, got:\n{r.err}"
+    assert lines[0].startswith("gnnrec: error:"), lines[0]
+    for f in fragments:
+        assert f in lines[0], f"{f!r} not in {lines[0]!r}"
+    if run_dir:
+        assert snapshot(run_dir) == before, "the existing run directory was modified"
+    return lines[0]
+
+
+def write(d, name, text):
+    d.mkdir(parents=True, exist_ok=True)
+    (d / name).write_text(text)
+    return d
+
+
+def train_on(dataset, out):
+    return ["train", "--model", "mf", "--dataset", dataset, *BASE, "--out", out, "--overwrite"]
+
+
+def test_missing_dataset(tmp_path, existing_run):
+    expect_error(train_on(tmp_path / "nope", existing_run), str(tmp_path / "nope"),
+                 run_dir=existing_run)
+
+
+def test_malformed_line(tmp_path, existing_run):
+    d = write(tmp_path / "ml1m", "ratings.dat", "1::10::5::978300760\n2::20::4\n")
+    expect_error(train_on(d, existing_run), "ratings.dat:2:", run_dir=existing_run)
+
+
+def test_non_numeric_field(tmp_path, existing_run):
+    d = write(tmp_path / "ml100k", "u.data", "1\t10\t5\t881250949\n2\t20\t4\t881250949\n3\tabc\t4\t1\n")
+    expect_error(train_on(d, existing_run), "u.data:3:", "abc", run_dir=existing_run)
+
+
+def test_id_out_of_range(tmp_path, existing_run):
+    d = write(tmp_path / "lgcn", "train.txt", "0 1 2\n1 -5 3\n")
+    expect_error(train_on(d, existing_run), "train.txt:2:", "-5", run_dir=existing_run)
+
+
+def test_empty_dataset(tmp_path, existing_run):
+    d = write(tmp_path / "empty", "train.txt", "")
+    expect_error(train_on(d, existing_run), "train.txt", "no interactions", run_dir=existing_run)
+
+
+def test_test_user_unseen_in_training(tmp_path, existing_run):
+    d = write(tmp_path / "unseen", "train.txt", "0 1 2\n1 2 3\n")
+    write(d, "test.txt", "0 3\n7 1\n")
+    expect_error(train_on(d, existing_run), "test.txt:2:", "user 7", run_dir=existing_run)
+
+
+def test_unknown_model(existing_run):
+    expect_error(["train", "--model", "transformer9000", "--dataset", "synthetic", *BASE,
+                  "--out", existing_run, "--overwrite"], "unknown model 'transformer9000'",
+                 "lightgcn", run_dir=existing_run)
+
+
+@pytest.mark.parametrize("flag,value,fragment", [("--lr", "-0.1", "--lr"), ("--dim", "0", "--dim"),
+                                                 ("--epochs", "0", "--epochs"),
+                                                 ("--batch-size", "0", "--batch-size"),
+                                                 ("--train-ratio", "1.5", "--train-ratio")])
+def test_invalid_hyper_parameter(existing_run, flag, value, fragment):
+    expect_error(["train", "--model", "mf", "--dataset", "synthetic", *BASE, flag, value,
+                  "--out", existing_run, "--overwrite"], fragment, run_dir=existing_run)
+
+
+def test_unwritable_output_directory(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    expect_error(["train", "--model", "mf", "--dataset", "synthetic", *BASE,
+                  "--out", blocker / "run"], "output directory", str(blocker / "run"))
+
+
+def test_existing_run_not_replaced_without_flag(existing_run):
+    expect_error(["train", "--model", "mf", "--dataset", "synthetic", *BASE, "--out", existing_run],
+                 "already holds a run", "--resume", run_dir=existing_run)
+
+
+def test_unknown_user_for_recommend(existing_run):
+    expect_error(["recommend", "--run", existing_run, "--user", "no-such-user"], "no-such-user")
+
+
+def test_missing_run_for_evaluate(tmp_path):
+    expect_error(["evaluate", "--run", tmp_path / "nothing"], "config.json")
+
+
+def test_cuda_requested_without_gpu(existing_run):
+    r = run("train", "--model", "mf", "--dataset", "synthetic", *BASE, "--device", "cuda",
+            "--out", existing_run, "--overwrite")
+    if r.code == 0:
+        pytest.skip("a CUDA device is present")
+    assert "--device cuda" in r.err

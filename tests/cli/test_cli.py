@@ -1,0 +1,111 @@
+"""The gnnrec command line end to end: training, the run directory,
+evaluate/recommend with raw ids, config files, resume, data tools, help."""
+import json
+import pathlib
+
+import pytest
+
+from conftest import SHARED_DATA, run
+
+SMALL = ["--dataset", "synthetic", "--synthetic-users", "300", "--synthetic-items", "200",
+         "--dim", "16", "--layers", "2", "--batch-size", "512", "--lr", "0.01", "--quiet"]
+
+
+def metric_lines(run_dir):
+    return [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines() if l]
+
+
+def test_help_documents_every_level():
+    top = run("--help", check=True).out
+    for cmd in ("train", "evaluate", "recommend", "data"):
+        assert cmd in top
+    train = run("train", "--help", check=True).out
+    for flag in ("--dim", "--layers", "--lr", "--batch-size", "--reg", "--seed", "--eval-every",
+                 "--topk", "--device", "--threads", "--config", "--resume", "--epochs"):
+        assert flag in train, flag
+    assert "0.001" in train  # defaults are shown
+    assert "lightgcn" in train and "mf" in train
+    assert "--dataset" in run("data", "stats", "--help", check=True).out
+    assert "--user" in run("recommend", "--help", check=True).out
+
+
+def test_train_evaluate_recommend(tmp_path):
+    out = tmp_path / "run"
+    r = run("train", "--model", "lightgcn", *SMALL, "--epochs", "6", "--eval-every", "3",
+            "--out", out, check=True)
+    assert "popularity" in r.out and "recall@20" in r.out
+    for f in ("config.json", "metrics.jsonl", "summary.json", "checkpoints/last.ckpt",
+              "checkpoints/best.ckpt"):
+        assert (out / f).exists(), f
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"] == "lightgcn"
+    assert summary["torch_version"] == "2.11.0"
+    assert {"recall@20", "ndcg@20", "precision@10", "hit@10", "mrr@20", "map@20"} <= set(summary["best"])
+    assert [l["epoch"] for l in metric_lines(out)] == [3, 6]
+
+    ev = run("evaluate", "--run", out, check=True).out
+    best = summary["best"]["recall@20"]
+    line = next(l for l in ev.splitlines() if l.startswith("recall@20"))
+    assert abs(float(line.split()[1]) - best) < 1e-4
+
+    # recommend: raw ids in and out; never a training item of that user.
+    split_dir = tmp_path / "split"
+    run("data", "split", "--dataset", "synthetic", "--seed", "2020", "--out", split_dir, check=True)
+    train_items = {}
+    for line in (split_dir / "train.txt").read_text().splitlines():
+        parts = line.split()
+        train_items[parts[0]] = set(parts[1:])
+    rec = run("recommend", "--run", out, "--user", "5", "--k", "7", check=True).out.splitlines()
+    assert rec[0].split() == ["rank", "item", "score"]
+    items = [l.split()[1] for l in rec[1:]]
+    assert len(items) == 7 and len(set(items)) == 7
+    assert not set(items) & train_items["5"]
+    scores = [float(l.split()[2]) for l in rec[1:]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_mf_trains(tmp_path):
+    out = tmp_path / "mf"
+    run("train", "--model", "mf", *SMALL, "--epochs", "2", "--eval-every", "1", "--out", out,
+        check=True)
+    assert json.loads((out / "summary.json").read_text())["model"] == "mf"
+
+
+def test_config_file_with_flag_override(tmp_path):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('model = "mf"\nepochs = 2\ndim = 8\neval-every = 2\nbatch-size = 512\n'
+                   'dataset = "synthetic"\nsynthetic-users = 300\nsynthetic-items = 200\n')
+    out = tmp_path / "run"
+    run("train", "--config", cfg, "--dim", "12", "--out", out, "--quiet", check=True)
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["model"] == "mf" and saved["epochs"] == 2 and saved["dim"] == 12
+    assert saved["batch_size"] == 512
+
+
+def test_resume_continues_and_matches_uninterrupted(tmp_path):
+    full, part = tmp_path / "full", tmp_path / "part"
+    run("train", "--model", "lightgcn", *SMALL, "--epochs", "4", "--eval-every", "2", "--out", full,
+        check=True)
+    run("train", "--model", "lightgcn", *SMALL, "--epochs", "2", "--eval-every", "2", "--out", part,
+        check=True)
+    run("train", "--resume", "--epochs", "4", "--out", part, "--quiet", check=True)
+    a, b = metric_lines(full), metric_lines(part)
+    assert [l["epoch"] for l in b] == [2, 4]
+    assert [l["metrics"] for l in a] == [l["metrics"] for l in b]
+
+
+def test_data_stats_and_split_on_a_written_file(tmp_path):
+    d = tmp_path / "tiny"
+    d.mkdir()
+    # LightGCN text: 3 users, items 0..3
+    (d / "train.txt").write_text("0 0 1\n1 1 2 3\n2 0\n")
+    (d / "test.txt").write_text("0 2\n1 0\n")
+    s = run("data", "stats", "--dataset", d, check=True).out
+    assert "users" in s and "3" in s
+    assert "interactions" in s and "8" in s  # 6 train + 2 test
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "ml-100k").exists(), reason="shared data absent")
+def test_stats_of_movielens_100k():
+    s = run("data", "stats", "--dataset", SHARED_DATA / "ml-100k", check=True).out
+    assert "943" in s and "1682" in s and "100000" in s

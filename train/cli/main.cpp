@@ -1,0 +1,246 @@
+// The gnnrec command line: train, evaluate, recommend, data stats/split.
+// Every failure prints one line "gnnrec: error: ..." and exits non-zero.
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+
+#include "graph/cache.h"
+#include "graph/loaders.h"
+#include "graph/stats.h"
+#include "graph/synthetic.h"
+#include "models/model.h"
+#include "train/evaluator.h"
+#include "train/run_dir.h"
+#include "train/trainer.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace gnnrec;
+
+namespace {
+
+void print_table(const std::string& title, const std::vector<std::pair<std::string, json>>& cols,
+                 const std::vector<int>& ks) {
+  std::printf("%s\n%-14s", title.c_str(), "metric");
+  for (const auto& [name, m] : cols) std::printf(" %12s", name.c_str());
+  std::printf("\n");
+  for (const char* metric : {"recall", "ndcg", "precision", "hit", "mrr", "map"}) {
+    for (int k : ks) {
+      const std::string key = std::string(metric) + "@" + std::to_string(k);
+      std::printf("%-14s", key.c_str());
+      for (const auto& [name, m] : cols) {
+        if (m.contains(key)) std::printf(" %12.4f", m[key].get<double>());
+        else std::printf(" %12s", "-");
+      }
+      std::printf("\n");
+    }
+  }
+}
+
+void add_train_options(CLI::App* app, TrainConfig& c) {
+  const TrainConfig d;
+  app->add_option("--model", c.model, "model name: " + [] {
+    std::string s;
+    for (const auto& n : model_names()) s += (s.empty() ? "" : ", ") + n;
+    return s;
+  }())->capture_default_str();
+  app->add_option("--dataset", c.dataset,
+                  "data set directory (format detected from its files: train.txt/test.txt, "
+                  "u.data, ratings.dat, one .csv/.tsv) or 'synthetic'")->capture_default_str();
+  app->add_option("--out", c.out, "run directory to write (config.json, metrics.jsonl, "
+                                  "summary.json, checkpoints/)");
+  app->add_option("--split", c.split, "split when the data set has none: random, per-user, "
+                                      "temporal, loo")->capture_default_str();
+  app->add_option("--train-ratio", c.train_ratio, "fraction of interactions kept for training")
+      ->capture_default_str();
+  app->add_option("--min-rating", c.min_rating,
+                  "keep interactions rated at least this (implicit feedback); 0 keeps all")
+      ->capture_default_str();
+  app->add_option("--kcore", c.kcore, "drop users and items with fewer interactions, repeatedly; "
+                                      "0 keeps all")->capture_default_str();
+  app->add_option("--synthetic-users", c.synthetic_users, "users of the synthetic data set")
+      ->capture_default_str();
+  app->add_option("--synthetic-items", c.synthetic_items, "items of the synthetic data set")
+      ->capture_default_str();
+  app->add_option("--dim", c.dim, "embedding width")->capture_default_str();
+  app->add_option("--layers", c.layers, "propagation layers (graph models)")->capture_default_str();
+  app->add_option("--loss", c.loss, "training loss: bpr")->capture_default_str();
+  app->add_option("--epochs", c.epochs, "training epochs (one pass over the training "
+                                        "interactions each)")->capture_default_str();
+  app->add_option("--batch-size", c.batch_size, "interactions per batch")->capture_default_str();
+  app->add_option("--lr", c.lr, "Adam learning rate")->capture_default_str();
+  app->add_option("--reg", c.reg, "L2 weight on the batch's layer-0 embeddings")
+      ->capture_default_str();
+  app->add_option("--seed", c.seed, "seed for the split, initialisation and sampling")
+      ->capture_default_str();
+  app->add_option("--eval-every", c.eval_every, "evaluate every N epochs (and after the last)")
+      ->capture_default_str();
+  app->add_option("--topk", c.topk, "cut-offs K for the metrics")->capture_default_str()
+      ->delimiter(',');
+  app->add_option("--early-stop-metric", c.early_stop_metric,
+                  "metric that picks the best epoch and drives early stopping")
+      ->capture_default_str();
+  app->add_option("--patience", c.patience, "stop after this many evaluations without "
+                                            "improvement; 0 never stops early")
+      ->capture_default_str();
+  app->add_option("--device", c.device, "cpu or cuda[:N]")->capture_default_str();
+  app->add_option("--threads", c.threads, "CPU threads; 0 uses every core")->capture_default_str();
+}
+
+int run_train(TrainConfig cfg, bool resume, bool overwrite, bool quiet, bool epochs_given) {
+  if (resume) {
+    if (cfg.out.empty()) throw std::invalid_argument("--resume needs --out RUN_DIR");
+    const int64_t epochs = cfg.epochs;
+    const std::string out = cfg.out;
+    cfg = json::parse(read_file((fs::path(out) / "config.json").string())).get<TrainConfig>();
+    cfg.out = out;
+    if (epochs_given) cfg.epochs = epochs;
+  }
+  TrainOptions opts;
+  opts.resume = resume;
+  opts.overwrite = overwrite;
+  opts.quiet = quiet;
+  const json summary = train(cfg, opts);
+  print_table("\n" + cfg.model + " on " + cfg.dataset + " (best epoch " +
+                  std::to_string(summary["best_epoch"].get<int64_t>()) + " of " +
+                  std::to_string(summary["epochs_run"].get<int64_t>()) + ", " +
+                  std::to_string(summary["test_users"].get<int64_t>()) + " test users, " +
+                  "full ranking, training items masked)",
+              {{cfg.model, summary["best"]}, {"popularity", summary["popularity"]}}, cfg.topk);
+  std::printf("mean epoch %.3f s, evaluation %.3f s; run directory %s\n",
+              summary["epoch_seconds"].get<double>(), summary["eval_seconds"].get<double>(),
+              cfg.out.c_str());
+  return 0;
+}
+
+int run_evaluate(const std::string& run_dir, const std::string& which) {
+  LoadedRun r = load_run(run_dir, which);
+  Evaluator ev(*r.data.train, *r.data.test, r.config.topk);
+  at::NoGradGuard no_grad;
+  auto [U, I] = r.model->forward();
+  const EvalResult res = ev.evaluate(U, I);
+  json m = json::object();
+  for (const auto& [k, v] : res.metrics) m[k] = v;
+  json pop = json::object();
+  for (const auto& [k, v] : ev.evaluate_popularity().metrics) pop[k] = v;
+  print_table(r.config.model + " (" + which + " checkpoint, epoch " + std::to_string(r.epoch) +
+                  ") on " + r.config.dataset + ", " + std::to_string(res.users) + " test users",
+              {{r.config.model, m}, {"popularity", pop}}, r.config.topk);
+  return 0;
+}
+
+int run_recommend(const std::string& run_dir, const std::string& user, int64_t k,
+                  const std::string& which) {
+  if (k < 1) throw std::invalid_argument("--k must be at least 1, got " + std::to_string(k));
+  LoadedRun r = load_run(run_dir, which);
+  const int32_t u = r.data.dataset.users.find(user);
+  if (u < 0) throw std::invalid_argument("--user '" + user + "' is not a user of " + r.config.dataset);
+  Evaluator ev(*r.data.train, *r.data.test, r.config.topk);
+  at::NoGradGuard no_grad;
+  auto [U, I] = r.model->forward();
+  auto [items, scores] = ev.top_items(U, I, {u}, k);
+  std::printf("rank\titem\tscore\n");
+  for (int64_t j = 0; j < items.size(1); ++j) {
+    std::printf("%lld\t%s\t%.5f\n", static_cast<long long>(j + 1),
+                r.data.dataset.items.raw(static_cast<int32_t>(items[0][j].item<int64_t>())).c_str(),
+                scores[0][j].item<float>());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"gnnrec: graph neural network recommenders on sparse user-item graphs"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "show help for every subcommand");
+
+  TrainConfig cfg;
+  bool resume = false, overwrite = false, quiet = false;
+  CLI::App* train_cmd = app.add_subcommand("train", "train a model and write a run directory");
+  train_cmd->set_config("--config", "", "TOML file of options (keys as the long flags, e.g. "
+                                        "batch-size = 2048); flags given on the command line win");
+  add_train_options(train_cmd, cfg);
+  train_cmd->add_flag("--resume", resume, "continue the run in --out from its last checkpoint");
+  train_cmd->add_flag("--overwrite", overwrite, "replace an existing run in --out");
+  train_cmd->add_flag("--quiet", quiet, "no progress output");
+
+  std::string run_dir, which = "best", user;
+  int64_t k = 10;
+  CLI::App* eval_cmd = app.add_subcommand("evaluate", "evaluate a trained run on its test split");
+  eval_cmd->add_option("--run", run_dir, "run directory written by 'gnnrec train'")->required();
+  eval_cmd->add_option("--checkpoint", which, "best or last")->capture_default_str()
+      ->check(CLI::IsMember({"best", "last"}));
+
+  CLI::App* rec_cmd = app.add_subcommand("recommend", "top-K items for one user (raw ids)");
+  rec_cmd->add_option("--run", run_dir, "run directory written by 'gnnrec train'")->required();
+  rec_cmd->add_option("--user", user, "the user's raw id, as written in the data set")->required();
+  rec_cmd->add_option("--k", k, "how many items")->capture_default_str();
+  rec_cmd->add_option("--checkpoint", which, "best or last")->capture_default_str()
+      ->check(CLI::IsMember({"best", "last"}));
+
+  CLI::App* data_cmd = app.add_subcommand("data", "inspect and export data sets");
+  data_cmd->require_subcommand(1);
+  std::string dataset;
+  CLI::App* stats_cmd = data_cmd->add_subcommand("stats", "users, items, interactions, density, "
+                                                          "degree percentiles");
+  stats_cmd->add_option("--dataset", dataset, "data set directory or 'synthetic'")->required();
+  TrainConfig split_cfg;
+  std::string split_out;
+  CLI::App* split_cmd = data_cmd->add_subcommand(
+      "split", "write the train/test split that 'gnnrec train' would use, as LightGCN text "
+               "(dense ids), to hand the same split to other tools");
+  split_cmd->add_option("--dataset", split_cfg.dataset, "data set directory or 'synthetic'")
+      ->required();
+  split_cmd->add_option("--out", split_out, "directory for train.txt and test.txt")->required();
+  split_cmd->add_option("--split", split_cfg.split, "random, per-user, temporal, loo")
+      ->capture_default_str();
+  split_cmd->add_option("--train-ratio", split_cfg.train_ratio, "training fraction")
+      ->capture_default_str();
+  split_cmd->add_option("--min-rating", split_cfg.min_rating, "minimum rating kept; 0 keeps all")
+      ->capture_default_str();
+  split_cmd->add_option("--kcore", split_cfg.kcore, "k-core filter; 0 keeps all")
+      ->capture_default_str();
+  split_cmd->add_option("--seed", split_cfg.seed, "split seed")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  try {
+    if (*train_cmd) {
+      return run_train(cfg, resume, overwrite, quiet, train_cmd->count("--epochs") > 0);
+    }
+    if (*eval_cmd) return run_evaluate(run_dir, which);
+    if (*rec_cmd) return run_recommend(run_dir, user, k, which);
+    if (*stats_cmd) {
+      Dataset ds = dataset == "synthetic" ? make_synthetic(SyntheticOptions{})
+                                          : load_dataset_cached(dataset);
+      std::printf("%s", format_stats(compute_stats(ds), ds.name).c_str());
+      return 0;
+    }
+    if (*split_cmd) {
+      split_cfg.validate();
+      PreparedData d = prepare_data(split_cfg);
+      write_lightgcn(d.dataset, split_out);
+      std::printf("wrote %s/train.txt (%zu) and %s/test.txt (%zu): %lld users, %lld items\n",
+                  split_out.c_str(), d.dataset.train.size(), split_out.c_str(),
+                  d.dataset.test.size(), static_cast<long long>(d.dataset.num_users()),
+                  static_cast<long long>(d.dataset.num_items()));
+      return 0;
+    }
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    // c10::Error appends a C++ stack trace after the first line: keep one line.
+    if (const auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
+    std::fprintf(stderr, "gnnrec: error: %s\n", msg.c_str());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,87 @@
+#include "train/config.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+namespace gnnrec {
+namespace {
+
+[[noreturn]] void bad(const std::string& msg) { throw std::invalid_argument(msg); }
+
+std::string str(double v) {
+  std::string s = std::to_string(v);
+  s.erase(s.find_last_not_of('0') + 1);
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+void TrainConfig::validate() const {
+  if (!(lr > 0) || !std::isfinite(lr)) bad("--lr must be a positive number, got " + str(lr));
+  if (!(reg >= 0) || !std::isfinite(reg)) bad("--reg must be >= 0, got " + str(reg));
+  if (dim < 1) bad("--dim must be at least 1, got " + std::to_string(dim));
+  if (layers < 0) bad("--layers must be >= 0, got " + std::to_string(layers));
+  if (epochs < 1) bad("--epochs must be at least 1, got " + std::to_string(epochs));
+  if (batch_size < 1) bad("--batch-size must be at least 1, got " + std::to_string(batch_size));
+  if (eval_every < 1) bad("--eval-every must be at least 1, got " + std::to_string(eval_every));
+  if (patience < 0) bad("--patience must be >= 0, got " + std::to_string(patience));
+  if (!(train_ratio > 0 && train_ratio < 1)) bad("--train-ratio must be in (0, 1), got " + str(train_ratio));
+  if (threads < 0) bad("--threads must be >= 0, got " + std::to_string(threads));
+  if (kcore < 0) bad("--kcore must be >= 0, got " + std::to_string(kcore));
+  if (synthetic_users < 2 || synthetic_items < 10) bad("--synthetic-users must be >= 2 and --synthetic-items >= 10");
+  if (loss != "bpr") bad("--loss must be 'bpr' (got '" + loss + "')");
+  if (device != "cpu" && device.rfind("cuda", 0) != 0) bad("--device must be 'cpu' or 'cuda[:N]', got '" + device + "'");
+  if (topk.empty()) bad("--topk needs at least one K");
+  bool found = false;
+  for (int k : topk) {
+    if (k < 1) bad("--topk values must be positive, got " + std::to_string(k));
+    for (const char* m : {"recall", "ndcg", "precision", "hit", "mrr", "map"}) {
+      if (early_stop_metric == std::string(m) + "@" + std::to_string(k)) found = true;
+    }
+  }
+  if (!found) bad("--early-stop-metric '" + early_stop_metric + "' is not one of the computed metrics (recall|ndcg|precision|hit|mrr|map @ a --topk value)");
+}
+
+void to_json(nlohmann::json& j, const TrainConfig& c) {
+  j = nlohmann::json{{"model", c.model}, {"dataset", c.dataset}, {"out", c.out},
+                     {"split", c.split}, {"train_ratio", c.train_ratio},
+                     {"min_rating", c.min_rating}, {"kcore", c.kcore},
+                     {"synthetic_users", c.synthetic_users}, {"synthetic_items", c.synthetic_items},
+                     {"dim", c.dim}, {"layers", c.layers}, {"loss", c.loss},
+                     {"epochs", c.epochs}, {"batch_size", c.batch_size}, {"lr", c.lr},
+                     {"reg", c.reg}, {"seed", c.seed}, {"eval_every", c.eval_every},
+                     {"topk", c.topk}, {"early_stop_metric", c.early_stop_metric},
+                     {"patience", c.patience}, {"device", c.device}, {"threads", c.threads}};
+}
+
+void from_json(const nlohmann::json& j, TrainConfig& c) {
+  TrainConfig d;  // missing keys keep their defaults
+  c.model = j.value("model", d.model);
+  c.dataset = j.value("dataset", d.dataset);
+  c.out = j.value("out", d.out);
+  c.split = j.value("split", d.split);
+  c.train_ratio = j.value("train_ratio", d.train_ratio);
+  c.min_rating = j.value("min_rating", d.min_rating);
+  c.kcore = j.value("kcore", d.kcore);
+  c.synthetic_users = j.value("synthetic_users", d.synthetic_users);
+  c.synthetic_items = j.value("synthetic_items", d.synthetic_items);
+  c.dim = j.value("dim", d.dim);
+  c.layers = j.value("layers", d.layers);
+  c.loss = j.value("loss", d.loss);
+  c.epochs = j.value("epochs", d.epochs);
+  c.batch_size = j.value("batch_size", d.batch_size);
+  c.lr = j.value("lr", d.lr);
+  c.reg = j.value("reg", d.reg);
+  c.seed = j.value("seed", d.seed);
+  c.eval_every = j.value("eval_every", d.eval_every);
+  c.topk = j.value("topk", d.topk);
+  c.early_stop_metric = j.value("early_stop_metric", d.early_stop_metric);
+  c.patience = j.value("patience", d.patience);
+  c.device = j.value("device", d.device);
+  c.threads = j.value("threads", d.threads);
+}
+
+}  // namespace gnnrec

@@ -1,0 +1,23 @@
+// Progress output: a redrawn bar on a terminal, plain log lines otherwise
+// (files, pipes, CI logs).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace gnnrec {
+
+class Progress {
+ public:
+  explicit Progress(bool quiet);
+  void batch(int64_t epoch, int64_t epochs, int64_t done, int64_t total, double loss);
+  void epoch_done(int64_t epoch, int64_t epochs, double loss, double seconds);
+  void line(const std::string& text);
+
+ private:
+  bool quiet_;
+  bool tty_;
+  bool bar_open_ = false;
+};
+
+}  // namespace gnnrec
