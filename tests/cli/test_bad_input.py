@@ -88,8 +88,19 @@ def test_unknown_model(existing_run):
                                                  ("--batch-size", "0", "--batch-size"),
                                                  ("--train-ratio", "1.5", "--train-ratio")])
 def test_invalid_hyper_parameter(existing_run, flag, value, fragment):
-    expect_error(["train", "--model", "mf", "--dataset", "synthetic", *BASE, flag, value,
-                  "--out", existing_run, "--overwrite"], fragment, run_dir=existing_run)
+    args = {"--epochs": "1", "--dim": "8", "--batch-size": "256", flag: value}
+    expect_error(["train", "--model", "mf", "--dataset", "synthetic", "--quiet",
+                  *[x for kv in args.items() for x in kv], "--out", existing_run, "--overwrite"],
+                 fragment, run_dir=existing_run)
+
+
+def test_unknown_flag_and_bad_config_key(tmp_path, existing_run):
+    expect_error(["train", "--no-such-flag", "1"], "--no-such-flag")
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('model = "mf"\nlearning_rate = 0.1\n')
+    expect_error(["train", "--config", cfg, "--out", existing_run, "--overwrite"], "learning_rate",
+                 run_dir=existing_run)
+    expect_error(["train", "--config", tmp_path / "missing.toml"], "missing.toml")
 
 
 def test_unwritable_output_directory(tmp_path):

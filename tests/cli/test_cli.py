@@ -108,4 +108,4 @@ def test_data_stats_and_split_on_a_written_file(tmp_path):
 @pytest.mark.skipif(not (SHARED_DATA / "ml-100k").exists(), reason="shared data absent")
 def test_stats_of_movielens_100k():
     s = run("data", "stats", "--dataset", SHARED_DATA / "ml-100k", check=True).out
-    assert "943" in s and "1682" in s and "100000" in s
+    assert "943" in s and "1,682" in s and "100,000" in s

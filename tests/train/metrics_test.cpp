@@ -22,7 +22,7 @@ TEST(RankingMetrics, HandWorkedUser) {
   EXPECT_DOUBLE_EQ(r.at("recall@5"), 2.0 / 3.0);
   EXPECT_DOUBLE_EQ(r.at("hit@5"), 1.0);
   EXPECT_NEAR(r.at("ndcg@5"), (1 / l3 + 1 / l5) / (1 + 1 / l3 + 0.5), 1e-15);
-  EXPECT_NEAR(r.at("ndcg@5"), 0.498191, 1e-6);
+  EXPECT_NEAR(r.at("ndcg@5"), 0.4981893, 1e-6);  // 1.0616064 / 2.1309298
   EXPECT_DOUBLE_EQ(r.at("mrr@5"), 0.5);
   EXPECT_NEAR(r.at("map@5"), 1.0 / 3.0, 1e-15);
   // @2: one hit at rank 2.

@@ -1,11 +1,17 @@
 // The gnnrec command line: train, evaluate, recommend, data stats/split.
 // Every failure prints one line "gnnrec: error: ..." and exits non-zero.
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <set>
 #include <filesystem>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <nlohmann/json.hpp>
 
 #include "graph/cache.h"
@@ -91,6 +97,47 @@ void add_train_options(CLI::App* app, TrainConfig& c) {
   app->add_option("--threads", c.threads, "CPU threads; 0 uses every core")->capture_default_str();
 }
 
+// Expands `train --config FILE`: each key of the TOML file (top level or a
+// [train] section) that is not also given on the command line becomes a
+// flag inserted after the subcommand, so command-line flags win. CLI11 then
+// validates every key like any flag (an unknown key is an error).
+std::vector<std::string> expand_config(const std::vector<std::string>& args) {
+  auto sub = std::find(args.begin(), args.end(), "train");
+  if (sub == args.end()) return args;
+  std::string file;
+  std::set<std::string> given;
+  for (auto it = sub + 1; it != args.end(); ++it) {
+    if (it->rfind("--", 0) != 0) continue;
+    const std::string name = it->substr(2, it->find('=') - 2);
+    given.insert(name);
+    if (name == "config") {
+      if (it->find('=') != std::string::npos) file = it->substr(it->find('=') + 1);
+      else if (it + 1 != args.end()) file = *(it + 1);
+    }
+  }
+  if (file.empty()) return args;
+  std::ifstream in(file);
+  if (!in) throw std::invalid_argument("--config " + file + ": cannot open: " + std::strerror(errno));
+  std::vector<CLI::ConfigItem> items;
+  try {
+    items = CLI::ConfigTOML().from_config(in);
+  } catch (const CLI::Error& e) {
+    throw std::invalid_argument("--config " + file + ": " + e.what());
+  }
+  std::vector<std::string> extra;
+  for (const auto& item : items) {
+    if (!item.parents.empty() && item.parents != std::vector<std::string>{"train"}) continue;
+    if (item.name == "config" || item.name == "++" || item.name == "--" || given.count(item.name)) continue;
+    std::string joined;
+    for (const auto& v : item.inputs) joined += (joined.empty() ? "" : ",") + v;
+    extra.push_back("--" + item.name + "=" + joined);
+  }
+  std::vector<std::string> out(args.begin(), sub + 1);
+  out.insert(out.end(), extra.begin(), extra.end());
+  out.insert(out.end(), sub + 1, args.end());
+  return out;
+}
+
 int run_train(TrainConfig cfg, bool resume, bool overwrite, bool quiet, bool epochs_given) {
   if (resume) {
     if (cfg.out.empty()) throw std::invalid_argument("--resume needs --out RUN_DIR");
@@ -162,8 +209,10 @@ int main(int argc, char** argv) {
   TrainConfig cfg;
   bool resume = false, overwrite = false, quiet = false;
   CLI::App* train_cmd = app.add_subcommand("train", "train a model and write a run directory");
-  train_cmd->set_config("--config", "", "TOML file of options (keys as the long flags, e.g. "
-                                        "batch-size = 2048); flags given on the command line win");
+  std::string config_file;
+  train_cmd->add_option("--config", config_file,
+                        "TOML file of options (keys as the long flags, e.g. batch-size = 2048); "
+                        "flags given on the command line win");
   add_train_options(train_cmd, cfg);
   train_cmd->add_flag("--resume", resume, "continue the run in --out from its last checkpoint");
   train_cmd->add_flag("--overwrite", overwrite, "replace an existing run in --out");
@@ -207,10 +256,20 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   split_cmd->add_option("--seed", split_cfg.seed, "split seed")->capture_default_str();
 
+  // One line per failure, like every other error.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string("gnnrec: error: ") + e.what() + " (see --help)\n";
+  });
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> args(argv + 1, argv + argc);
+    args = expand_config(args);
+    std::reverse(args.begin(), args.end());  // CLI11 consumes a reversed vector
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gnnrec: error: %s\n", e.what());
+    return 1;
   }
 
   try {
