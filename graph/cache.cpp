@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "graph/file_io.h"
 #include "graph/loaders.h"
 
 namespace gnnrec {
@@ -24,19 +25,6 @@ constexpr char kMagic[8] = {'G', 'N', 'N', 'R', 'E', 'C', 'D', 'S'};
 // caches are not trusted.
 constexpr uint32_t kVersion = 1;
 constexpr size_t kHeaderSize = 8 + 4 + 4 + 8 + 8 + 8;
-
-uint64_t checksum(const char* p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  constexpr uint64_t kPrime = 0x100000001b3ULL;
-  size_t k = 0;
-  for (; k + 8 <= n; k += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + k, 8);
-    h = (h ^ w) * kPrime;
-  }
-  for (; k < n; ++k) h = (h ^ static_cast<unsigned char>(p[k])) * kPrime;
-  return h;
-}
 
 class Writer {
  public:
@@ -192,7 +180,7 @@ std::string dataset_cache_path(const std::string& dir, const std::string& cache_
   for (char& c : base) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
   }
-  return (fs::path(cache_dir) / (base + "-" + hex64(checksum(abs.data(), abs.size())) + ".bin"))
+  return (fs::path(cache_dir) / (base + "-" + hex64(checksum64(abs.data(), abs.size())) + ".bin"))
       .string();
 }
 
@@ -212,29 +200,14 @@ void save_dataset_binary(const Dataset& ds, const std::string& path, const std::
   head.pod<uint32_t>(0);
   head.pod<uint64_t>(key.size());
   head.pod<uint64_t>(body.size());
-  head.pod<uint64_t>(checksum(body.data(), body.size()));
+  head.pod<uint64_t>(checksum64(body.data(), body.size()));
   head.buffer().append(key);
 
   std::error_code ec;
   const fs::path parent = fs::path(path).parent_path();
   if (!parent.empty()) fs::create_directories(parent, ec);
   if (ec) throw DataError(parent.string() + ": cannot create directory: " + ec.message());
-  // Unique temporary name: concurrent writers never interleave into one file,
-  // and rename() makes the finished file appear at once.
-  static std::atomic<uint64_t> counter{0};
-  const std::string tmp =
-      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) throw DataError(path + ": cannot write: " + std::strerror(errno));
-  bool ok = std::fwrite(head.buffer().data(), 1, head.buffer().size(), f) == head.buffer().size();
-  ok = ok && std::fwrite(body.data(), 1, body.size(), f) == body.size();
-  const int err = errno;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = ok ? errno : err;
-    std::remove(tmp.c_str());
-    throw DataError(path + ": cannot write: " + std::strerror(e));
-  }
+  write_file_atomic(path, {head.buffer(), body});
 }
 
 bool load_dataset_binary(const std::string& path, const std::string& key, Dataset* out) {
@@ -266,7 +239,7 @@ bool load_dataset_binary(const std::string& path, const std::string& key, Datase
   if (key_len > rest || body_len != rest - key_len) return false;
   if (data.compare(kHeaderSize, key_len, key) != 0 || key_len != key.size()) return false;
   const char* body = data.data() + kHeaderSize + key_len;
-  if (checksum(body, body_len) != sum) return false;
+  if (checksum64(body, body_len) != sum) return false;
 
   Reader r(body, body_len);
   Dataset ds;

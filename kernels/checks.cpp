@@ -39,4 +39,36 @@ void check_dense(const char* op, const char* name, const at::Tensor& x, const at
               ", got ", x.device());
 }
 
+void check_spmm_args(const at::Tensor& rowptr, const at::Tensor& col,
+                     const std::optional<at::Tensor>& value, const at::Tensor& t_rowptr,
+                     const at::Tensor& t_col, const at::Tensor& x) {
+  check_dense("spmm", "x", x, x);
+  check_csr("spmm", "", rowptr, col, value, x);
+  check_csr("spmm", "t_", t_rowptr, t_col, std::nullopt, x);
+  TORCH_CHECK(t_rowptr.sym_numel() - 1 == x.sym_size(0),
+              "spmm: x must have one row per column of A (", t_rowptr.sym_numel() - 1, "), got ",
+              x.sym_size(0));
+  TORCH_CHECK(t_col.sym_numel() == col.sym_numel(), "spmm: t_col must have nnz (",
+              col.sym_numel(), ") entries, got ", t_col.sym_numel());
+}
+
+void check_sddmm_args(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& t_rowptr,
+                      const at::Tensor& t_col, const at::Tensor& t_perm, const at::Tensor& a,
+                      const at::Tensor& b) {
+  check_dense("sddmm", "a", a, a);
+  check_dense("sddmm", "b", b, a);
+  check_csr("sddmm", "", rowptr, col, std::nullopt, a);
+  check_csr("sddmm", "t_", t_rowptr, t_col, std::nullopt, a);
+  TORCH_CHECK(t_perm.dim() == 1 && t_perm.sym_numel() == col.sym_numel() &&
+                  t_perm.scalar_type() == at::kLong,
+              "sddmm: t_perm must be 1-D int64 with nnz (", col.sym_numel(), ") entries");
+  TORCH_CHECK(a.sym_size(0) == rowptr.sym_numel() - 1, "sddmm: a must have one row per row of A (",
+              rowptr.sym_numel() - 1, "), got ", a.sym_size(0));
+  TORCH_CHECK(b.sym_size(0) == t_rowptr.sym_numel() - 1,
+              "sddmm: b must have one row per column of A (", t_rowptr.sym_numel() - 1, "), got ",
+              b.sym_size(0));
+  TORCH_CHECK(a.sym_size(1) == b.sym_size(1), "sddmm: a and b must have the same width, got ",
+              a.sym_size(1), " and ", b.sym_size(1));
+}
+
 }  // namespace gnnrec::ops

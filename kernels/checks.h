@@ -17,4 +17,14 @@ void check_csr(const char* op, const char* prefix, const at::Tensor& rowptr,
 // A dense 2-D float32/float64 operand.
 void check_dense(const char* op, const char* name, const at::Tensor& x, const at::Tensor& like);
 
+// Every argument check of spmm / sddmm that does not read tensor data (types,
+// devices, shapes, with symbolic sizes so they also run under FakeTensor).
+// Value checks (rowptr monotone, col in range) are left to the kernels.
+void check_spmm_args(const at::Tensor& rowptr, const at::Tensor& col,
+                     const std::optional<at::Tensor>& value, const at::Tensor& t_rowptr,
+                     const at::Tensor& t_col, const at::Tensor& x);
+void check_sddmm_args(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& t_rowptr,
+                      const at::Tensor& t_col, const at::Tensor& t_perm, const at::Tensor& a,
+                      const at::Tensor& b);
+
 }  // namespace gnnrec::ops

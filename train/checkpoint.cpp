@@ -12,15 +12,6 @@ namespace {
 
 constexpr char kMagic[8] = {'G', 'N', 'N', 'R', 'E', 'C', 'K', '1'};
 
-uint64_t fnv1a(const char* p, size_t n) {
-  uint64_t h = 1469598103934665603ULL;
-  for (size_t i = 0; i < n; ++i) {
-    h ^= static_cast<unsigned char>(p[i]);
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
 void put_u64(std::string& s, uint64_t v) { s.append(reinterpret_cast<const char*>(&v), 8); }
 uint64_t get_u64(const char* p) {
   uint64_t v;
@@ -56,7 +47,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt) {
   put_u64(out, hdr.size());
   out += hdr;
   for (const auto& t : cpu) out.append(static_cast<const char*>(t.data_ptr()), t.nbytes());
-  put_u64(out, fnv1a(out.data(), out.size()));
+  put_u64(out, checksum64(out.data(), out.size()));
   write_file_atomic(path, out);
 }
 
@@ -66,7 +57,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     corrupt(path, "not a gnnrec checkpoint (bad magic or too short)");
   }
   const size_t body = data.size() - 8;
-  if (fnv1a(data.data(), body) != get_u64(data.data() + body)) {
+  if (checksum64(data.data(), body) != get_u64(data.data() + body)) {
     corrupt(path, "checksum mismatch (truncated or corrupted file)");
   }
   const uint64_t hlen = get_u64(data.data() + 8);

@@ -1,23 +1,13 @@
-// File output that survives interruption: atomic whole-file writes and
-// durable appends. A reader never sees a half-written file: it sees the old
-// contents or the new ones.
+// The run directory's filesystem checks. Durable writes (atomic whole-file
+// writes, fsynced appends) come from graph/file_io.h, shared with the data
+// layer.
 #pragma once
 
 #include <string>
-#include <vector>
+
+#include "graph/file_io.h"
 
 namespace gnnrec {
-
-// Writes `contents` to `path` through a temporary file in the same
-// directory, fsync, rename, fsync of the directory. On failure the previous
-// file is untouched and std::runtime_error says "cannot write PATH: REASON".
-void write_file_atomic(const std::string& path, const std::string& contents);
-
-// Appends one line (a '\n' is added) and fsyncs it.
-void append_line_durable(const std::string& path, const std::string& line);
-
-// Reads a whole file; std::runtime_error "cannot read PATH: REASON".
-std::string read_file(const std::string& path);
 
 // Creates `dir` (and parents) and checks that a file can be written in it;
 // std::runtime_error "cannot write to output directory DIR: REASON".

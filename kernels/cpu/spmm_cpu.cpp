@@ -148,13 +148,7 @@ at::Tensor spmm_cpu(const at::Tensor& rowptr_in, const at::Tensor& col_in,
                     const std::optional<at::Tensor>& value_in, const at::Tensor& t_rowptr,
                     const at::Tensor& t_col, const std::optional<at::Tensor>& /*t_perm*/,
                     const at::Tensor& x_in) {
-  check_dense("spmm", "x", x_in, x_in);
-  check_csr("spmm", "", rowptr_in, col_in, value_in, x_in);
-  check_csr("spmm", "t_", t_rowptr, t_col, std::nullopt, x_in);
-  TORCH_CHECK(t_rowptr.numel() - 1 == x_in.size(0), "spmm: x must have one row per column of A (",
-              t_rowptr.numel() - 1, "), got ", x_in.size(0));
-  TORCH_CHECK(t_col.numel() == col_in.numel(), "spmm: t_col must have nnz (", col_in.numel(),
-              ") entries, got ", t_col.numel());
+  check_spmm_args(rowptr_in, col_in, value_in, t_rowptr, t_col, x_in);
   const at::Tensor rowptr = rowptr_in.contiguous(), col = col_in.contiguous(), x = x_in.contiguous();
   const at::Tensor value = value_in.has_value() && value_in->defined() ? value_in->contiguous() : at::Tensor();
   check_rowptr_values("spmm", rowptr, col.numel());
@@ -185,19 +179,7 @@ at::Tensor spmm_cpu(const at::Tensor& rowptr_in, const at::Tensor& col_in,
 at::Tensor sddmm_cpu(const at::Tensor& rowptr_in, const at::Tensor& col_in,
                      const at::Tensor& t_rowptr, const at::Tensor& t_col,
                      const at::Tensor& t_perm, const at::Tensor& a_in, const at::Tensor& b_in) {
-  check_dense("sddmm", "a", a_in, a_in);
-  check_dense("sddmm", "b", b_in, a_in);
-  check_csr("sddmm", "", rowptr_in, col_in, std::nullopt, a_in);
-  check_csr("sddmm", "t_", t_rowptr, t_col, std::nullopt, a_in);
-  TORCH_CHECK(t_perm.dim() == 1 && t_perm.numel() == col_in.numel() &&
-                  t_perm.scalar_type() == at::kLong,
-              "sddmm: t_perm must be 1-D int64 with nnz (", col_in.numel(), ") entries");
-  TORCH_CHECK(a_in.size(0) == rowptr_in.numel() - 1, "sddmm: a must have one row per row of A (",
-              rowptr_in.numel() - 1, "), got ", a_in.size(0));
-  TORCH_CHECK(b_in.size(0) == t_rowptr.numel() - 1, "sddmm: b must have one row per column of A (",
-              t_rowptr.numel() - 1, "), got ", b_in.size(0));
-  TORCH_CHECK(a_in.size(1) == b_in.size(1), "sddmm: a and b must have the same width, got ",
-              a_in.size(1), " and ", b_in.size(1));
+  check_sddmm_args(rowptr_in, col_in, t_rowptr, t_col, t_perm, a_in, b_in);
   const at::Tensor rowptr = rowptr_in.contiguous(), col = col_in.contiguous();
   const at::Tensor a = a_in.contiguous(), b = b_in.contiguous();
   check_rowptr_values("sddmm", rowptr, col.numel());

@@ -1,0 +1,38 @@
+// Durable file output and whole-file input, shared by the data layer (binary
+// cache, exported splits) and the run directory (configs, metrics,
+// checkpoints). Torch-free.
+//
+// A reader never sees a half-written file: write_file_atomic writes a
+// uniquely named temporary file in the same directory, fsyncs it, renames it
+// over the target and fsyncs the directory, so after a crash the target
+// holds either its old contents or the new ones. Safe to call from several
+// threads or processes at once (last rename wins).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+namespace gnnrec {
+
+// Writes the concatenation of `parts` to `path`. On failure the previous
+// file is untouched and DataError says "PATH: cannot write: REASON".
+void write_file_atomic(const std::string& path, std::initializer_list<std::string_view> parts);
+inline void write_file_atomic(const std::string& path, std::string_view contents) {
+  write_file_atomic(path, {contents});
+}
+
+// Appends one line ('\n' added) and fsyncs it; DataError on failure.
+void append_line_durable(const std::string& path, std::string_view line);
+
+// The whole file in one buffer (parsing from memory is what makes loading
+// fast); DataError "PATH: cannot open: REASON" or "PATH: cannot read: REASON".
+std::string read_file(const std::string& path);
+
+// A fast 64-bit FNV-1a variant over 8-byte words (then the tail bytes), for
+// integrity checks of cache and checkpoint files; not cryptographic.
+uint64_t checksum64(const char* p, size_t n);
+
+}  // namespace gnnrec

@@ -1,0 +1,60 @@
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "graph/file_io.h"
+#include "graph/interactions.h"
+
+namespace gnnrec {
+namespace {
+namespace fs = std::filesystem;
+
+std::string fresh(const std::string& name) {
+  const fs::path d = fs::path(::testing::TempDir()) / ("gnnrec_file_io_" + name);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d.string();
+}
+
+TEST(FileIo, AtomicWriteReplacesAndLeavesNoTemporaries) {
+  const std::string dir = fresh("atomic");
+  const std::string path = dir + "/f.txt";
+  write_file_atomic(path, "old");
+  write_file_atomic(path, {"ne", "w", ""});
+  EXPECT_EQ(read_file(path), "new");
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir)) files += e.is_regular_file();
+  EXPECT_EQ(files, 1);
+}
+
+TEST(FileIo, FailedWriteNamesThePathAndKeepsTheOldFile) {
+  const std::string dir = fresh("fail");
+  const std::string path = dir + "/keep.txt";
+  write_file_atomic(path, "precious");
+  try {
+    write_file_atomic(dir + "/no-such-dir/x.txt", "data");
+    FAIL() << "expected DataError";
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("no-such-dir/x.txt: cannot write"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(read_file(path), "precious");
+  EXPECT_THROW(read_file(dir + "/missing"), DataError);
+}
+
+TEST(FileIo, AppendAddsLines) {
+  const std::string path = fresh("append") + "/log.jsonl";
+  append_line_durable(path, "a");
+  append_line_durable(path, "{\"b\": 1}");
+  EXPECT_EQ(read_file(path), "a\n{\"b\": 1}\n");
+}
+
+TEST(FileIo, ChecksumByHand) {
+  // Empty input: the FNV-1a offset basis. One byte: (basis ^ byte) * prime.
+  EXPECT_EQ(checksum64("", 0), 0xcbf29ce484222325ULL);
+  EXPECT_EQ(checksum64("a", 1), (0xcbf29ce484222325ULL ^ 0x61ULL) * 0x100000001b3ULL);
+  EXPECT_NE(checksum64("abcdefgh", 8), checksum64("abcdefgi", 8));
+}
+
+}  // namespace
+}  // namespace gnnrec
