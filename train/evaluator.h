@@ -25,7 +25,7 @@ class Evaluator {
   // train and test share the same user and item id spaces. Keeps references:
   // both graphs must outlive the evaluator.
   Evaluator(const BipartiteGraph& train, const BipartiteGraph& test, std::vector<int> ks,
-            int64_t users_per_chunk = 4096);
+            int64_t users_per_chunk = 1024);
 
   // Scores are user_emb · item_embᵀ ([U, d] and [I, d], any device);
   // computed one chunk of users at a time so the score matrix never exists

@@ -109,3 +109,39 @@ def test_data_stats_and_split_on_a_written_file(tmp_path):
 def test_stats_of_movielens_100k():
     s = run("data", "stats", "--dataset", SHARED_DATA / "ml-100k", check=True).out
     assert "943" in s and "1,682" in s and "100,000" in s
+
+
+def _train_args(tmp_path, name):
+    from conftest import GNNREC
+    return [str(GNNREC), "train", "--model", "mf", "--dataset", "synthetic", "--synthetic-users",
+            "200", "--synthetic-items", "100", "--epochs", "2", "--eval-every", "2",
+            "--batch-size", "256", "--out", str(tmp_path / name)]
+
+
+def test_progress_bar_on_a_terminal_plain_lines_otherwise(tmp_path):
+    import os
+    import pty
+    import subprocess
+    # A pipe: one plain line per epoch, no carriage returns or escape codes.
+    plain = subprocess.run(_train_args(tmp_path, "pipe"), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, timeout=120).stderr.decode()
+    assert "\r" not in plain and "\033" not in plain
+    assert "epoch 1/2 loss" in plain and "epoch 2/2 loss" in plain
+    # A terminal: the bar is redrawn in place. Read while it runs, so the
+    # terminal's buffer never fills.
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(_train_args(tmp_path, "tty"), stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed its end
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(timeout=120) == 0
+    tty = b"".join(chunks).decode(errors="replace")
+    assert "\r" in tty and "[" in tty and "#" in tty
