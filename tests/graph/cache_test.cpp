@@ -9,30 +9,20 @@
 
 #include "graph/cache.h"
 #include "graph/loaders.h"
+#include "tests/testing/scratch.h"
 
 namespace gnnrec {
 namespace {
 
 namespace fs = std::filesystem;
 
-class CacheTest : public ::testing::Test {
+class CacheTest : public testing::ScratchDirTest {
  protected:
+  CacheTest() : ScratchDirTest("gnnrec_cache") {}
   void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    root_ = (fs::path(::testing::TempDir()) /
-             ("gnnrec_cache_" + std::string(info->name()) + "_" + std::to_string(::getpid())))
-                .string();
-    fs::remove_all(root_);
-    fs::create_directories(root_);
+    ScratchDirTest::SetUp();
+    root_ = dir_;
     cache_ = root_ + "/cache";
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
-  std::string write(const std::string& name, const std::string& text) {
-    const fs::path p = fs::path(root_) / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
-    return p.string();
   }
   static std::string slurp(const std::string& p) {
     std::ifstream in(p, std::ios::binary);

@@ -4,17 +4,13 @@
 
 #include "graph/file_io.h"
 #include "graph/interactions.h"
+#include "tests/testing/scratch.h"
 
 namespace gnnrec {
 namespace {
 namespace fs = std::filesystem;
 
-std::string fresh(const std::string& name) {
-  const fs::path d = fs::path(::testing::TempDir()) / ("gnnrec_file_io_" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d.string();
-}
+std::string fresh(const std::string& name) { return testing::fresh_dir("gnnrec_file_io_" + name); }
 
 TEST(FileIo, AtomicWriteReplacesAndLeavesNoTemporaries) {
   const std::string dir = fresh("atomic");

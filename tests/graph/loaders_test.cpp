@@ -11,50 +11,27 @@
 #include <sstream>
 
 #include "graph/loaders.h"
+#include "tests/testing/scratch.h"
 
 namespace gnnrec {
 namespace {
 
 namespace fs = std::filesystem;
 
-class LoadersTest : public ::testing::Test {
+class LoadersTest : public testing::ScratchDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = (fs::path(::testing::TempDir()) /
-            ("gnnrec_loaders_" + std::string(info->name()) + "_" + std::to_string(::getpid())))
-               .string();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  // Writes `text` byte for byte to dir_/name (creating subfolders).
-  std::string write(const std::string& name, const std::string& text) {
-    const fs::path p = fs::path(dir_) / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
-    return p.string();
-  }
+  LoadersTest() : ScratchDirTest("gnnrec_loaders") {}
   std::string sub(const std::string& name) {
     const std::string d = (fs::path(dir_) / name).string();
     fs::create_directories(d);
     return d;
   }
-
-  std::string dir_;
 };
 
 // Runs f, expects DataError, returns its message.
 template <typename F>
 std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected DataError";
-  return "";
+  return testing::error_of<DataError>(std::forward<F>(f));
 }
 
 #define EXPECT_HAS(msg, part) \

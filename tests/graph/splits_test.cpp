@@ -8,19 +8,14 @@
 #include <tuple>
 
 #include "graph/splits.h"
+#include "tests/testing/scratch.h"
 
 namespace gnnrec {
 namespace {
 
 template <typename F>
 std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected DataError";
-  return "";
+  return testing::error_of<DataError>(std::forward<F>(f));
 }
 
 // Users 0..3 with 1, 2, 5 and 10 interactions. Timestamps are unique, so a
