@@ -32,7 +32,7 @@ build: configure
 # Every test: the C++ suites (ctest) and the CLI/end-to-end suite (pytest).
 test: build
 	@cd $(BUILD) && ctest --output-on-failure
-	@$$(cat $(BUILD)/.venv-path)/bin/python -m pytest -q tests/cli
+	@GNNREC_BIN=$(BUILD)/gnnrec $$(cat $(BUILD)/.venv-path)/bin/python -m pytest -q tests/cli tests/pyg
 
 # Train LightGCN on the built-in synthetic data; prints its metrics beside
 # the popularity baseline.

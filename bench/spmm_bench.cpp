@@ -18,36 +18,15 @@
 #include <nlohmann/json.hpp>
 #include <torch/version.h>
 
+#include "bench/bench_util.h"
 #include "graph/adjacency.h"
 #include "graph/cache.h"
 #include "train/run_dir.h"
 
 using nlohmann::json;
 
-namespace {
-
-template <typename F>
-double median_ms(F&& f, int repeats) {
-  for (int i = 0; i < 2; ++i) f();  // warm-up
-  std::vector<double> t;
-  for (int i = 0; i < repeats; ++i) {
-    const auto a = std::chrono::steady_clock::now();
-    f();
-    t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown";
-}
-
-}  // namespace
+using gnnrec::bench::cpu_model;
+using gnnrec::bench::median_ms;
 
 int main(int argc, char** argv) {
   std::string dataset = std::string(GNNREC_SHARED_DATA) + "/gowalla";

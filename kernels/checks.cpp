@@ -3,20 +3,46 @@
 #include <c10/util/Exception.h>
 
 namespace gnnrec::ops {
+namespace {
+
+// Per-edge (or per-node) values: [n] or [n, heads], float32/float64.
+void check_vector_or_matrix(const char* op, const char* name, const at::Tensor& x,
+                            const at::Tensor& like) {
+  TORCH_CHECK(x.dim() == 1 || x.dim() == 2, op, ": ", name, " must be 1-D or 2-D, got ", x.dim(),
+              "-D");
+  check_float(op, name, x, like);
+}
+
+void check_perm_len(const char* op, const char* name, const at::Tensor& perm,
+                    const c10::SymInt& n, const at::Tensor& like) {
+  TORCH_CHECK(perm.dim() == 1 && perm.sym_numel() == n && perm.scalar_type() == at::kLong, op,
+              ": ", name, " must be 1-D int64 with nnz (", n, ") entries, got ",
+              perm.scalar_type(), " of shape ", perm.sym_sizes());
+  TORCH_CHECK(perm.device() == like.device(), op, ": ", name, " must be on ", like.device(),
+              ", got ", perm.device());
+}
+
+}  // namespace
+
+void check_rowptr(const char* op, const char* prefix, const at::Tensor& rowptr,
+                  const at::Tensor& like) {
+  TORCH_CHECK(rowptr.dim() == 1, op, ": ", prefix, "rowptr must be 1-D, got ", rowptr.dim(), "-D");
+  TORCH_CHECK(rowptr.scalar_type() == at::kLong, op, ": ", prefix, "rowptr must be int64, got ",
+              rowptr.scalar_type());
+  TORCH_CHECK(rowptr.sym_numel() >= 1, op, ": ", prefix, "rowptr must have at least one entry");
+  TORCH_CHECK(rowptr.device() == like.device(), op, ": ", prefix, "rowptr must be on ",
+              like.device(), ", got ", rowptr.device());
+}
 
 void check_csr(const char* op, const char* prefix, const at::Tensor& rowptr,
                const at::Tensor& col, const std::optional<at::Tensor>& value,
                const at::Tensor& like) {
-  TORCH_CHECK(rowptr.dim() == 1, op, ": ", prefix, "rowptr must be 1-D, got ", rowptr.dim(), "-D");
-  TORCH_CHECK(rowptr.scalar_type() == at::kLong, op, ": ", prefix, "rowptr must be int64, got ",
-              rowptr.scalar_type());
-  TORCH_CHECK(rowptr.numel() >= 1, op, ": ", prefix, "rowptr must have at least one entry");
+  check_rowptr(op, prefix, rowptr, like);
   TORCH_CHECK(col.dim() == 1, op, ": ", prefix, "col must be 1-D, got ", col.dim(), "-D");
   TORCH_CHECK(col.scalar_type() == at::kInt, op, ": ", prefix, "col must be int32, got ",
               col.scalar_type());
-  TORCH_CHECK(rowptr.device() == like.device() && col.device() == like.device(), op, ": ",
-              prefix, "rowptr and col must be on ", like.device(), ", got ", rowptr.device(),
-              " and ", col.device());
+  TORCH_CHECK(col.device() == like.device(), op, ": ", prefix, "col must be on ", like.device(),
+              ", got ", col.device());
   if (value.has_value() && value->defined()) {
     TORCH_CHECK(value->dim() == 1 && value->sym_numel() == col.sym_numel(), op, ": ", prefix,
                 "value must be 1-D with one entry per stored element (", col.sym_numel(),
@@ -29,8 +55,19 @@ void check_csr(const char* op, const char* prefix, const at::Tensor& rowptr,
   }
 }
 
-void check_dense(const char* op, const char* name, const at::Tensor& x, const at::Tensor& like) {
-  TORCH_CHECK(x.dim() == 2, op, ": ", name, " must be 2-D, got ", x.dim(), "-D");
+void check_transpose(const char* op, const at::Tensor& col, const at::Tensor& t_rowptr,
+                     const at::Tensor& t_col, const at::Tensor& like) {
+  check_csr(op, "t_", t_rowptr, t_col, std::nullopt, like);
+  TORCH_CHECK(t_col.sym_numel() == col.sym_numel(), op, ": t_col must have nnz (",
+              col.sym_numel(), ") entries, got ", t_col.sym_numel());
+}
+
+void check_perm(const char* op, const char* name, const at::Tensor& perm, const at::Tensor& col,
+                const at::Tensor& like) {
+  check_perm_len(op, name, perm, col.sym_numel(), like);
+}
+
+void check_float(const char* op, const char* name, const at::Tensor& x, const at::Tensor& like) {
   TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble, op, ": ", name,
               " must be float32 or float64, got ", x.scalar_type());
   TORCH_CHECK(x.scalar_type() == like.scalar_type(), op, ": ", name, " must have dtype ",
@@ -39,17 +76,20 @@ void check_dense(const char* op, const char* name, const at::Tensor& x, const at
               ", got ", x.device());
 }
 
+void check_dense(const char* op, const char* name, const at::Tensor& x, const at::Tensor& like) {
+  TORCH_CHECK(x.dim() == 2, op, ": ", name, " must be 2-D, got ", x.dim(), "-D");
+  check_float(op, name, x, like);
+}
+
 void check_spmm_args(const at::Tensor& rowptr, const at::Tensor& col,
                      const std::optional<at::Tensor>& value, const at::Tensor& t_rowptr,
                      const at::Tensor& t_col, const at::Tensor& x) {
   check_dense("spmm", "x", x, x);
   check_csr("spmm", "", rowptr, col, value, x);
-  check_csr("spmm", "t_", t_rowptr, t_col, std::nullopt, x);
+  check_transpose("spmm", col, t_rowptr, t_col, x);
   TORCH_CHECK(t_rowptr.sym_numel() - 1 == x.sym_size(0),
               "spmm: x must have one row per column of A (", t_rowptr.sym_numel() - 1, "), got ",
               x.sym_size(0));
-  TORCH_CHECK(t_col.sym_numel() == col.sym_numel(), "spmm: t_col must have nnz (",
-              col.sym_numel(), ") entries, got ", t_col.sym_numel());
 }
 
 void check_sddmm_args(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& t_rowptr,
@@ -58,10 +98,8 @@ void check_sddmm_args(const at::Tensor& rowptr, const at::Tensor& col, const at:
   check_dense("sddmm", "a", a, a);
   check_dense("sddmm", "b", b, a);
   check_csr("sddmm", "", rowptr, col, std::nullopt, a);
-  check_csr("sddmm", "t_", t_rowptr, t_col, std::nullopt, a);
-  TORCH_CHECK(t_perm.dim() == 1 && t_perm.sym_numel() == col.sym_numel() &&
-                  t_perm.scalar_type() == at::kLong,
-              "sddmm: t_perm must be 1-D int64 with nnz (", col.sym_numel(), ") entries");
+  check_transpose("sddmm", col, t_rowptr, t_col, a);
+  check_perm("sddmm", "t_perm", t_perm, col, a);
   TORCH_CHECK(a.sym_size(0) == rowptr.sym_numel() - 1, "sddmm: a must have one row per row of A (",
               rowptr.sym_numel() - 1, "), got ", a.sym_size(0));
   TORCH_CHECK(b.sym_size(0) == t_rowptr.sym_numel() - 1,
@@ -69,6 +107,102 @@ void check_sddmm_args(const at::Tensor& rowptr, const at::Tensor& col, const at:
               b.sym_size(0));
   TORCH_CHECK(a.sym_size(1) == b.sym_size(1), "sddmm: a and b must have the same width, got ",
               a.sym_size(1), " and ", b.sym_size(1));
+}
+
+Reduce check_spmm_reduce_args(const at::Tensor& rowptr, const at::Tensor& col,
+                              const at::Tensor& t_rowptr, const at::Tensor& t_col,
+                              const at::Tensor& t_perm, const at::Tensor& x,
+                              std::string_view reduce) {
+  Reduce r{};
+  if (reduce == "sum") {
+    r = Reduce::kSum;
+  } else if (reduce == "mean") {
+    r = Reduce::kMean;
+  } else if (reduce == "max") {
+    r = Reduce::kMax;
+  } else {
+    TORCH_CHECK(false, "spmm_reduce: reduce must be \"sum\", \"mean\" or \"max\", got \"",
+                reduce, "\"");
+  }
+  check_dense("spmm_reduce", "x", x, x);
+  check_csr("spmm_reduce", "", rowptr, col, std::nullopt, x);
+  check_transpose("spmm_reduce", col, t_rowptr, t_col, x);
+  check_perm("spmm_reduce", "t_perm", t_perm, col, x);
+  TORCH_CHECK(t_rowptr.sym_numel() - 1 == x.sym_size(0),
+              "spmm_reduce: x must have one row per column of A (", t_rowptr.sym_numel() - 1,
+              "), got ", x.sym_size(0));
+  return r;
+}
+
+void check_spmm_reduce_max_backward_args(const at::Tensor& t_rowptr, const at::Tensor& t_col,
+                                         const at::Tensor& t_perm, const at::Tensor& arg,
+                                         const at::Tensor& grad) {
+  const char* op = "_spmm_reduce_max_backward";
+  check_dense(op, "grad", grad, grad);
+  check_csr(op, "t_", t_rowptr, t_col, std::nullopt, grad);
+  check_perm(op, "t_perm", t_perm, t_col, grad);
+  TORCH_CHECK(arg.scalar_type() == at::kLong && arg.sym_sizes() == grad.sym_sizes(), op,
+              ": arg must be int64 with grad's shape ", grad.sym_sizes(), ", got ",
+              arg.scalar_type(), " of shape ", arg.sym_sizes());
+  TORCH_CHECK(arg.device() == grad.device(), op, ": arg must be on ", grad.device(), ", got ",
+              arg.device());
+}
+
+void check_sddmm_add_args(const at::Tensor& rowptr, const at::Tensor& col,
+                          const at::Tensor& t_rowptr, const at::Tensor& t_col,
+                          const at::Tensor& t_perm, const at::Tensor& a_row,
+                          const at::Tensor& a_col) {
+  const char* op = "sddmm_add";
+  check_vector_or_matrix(op, "a_row", a_row, a_row);
+  check_vector_or_matrix(op, "a_col", a_col, a_row);
+  check_csr(op, "", rowptr, col, std::nullopt, a_row);
+  check_transpose(op, col, t_rowptr, t_col, a_row);
+  check_perm(op, "t_perm", t_perm, col, a_row);
+  TORCH_CHECK(a_row.dim() == a_col.dim(), op, ": a_row and a_col must have the same number of "
+              "dims, got ", a_row.dim(), "-D and ", a_col.dim(), "-D");
+  TORCH_CHECK(a_row.sym_size(0) == rowptr.sym_numel() - 1, op,
+              ": a_row must have one row per row of A (", rowptr.sym_numel() - 1, "), got ",
+              a_row.sym_size(0));
+  TORCH_CHECK(a_col.sym_size(0) == t_rowptr.sym_numel() - 1, op,
+              ": a_col must have one row per column of A (", t_rowptr.sym_numel() - 1, "), got ",
+              a_col.sym_size(0));
+  if (a_row.dim() == 2) {
+    TORCH_CHECK(a_row.sym_size(1) == a_col.sym_size(1), op,
+                ": a_row and a_col must have the same number of heads, got ", a_row.sym_size(1),
+                " and ", a_col.sym_size(1));
+  }
+}
+
+void check_segment_sum_args(const at::Tensor& rowptr, const at::Tensor& src,
+                            const std::optional<at::Tensor>& perm) {
+  const char* op = "_segment_sum_csr";
+  check_vector_or_matrix(op, "src", src, src);
+  check_rowptr(op, "", rowptr, src);
+  if (perm.has_value() && perm->defined()) check_perm_len(op, "perm", *perm, src.sym_size(0), src);
+}
+
+void check_edge_softmax_args(const at::Tensor& rowptr, const at::Tensor& score) {
+  check_vector_or_matrix("edge_softmax", "score", score, score);
+  check_rowptr("edge_softmax", "", rowptr, score);
+}
+
+void check_edge_softmax_backward_args(const at::Tensor& rowptr, const at::Tensor& y,
+                                      const at::Tensor& grad) {
+  const char* op = "_edge_softmax_backward";
+  check_vector_or_matrix(op, "y", y, y);
+  check_float(op, "grad", grad, y);
+  TORCH_CHECK(grad.sym_sizes() == y.sym_sizes(), op, ": grad must have y's shape ",
+              y.sym_sizes(), ", got ", grad.sym_sizes());
+  check_rowptr(op, "", rowptr, y);
+}
+
+void check_sample_neighbors_args(const at::Tensor& rowptr, const at::Tensor& col,
+                                 const at::Tensor& seeds, int64_t fanout) {
+  const char* op = "sample_neighbors";
+  TORCH_CHECK(seeds.dim() == 1 && seeds.scalar_type() == at::kLong, op,
+              ": seeds must be 1-D int64, got ", seeds.dim(), "-D ", seeds.scalar_type());
+  check_csr(op, "", rowptr, col, std::nullopt, seeds);
+  TORCH_CHECK(fanout > 0, op, ": fanout must be positive, got ", fanout);
 }
 
 }  // namespace gnnrec::ops

@@ -1,5 +1,7 @@
 // The one place where the gnnrec operator schemas are declared. Device
 // implementations register under cpu/, cuda/, meta/; autograd under autograd/.
+// Names with a leading underscore are internal: the backward passes of the
+// public operators, registered as operators so that they dispatch by device.
 #include <torch/library.h>
 
 TORCH_LIBRARY(gnnrec, m) {
@@ -9,4 +11,20 @@ TORCH_LIBRARY(gnnrec, m) {
   m.def(
       "sddmm(Tensor rowptr, Tensor col, Tensor t_rowptr, Tensor t_col, Tensor t_perm, "
       "Tensor a, Tensor b) -> Tensor");
+  m.def(
+      "spmm_reduce(Tensor rowptr, Tensor col, Tensor t_rowptr, Tensor t_col, Tensor t_perm, "
+      "Tensor x, str reduce) -> (Tensor, Tensor)");
+  m.def(
+      "sddmm_add(Tensor rowptr, Tensor col, Tensor t_rowptr, Tensor t_col, Tensor t_perm, "
+      "Tensor a_row, Tensor a_col) -> Tensor");
+  m.def("edge_softmax(Tensor rowptr, Tensor score) -> Tensor");
+  m.def(
+      "sample_neighbors(Tensor rowptr, Tensor col, Tensor seeds, int fanout, bool replace, "
+      "int seed) -> (Tensor, Tensor)");
+
+  m.def(
+      "_spmm_reduce_max_backward(Tensor t_rowptr, Tensor t_col, Tensor t_perm, Tensor arg, "
+      "Tensor grad) -> Tensor");
+  m.def("_segment_sum_csr(Tensor rowptr, Tensor src, Tensor? perm) -> Tensor");
+  m.def("_edge_softmax_backward(Tensor rowptr, Tensor y, Tensor grad) -> Tensor");
 }

@@ -10,6 +10,8 @@
 #pragma once
 
 #include <optional>
+#include <string_view>
+#include <tuple>
 
 #include <ATen/core/Tensor.h>
 
@@ -29,5 +31,77 @@ at::Tensor spmm(const at::Tensor& rowptr, const at::Tensor& col,
 at::Tensor sddmm(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& t_rowptr,
                  const at::Tensor& t_col, const at::Tensor& t_perm, const at::Tensor& a,
                  const at::Tensor& b);
+
+// Neighbourhood reduction over each CSR row (row r aggregates x[col[k]] over
+// its entries k). reduce is "sum", "mean" or "max"; x: [cols, d] float32 or
+// float64. Returns (out [rows, d], arg):
+//   sum:  out[r] = Σ_k x[col[k]];            arg is an empty int64 tensor.
+//   mean: out[r] = Σ_k x[col[k]] / deg(r);   arg is an empty int64 tensor.
+//   max:  out[r, t] = max_k x[col[k], t];    arg int64 [rows, d] holds the CSR
+//         position k (an index into col, not a node id) of the entry that won
+//         column t, the first one on ties; a NaN wins over any number (the
+//         first NaN), as in torch.max.
+// An empty row gives out 0 (and arg -1 for max). Differentiable in x, without
+// atomics: sum and mean go back through the transpose (mean scales the
+// gradient by 1/deg first); max sends g[r, t] to x[col[arg[r, t]], t] only,
+// gathered per x row by _spmm_reduce_max_backward.
+std::tuple<at::Tensor, at::Tensor> spmm_reduce(const at::Tensor& rowptr, const at::Tensor& col,
+                                               const at::Tensor& t_rowptr,
+                                               const at::Tensor& t_col, const at::Tensor& t_perm,
+                                               const at::Tensor& x, std::string_view reduce);
+
+// out[k, h] = a_row[row(k), h] + a_col[col[k], h] for every stored entry k
+// (GAT attention logits). a_row: [rows, H], a_col: [cols, H] → out [nnz, H];
+// or a_row [rows], a_col [cols] → out [nnz]. Differentiable in both:
+// dL/da_row is the per-row sum of g, dL/da_col the per-column sum (over the
+// transpose, in t_perm order), both without atomics.
+at::Tensor sddmm_add(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& t_rowptr,
+                     const at::Tensor& t_col, const at::Tensor& t_perm, const at::Tensor& a_row,
+                     const at::Tensor& a_col);
+
+// Softmax over the entries of each CSR row, per head: score [nnz] or
+// [nnz, H] float32/float64, same shape out. Numerically stable (the row's max
+// is subtracted first), so huge finite scores and -inf entries are fine. A
+// row (head) whose entries are all -inf has no mass to share: it gives 0
+// everywhere (torch.softmax would give NaN), and a zero gradient. +inf or NaN
+// scores give NaN, as in torch.softmax. Differentiable:
+// dL/dscore = y ⊙ (g − Σ_row(g ⊙ y)), by _edge_softmax_backward.
+at::Tensor edge_softmax(const at::Tensor& rowptr, const at::Tensor& score);
+
+// Samples up to `fanout` neighbours of each seed node: for seeds int64 [n],
+// returns (nbr, eid), both int64 [n, fanout]: nbr[j, i] = col[eid[j, i]] and
+// eid[j, i] a CSR position in row seeds[j].
+//   replace = true:  fanout independent uniform draws from the row.
+//   replace = false: a uniform random subset of fanout distinct entries when
+//     deg >= fanout (Floyd's algorithm; the order within a row is not
+//     random); when deg < fanout it falls back to drawing with replacement,
+//     as the original GraphSAGE code does, so every slot is still filled.
+// A seed without neighbours gets -1 in every slot of both outputs.
+// The output shape is fixed to [n, fanout] (rather than ragged) so that the
+// Meta implementation is static and a GPU version writes its result in one
+// pass, without a prefix sum over per-seed counts.
+// Deterministic: row j depends only on (seed, seeds[j]) through its own
+// SplitMix64 stream, so results do not depend on the thread count (and a
+// node listed twice gets the same sample twice). Not differentiable.
+// Errors on fanout <= 0 and on seeds outside [0, rows).
+std::tuple<at::Tensor, at::Tensor> sample_neighbors(const at::Tensor& rowptr,
+                                                    const at::Tensor& col, const at::Tensor& seeds,
+                                                    int64_t fanout, bool replace, int64_t seed);
+
+// Internal operators (leading underscore): the backward passes above, as
+// operators so that they dispatch by device. Exposed for tests.
+
+// grad_x [cols, d] of spmm_reduce's max: grad_x[c, t] = Σ g[r, t] over the
+// transposed row c's entries (r = t_col[k]) with arg[r, t] == t_perm[k].
+at::Tensor spmm_reduce_max_backward(const at::Tensor& t_rowptr, const at::Tensor& t_col,
+                                    const at::Tensor& t_perm, const at::Tensor& arg,
+                                    const at::Tensor& grad);
+// out[r] = Σ_{k in row r} src[perm[k]] (src[k] without perm): src [m] or
+// [m, H] → out [rows] or [rows, H]. Each row is summed in CSR order.
+at::Tensor segment_sum_csr(const at::Tensor& rowptr, const at::Tensor& src,
+                           const std::optional<at::Tensor>& perm);
+// Backward of edge_softmax: y ⊙ (grad − Σ_row(grad ⊙ y)), per head.
+at::Tensor edge_softmax_backward(const at::Tensor& rowptr, const at::Tensor& y,
+                                 const at::Tensor& grad);
 
 }  // namespace gnnrec::ops

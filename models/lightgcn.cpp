@@ -4,19 +4,17 @@
 // parameters are the layer-0 embeddings.
 #include <ATen/ATen.h>
 
-#include "models/model.h"
+#include "models/graph_model.h"
 
 namespace gnnrec {
 namespace {
 
-class LightGCN : public Model {
+class LightGCN : public GraphModel {
  public:
   LightGCN(const ModelOptions& o, const PropagationGraph& g, at::Device device)
-      : num_users_(g.graph().num_users()),
+      : GraphModel(o, g, device),
         layers_(o.layers),
-        adj_(g.adjacency(Normalization::kSymmetric, /*self_loops=*/false, at::kFloat, device)),
-        embedding_(normal_parameter(g.graph().num_users() + g.graph().num_items(), o.dim,
-                                    o.init_std, o.seed, 3, device)) {}
+        adj_(g.adjacency(Normalization::kSymmetric, /*self_loops=*/false, at::kFloat, device)) {}
 
   std::string name() const override { return "lightgcn"; }
 
@@ -27,21 +25,12 @@ class LightGCN : public Model {
       e = adj_.matmul(e);
       sum = sum + e;
     }
-    at::Tensor out = sum / static_cast<double>(layers_ + 1);
-    return {out.narrow(0, 0, num_users_), out.narrow(0, num_users_, out.size(0) - num_users_)};
+    return split(sum / static_cast<double>(layers_ + 1));
   }
-
-  std::pair<at::Tensor, at::Tensor> ego(const at::Tensor& u, const at::Tensor& i) override {
-    return {embedding_.index_select(0, u), embedding_.index_select(0, i + num_users_)};
-  }
-
-  std::vector<NamedTensor> parameters() override { return {{"embedding", embedding_}}; }
 
  private:
-  int64_t num_users_;
   int64_t layers_;
   const SparseAdjacency& adj_;
-  at::Tensor embedding_;
 };
 
 const ModelRegistrar kRegister("lightgcn", [](const ModelOptions& o, const PropagationGraph& g,

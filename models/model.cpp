@@ -44,6 +44,16 @@ std::unique_ptr<Model> make_model(const std::string& name, const ModelOptions& o
   return it->second(opts, graph, device);
 }
 
+std::pair<at::Tensor, at::Tensor> Model::represent(const at::Tensor& users,
+                                                  const at::Tensor& items) {
+  auto [u, i] = forward();
+  return {u.index_select(0, users), i.index_select(0, items)};
+}
+
+at::Tensor Model::score(const at::Tensor& u, const at::Tensor& i) { return (u * i).sum(-1); }
+
+std::pair<at::Tensor, at::Tensor> Model::ranking() { return forward(); }
+
 at::Tensor normal_parameter(int64_t rows, int64_t dim, double std, uint64_t seed,
                             uint64_t stream, at::Device device) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed * 1000003ULL + stream);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -18,11 +19,21 @@
 
 namespace gnnrec {
 
+// Hyper-parameters of every model. An unset optional means "the model's
+// paper default" (each model documents its own); a model ignores the fields
+// it has no use for.
 struct ModelOptions {
-  int64_t dim = 64;     // embedding width
-  int64_t layers = 3;   // propagation layers (graph models)
+  int64_t dim = 64;     // embedding width (and hidden width of each layer)
+  int64_t layers = 3;   // propagation / convolution layers (graph models)
   double init_std = 0.1;
   uint64_t seed = 2020;
+  std::optional<double> dropout;            // feature dropout (GCN, GAT, SAGE)
+  std::optional<double> node_dropout;       // NGCF: fraction of adjacency entries dropped
+  std::optional<double> message_dropout;    // NGCF: dropout on each layer's messages
+  std::optional<double> attention_dropout;  // GAT: dropout on attention coefficients
+  std::optional<int64_t> heads;             // GAT: attention heads
+  std::optional<std::string> aggregator;    // SAGE: mean | max | pool | lstm
+  std::vector<int64_t> fanouts;             // SAGE: neighbours per layer; empty = default
 };
 
 struct NamedTensor {
@@ -41,6 +52,29 @@ class Model {
   virtual std::pair<at::Tensor, at::Tensor> ego(const at::Tensor& users,
                                                 const at::Tensor& items) = 0;
   virtual std::vector<NamedTensor> parameters() = 0;
+
+  // Training mode switches dropout (and sampling models' training paths) on;
+  // the trainer sets it before each epoch and clears it for evaluation.
+  virtual void set_training(bool on) { training_ = on; }
+  bool training() const { return training_; }
+
+  // Representations of the given users and items (int64 index tensors on
+  // the model's device) for one training batch, differentiable. The default
+  // runs forward() and gathers; mini-batch models (GraphSAGE) override it to
+  // compute only what the batch needs.
+  virtual std::pair<at::Tensor, at::Tensor> represent(const at::Tensor& users,
+                                                      const at::Tensor& items);
+  // Scores of aligned pairs: row k of u (user representations) with row k of
+  // i (item representations); a logit for BCE, a rating for MSE. Default:
+  // the dot product.
+  virtual at::Tensor score(const at::Tensor& u, const at::Tensor& i);
+  // Factors (P [U, d'], Q [I, d']) whose dot products P[u]·Q[i] rank items
+  // for each user exactly as score() does (full-ranking evaluation and
+  // `recommend`). Default: forward().
+  virtual std::pair<at::Tensor, at::Tensor> ranking();
+
+ protected:
+  bool training_ = false;
 };
 
 using ModelFactory = std::function<std::unique_ptr<Model>(

@@ -2,19 +2,15 @@
 #include <atomic>
 
 #include <ATen/Dispatch.h>
-#include <ATen/Parallel.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/zeros.h>
 #include <torch/library.h>
 
 #include "kernels/checks.h"
-#include "kernels/cpu/row_partition.h"
+#include "kernels/cpu/cpu_common.h"
 
 namespace gnnrec::ops::cpu {
 namespace {
-
-// Several chunks per thread so that a slow chunk can be balanced by others.
-int64_t chunk_count() { return static_cast<int64_t>(at::get_num_threads()) * 8; }
 
 // How far ahead (in neighbours) the x rows are prefetched: the gathers
 // x[col[k]] are the cost of a recommender SpMM (random rows of a matrix much
@@ -35,7 +31,7 @@ __attribute__((always_inline)) inline void spmm_row_fixed(const int64_t* rowptr,
   for (int64_t k = begin; k < end; ++k) {
     if (k + kPrefetch < end) __builtin_prefetch(x + static_cast<int64_t>(col[k + kPrefetch]) * D);
     const int64_t j = col[k];
-    if (static_cast<uint64_t>(j) >= static_cast<uint64_t>(cols)) {
+    if (out_of_range(j, cols)) {
       bad = true;
       continue;
     }
@@ -61,7 +57,7 @@ __attribute__((always_inline)) inline void spmm_row_any(const int64_t* rowptr, c
   for (int64_t k = begin; k < end; ++k) {
     if (k + kPrefetch < end) __builtin_prefetch(x + static_cast<int64_t>(col[k + kPrefetch]) * d);
     const int64_t j = col[k];
-    if (static_cast<uint64_t>(j) >= static_cast<uint64_t>(cols)) {
+    if (out_of_range(j, cols)) {
       bad = true;
       continue;
     }
@@ -98,8 +94,11 @@ __attribute__((always_inline)) inline bool spmm_rows_impl(const int64_t* rowptr,
   return !bad;
 }
 
-// One clone per instruction set, chosen once at load time by the CPU
-// (glibc ifunc); "default" keeps the library runnable on any x86-64.
+}  // namespace
+
+// Declared in cpu_common.h. One clone per instruction set, chosen once at
+// load time by the CPU (glibc ifunc); "default" keeps the library runnable
+// on any x86-64.
 #define GNNREC_CPU_CLONES __attribute__((target_clones("avx2", "default")))
 GNNREC_CPU_CLONES bool spmm_rows(const int64_t* rowptr, const int32_t* col, const float* val,
                                  const float* x, float* out, int64_t b, int64_t e, int64_t d,
@@ -112,6 +111,8 @@ GNNREC_CPU_CLONES bool spmm_rows(const int64_t* rowptr, const int32_t* col, cons
   return spmm_rows_impl(rowptr, col, val, x, out, b, e, d, cols);
 }
 
+namespace {
+
 template <typename T>
 void sddmm_rows(const int64_t* rowptr, const int32_t* col, const T* a, const T* b, T* out,
                 int64_t row_begin, int64_t row_end, int64_t d, int64_t cols,
@@ -120,7 +121,7 @@ void sddmm_rows(const int64_t* rowptr, const int32_t* col, const T* a, const T* 
     const T* __restrict ar = a + r * d;
     for (int64_t k = rowptr[r]; k < rowptr[r + 1]; ++k) {
       const int64_t j = col[k];
-      if (static_cast<uint64_t>(j) >= static_cast<uint64_t>(cols)) {
+      if (out_of_range(j, cols)) {
         bad_col.store(true, std::memory_order_relaxed);
         continue;
       }
@@ -130,17 +131,6 @@ void sddmm_rows(const int64_t* rowptr, const int32_t* col, const T* a, const T* 
       for (int64_t t = 0; t < d; ++t) s += ar[t] * br[t];
       out[k] = s;
     }
-  }
-}
-
-void check_rowptr_values(const char* op, const at::Tensor& rowptr, int64_t nnz) {
-  const int64_t* rp = rowptr.data_ptr<int64_t>();
-  const int64_t rows = rowptr.numel() - 1;
-  TORCH_CHECK(rp[0] == 0 && rp[rows] == nnz, op, ": rowptr must start at 0 and end at nnz (",
-              nnz, "), got ", rp[0], " and ", rp[rows]);
-  for (int64_t r = 0; r < rows; ++r) {
-    TORCH_CHECK(rp[r] <= rp[r + 1], op, ": rowptr must be non-decreasing, but rowptr[", r,
-                "] = ", rp[r], " > rowptr[", r + 1, "] = ", rp[r + 1]);
   }
 }
 
@@ -157,18 +147,15 @@ at::Tensor spmm_cpu(const at::Tensor& rowptr_in, const at::Tensor& col_in,
   at::Tensor out = at::empty({rows, d}, x.options());
   if (rows == 0 || d == 0) return out;
   const int64_t* rp = rowptr.data_ptr<int64_t>();
-  const auto bounds = partition_rows(rp, rows, chunk_count());
   std::atomic<bool> bad_col{false};
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "spmm_cpu", [&] {
     const scalar_t* val = value.defined() ? value.data_ptr<scalar_t>() : nullptr;
     const scalar_t* xp = x.data_ptr<scalar_t>();
     scalar_t* op = out.data_ptr<scalar_t>();
     const int32_t* cp = col.data_ptr<int32_t>();
-    at::parallel_for(0, static_cast<int64_t>(bounds.size()) - 1, 1, [&](int64_t b, int64_t e) {
-      for (int64_t c = b; c < e; ++c) {
-        if (!spmm_rows(rp, cp, val, xp, op, bounds[c], bounds[c + 1], d, cols)) {
-          bad_col.store(true, std::memory_order_relaxed);
-        }
+    parallel_for_rows(rp, rows, [&](int64_t b, int64_t e) {
+      if (!spmm_rows(rp, cp, val, xp, op, b, e, d, cols)) {
+        bad_col.store(true, std::memory_order_relaxed);
       }
     });
   });
@@ -188,16 +175,13 @@ at::Tensor sddmm_cpu(const at::Tensor& rowptr_in, const at::Tensor& col_in,
   if (col.numel() == 0 || d == 0) return out;
   const int64_t* rp = rowptr.data_ptr<int64_t>();
   const int32_t* cp = col.data_ptr<int32_t>();
-  const auto bounds = partition_rows(rp, rows, chunk_count());
   std::atomic<bool> bad_col{false};
   AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "sddmm_cpu", [&] {
     const scalar_t* ap = a.data_ptr<scalar_t>();
     const scalar_t* bp = b.data_ptr<scalar_t>();
     scalar_t* op = out.data_ptr<scalar_t>();
-    at::parallel_for(0, static_cast<int64_t>(bounds.size()) - 1, 1, [&](int64_t cb, int64_t ce) {
-      for (int64_t c = cb; c < ce; ++c) {
-        sddmm_rows(rp, cp, ap, bp, op, bounds[c], bounds[c + 1], d, cols, bad_col);
-      }
+    parallel_for_rows(rp, rows, [&](int64_t rb, int64_t re) {
+      sddmm_rows(rp, cp, ap, bp, op, rb, re, d, cols, bad_col);
     });
   });
   TORCH_CHECK(!bad_col.load(), "sddmm: col holds an index outside [0, ", cols, ")");

@@ -5,7 +5,8 @@ import subprocess
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-GNNREC = ROOT / "build" / "gnnrec"
+# The Makefile passes the binary of the build folder it tested (BUILD=...).
+GNNREC = pathlib.Path(os.environ.get("GNNREC_BIN", ROOT / "build" / "gnnrec")).resolve()
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 

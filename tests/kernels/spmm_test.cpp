@@ -2,66 +2,21 @@
 // references, finite-difference gradients, thread-count determinism, the
 // meta implementation and argument errors.
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
 #include "graph/adjacency.h"
 #include "kernels/ops.h"
-#include "samplers/random.h"
+#include "tests/kernels/sparse_test_utils.h"
 #include "tests/testing/gradcheck.h"
 
 namespace gnnrec {
 namespace {
 
-// A random CSR matrix with empty rows, empty (isolated) columns and, when
-// hub_degree > 0, row 0 as a hub with that many entries. Values in (0.5, 1.5).
-SparseAdjacency random_csr(int64_t rows, int64_t cols, double density, int64_t hub_degree,
-                           uint64_t seed, bool weighted) {
-  SplitMix64 rng(seed);
-  std::vector<int64_t> rowptr{0};
-  std::vector<int32_t> col;
-  for (int64_t r = 0; r < rows; ++r) {
-    if (r % 7 == 3) {  // every 7th row empty
-      rowptr.push_back(static_cast<int64_t>(col.size()));
-      continue;
-    }
-    for (int64_t c = 0; c < cols; ++c) {
-      if (c % 5 == 2) continue;  // every 5th column isolated
-      const bool hub = (r == 0 && hub_degree > 0 && c < hub_degree);
-      if (hub || rng.uniform() < density) col.push_back(static_cast<int32_t>(c));
-    }
-    rowptr.push_back(static_cast<int64_t>(col.size()));
-  }
-  SparseAdjacency a;
-  a.num_rows = rows;
-  a.num_cols = cols;
-  a.rowptr = at::tensor(rowptr, at::kLong);
-  a.col = at::tensor(col, at::kInt);
-  if (weighted) {
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-    a.value = at::rand({static_cast<int64_t>(col.size())}, gen, at::TensorOptions().dtype(at::kDouble)) + 0.5;
-  }
-  fill_transpose(a);
-  return a;
-}
-
-at::Tensor dense_of(const SparseAdjacency& a) {
-  at::Tensor d = at::zeros({a.num_rows, a.num_cols}, at::kDouble);
-  const auto rp = a.rowptr.accessor<int64_t, 1>();
-  const auto cp = a.col.accessor<int32_t, 1>();
-  for (int64_t r = 0; r < a.num_rows; ++r) {
-    for (int64_t k = rp[r]; k < rp[r + 1]; ++k) {
-      d[r][cp[k]] = a.value.defined() ? a.value[k].item<double>() : 1.0;
-    }
-  }
-  return d;
-}
-
-at::Tensor randn(int64_t r, int64_t c, uint64_t seed, at::ScalarType dtype = at::kDouble) {
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  return at::randn({r, c}, gen, at::TensorOptions().dtype(dtype));
-}
+using testing::dense_of;
+using testing::expect_error;
+using testing::random_csr;
+using testing::randn;
 
 struct Case {
   int64_t rows, cols, width, hub;
@@ -73,7 +28,7 @@ class SpmmCases : public ::testing::TestWithParam<Case> {};
 TEST_P(SpmmCases, MatchesDenseFloat64AndFloat32) {
   const Case c = GetParam();
   const SparseAdjacency a = random_csr(c.rows, c.cols, 0.05, c.hub, 7 + c.width, c.weighted);
-  const at::Tensor x = randn(c.cols, c.width, 11);
+  const at::Tensor x = randn({c.cols, c.width}, 11);
   const at::Tensor expected = at::mm(dense_of(a), x);
   const at::Tensor got = a.matmul(x);
   ASSERT_EQ(got.sizes(), expected.sizes());
@@ -97,7 +52,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(Spmm, HubNodeAboveTenThousand) {
   const SparseAdjacency a = random_csr(64, 12000, 0.001, 12000, 3, true);
   EXPECT_GT(a.rowptr[1].item<int64_t>(), 9000);
-  const at::Tensor x = randn(12000, 16, 5);
+  const at::Tensor x = randn({12000, 16}, 5);
   EXPECT_TRUE(at::allclose(a.matmul(x), at::mm(dense_of(a), x), 1e-10, 1e-10));
 }
 
@@ -108,7 +63,7 @@ TEST(Spmm, EmptyGraphAndZeroWidth) {
   a.rowptr = at::zeros({5}, at::kLong);
   a.col = at::empty({0}, at::kInt);
   fill_transpose(a);
-  const at::Tensor out = a.matmul(randn(3, 6, 1));
+  const at::Tensor out = a.matmul(randn({3, 6}, 1));
   EXPECT_EQ(out.sizes(), (std::vector<int64_t>{4, 6}));
   EXPECT_EQ(out.abs().sum().item<double>(), 0.0);
   EXPECT_EQ(a.matmul(at::empty({3, 0}, at::kDouble)).sizes(), (std::vector<int64_t>{4, 0}));
@@ -132,7 +87,7 @@ TEST(Spmm, HandWorkedExample) {
 
 TEST(Spmm, GradcheckInXAndValue) {
   const SparseAdjacency a = random_csr(9, 7, 0.4, 0, 21, true);
-  const at::Tensor x = randn(7, 3, 2);
+  const at::Tensor x = randn({7, 3}, 2);
   testing::gradcheck(
       [&](const std::vector<at::Tensor>& in) {
         return ops::spmm(a.rowptr, a.col, in[1], a.t_rowptr, a.t_col, a.t_perm, in[0]);
@@ -142,9 +97,9 @@ TEST(Spmm, GradcheckInXAndValue) {
 
 TEST(Spmm, GradientsMatchDenseAutograd) {
   const SparseAdjacency a = random_csr(50, 40, 0.1, 30, 5, true);
-  const at::Tensor x = randn(40, 33, 9).requires_grad_(true);
+  const at::Tensor x = randn({40, 33}, 9).requires_grad_(true);
   const at::Tensor v = a.value.clone().requires_grad_(true);
-  const at::Tensor w = randn(50, 33, 10);
+  const at::Tensor w = randn({50, 33}, 10);
   (ops::spmm(a.rowptr, a.col, v, a.t_rowptr, a.t_col, a.t_perm, x) * w).sum().backward();
 
   // Dense reference: scatter the same values into a dense matrix, differentiably.
@@ -168,12 +123,12 @@ TEST(Spmm, UnweightedGradient) {
       [&](const std::vector<at::Tensor>& in) {
         return ops::spmm(a.rowptr, a.col, std::nullopt, a.t_rowptr, a.t_col, std::nullopt, in[0]);
       },
-      {randn(10, 4, 3)});
+      {randn({10, 4}, 3)});
 }
 
 TEST(Spmm, IdenticalWithOneAndTwoThreads) {
   const SparseAdjacency a = random_csr(3000, 2000, 0.01, 1500, 17, true).to(at::kCPU, at::kFloat);
-  const at::Tensor x = randn(2000, 64, 3, at::kFloat).requires_grad_(true);
+  const at::Tensor x = randn({2000, 64}, 3, at::kFloat).requires_grad_(true);
   const int saved = at::get_num_threads();
   std::vector<at::Tensor> outs, grads;
   for (int threads : {1, 2}) {
@@ -191,7 +146,7 @@ TEST(Spmm, IdenticalWithOneAndTwoThreads) {
 
 TEST(Sddmm, MatchesDenseAndGradchecks) {
   const SparseAdjacency a = random_csr(30, 20, 0.2, 0, 8, false);
-  const at::Tensor x = randn(30, 5, 1), y = randn(20, 5, 2);
+  const at::Tensor x = randn({30, 5}, 1), y = randn({20, 5}, 2);
   const at::Tensor got = ops::sddmm(a.rowptr, a.col, a.t_rowptr, a.t_col, a.t_perm, x, y);
   const at::Tensor full = at::mm(x, y.t());
   std::vector<int64_t> rows;
@@ -206,7 +161,7 @@ TEST(Sddmm, MatchesDenseAndGradchecks) {
         return ops::sddmm(small.rowptr, small.col, small.t_rowptr, small.t_col, small.t_perm,
                           in[0], in[1]);
       },
-      {randn(6, 3, 4), randn(5, 3, 5)});
+      {randn({6, 3}, 4), randn({5, 3}, 5)});
 }
 
 TEST(Spmm, MetaImplementationGivesShapes) {
@@ -225,23 +180,14 @@ TEST(Spmm, MetaImplementationGivesShapes) {
   EXPECT_EQ(e.sizes(), (std::vector<int64_t>{a.nnz()}));
 }
 
-void expect_error(const std::function<void()>& f, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an error containing: " << fragment;
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
-
 TEST(Spmm, ClearErrors) {
   const SparseAdjacency a = random_csr(6, 5, 0.5, 0, 2, true);
-  const at::Tensor x = randn(5, 3, 1);
+  const at::Tensor x = randn({5, 3}, 1);
   expect_error([&] { ops::spmm(a.rowptr.to(at::kInt), a.col, a.value, a.t_rowptr, a.t_col, a.t_perm, x); },
                "spmm: rowptr must be int64");
   expect_error([&] { ops::spmm(a.rowptr, a.col.to(at::kLong), a.value, a.t_rowptr, a.t_col, a.t_perm, x); },
                "spmm: col must be int32");
-  expect_error([&] { ops::spmm(a.rowptr, a.col, a.value, a.t_rowptr, a.t_col, a.t_perm, randn(4, 3, 1)); },
+  expect_error([&] { ops::spmm(a.rowptr, a.col, a.value, a.t_rowptr, a.t_col, a.t_perm, randn({4, 3}, 1)); },
                "spmm: x must have one row per column of A");
   expect_error([&] { ops::spmm(a.rowptr, a.col, a.value.to(at::kFloat), a.t_rowptr, a.t_col, a.t_perm, x); },
                "spmm: value must have the dtype");
