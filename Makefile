@@ -43,6 +43,7 @@ demo: build
 bench: build
 	@$(BUILD)/gnnrec_bench_spmm
 	@$$(cat $(BUILD)/.venv-path)/bin/python bench/lightgcn_vs_pyg.py
+	@GNNREC_BIN=$(BUILD)/gnnrec $$(cat $(BUILD)/.venv-path)/bin/python bench/layers_vs_pyg.py
 
 clean:
 	rm -rf $(BUILD)

@@ -7,6 +7,18 @@
 // backward take it precomputed: t_rowptr/t_col is the CSR of Aᵀ and
 // t_perm int64 [nnz] maps each transposed entry to its position in A's CSR
 // (see graph/adjacency.h, which builds and caches all of these once).
+//
+// Every operator has a CPU and a CUDA implementation (kernels/cpu/,
+// kernels/cuda/) with the same contract. On CUDA: results are bitwise
+// reproducible run to run (no floating-point atomics) and equal the CPU's
+// up to floating-point rounding (the max of spmm_reduce, sddmm_add and
+// sample_neighbors equal it exactly); a row with more than
+// cuda::kHubDegree entries (kernels/cuda/config.h) is summed by a whole
+// block in fixed segments. The value checks the CPU raises on (rowptr not
+// monotone or not ending at nnz, indices or seeds out of range) would need a
+// device synchronisation and are not made on CUDA: such input gives
+// unspecified values (seeds out of range give -1), never accesses outside
+// the buffers.
 #pragma once
 
 #include <optional>
@@ -19,8 +31,10 @@ namespace gnnrec::ops {
 
 // out = A · x, out[r] = Σ_k value[k] · x[col[k]] (value 1 when absent).
 // x: [cols, d] float32 or float64. Differentiable in x and in value
-// (t_perm is required for the value gradient). Deterministic: every output
-// row is summed by one thread in CSR order, whatever the thread count.
+// (t_perm is required for the value gradient). Deterministic: on the CPU
+// every output row is summed by one thread in CSR order, whatever the
+// thread count; on CUDA by one group of lanes in CSR order (a hub row: by
+// fixed segments, added in segment order).
 at::Tensor spmm(const at::Tensor& rowptr, const at::Tensor& col,
                 const std::optional<at::Tensor>& value, const at::Tensor& t_rowptr,
                 const at::Tensor& t_col, const std::optional<at::Tensor>& t_perm,

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "train/metrics.h"
+
 namespace gnnrec {
 namespace {
 
@@ -17,7 +19,28 @@ std::string str(double v) {
   return s;
 }
 
+void check_probability(const char* option, const std::optional<double>& p) {
+  if (p && !(*p >= 0 && *p < 1)) bad(std::string(option) + " must be in [0, 1), got " + str(*p));
+}
+
+// Optional fields are null in JSON when unset.
+template <typename T>
+nlohmann::json optional_json(const std::optional<T>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+template <typename T>
+std::optional<T> optional_from(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key) || j.at(key).is_null()) return std::nullopt;
+  return j.at(key).get<T>();
+}
+
 }  // namespace
+
+TrainConfig TrainConfig::resolved() const {
+  TrainConfig c = *this;
+  if (c.early_stop_metric.empty()) c.early_stop_metric = rating_mode() ? "rmse" : "recall@20";
+  return c;
+}
 
 void TrainConfig::validate() const {
   if (!(lr > 0) || !std::isfinite(lr)) bad("--lr must be a positive number, got " + str(lr));
@@ -32,17 +55,39 @@ void TrainConfig::validate() const {
   if (threads < 0) bad("--threads must be >= 0, got " + std::to_string(threads));
   if (kcore < 0) bad("--kcore must be >= 0, got " + std::to_string(kcore));
   if (synthetic_users < 2 || synthetic_items < 10) bad("--synthetic-users must be >= 2 and --synthetic-items >= 10");
-  if (loss != "bpr") bad("--loss must be 'bpr' (got '" + loss + "')");
+  if (loss != "bpr" && loss != "bce" && loss != "mse") {
+    bad("--loss must be bpr, bce or mse, got '" + loss + "'");
+  }
+  if (negatives < 1) bad("--negatives must be at least 1, got " + std::to_string(negatives));
+  if (rating_mode() && min_rating > 0) {
+    // Filtering by rating turns ratings into implicit feedback; in rating
+    // mode every rating is a target, and dropping the low ones would bias them.
+    bad("--min-rating (" + str(min_rating) + ") turns ratings into implicit feedback; it cannot "
+        "be combined with --loss mse, which trains on every rating");
+  }
+  check_probability("--dropout", dropout);
+  check_probability("--node-dropout", node_dropout);
+  check_probability("--message-dropout", message_dropout);
+  check_probability("--attention-dropout", attention_dropout);
+  if (heads && *heads < 1) bad("--heads must be at least 1, got " + std::to_string(*heads));
+  for (int64_t f : fanouts) {
+    if (f < 1) bad("--fanouts must all be > 0, got " + std::to_string(f));
+  }
   if (device != "cpu" && device.rfind("cuda", 0) != 0) bad("--device must be 'cpu' or 'cuda[:N]', got '" + device + "'");
   if (topk.empty()) bad("--topk needs at least one K");
-  bool found = false;
+  // The early-stopping metric must be one that evaluation computes.
+  const std::string metric = resolved().early_stop_metric;
+  bool found = metric == "auc" || (rating_mode() && (metric == "rmse" || metric == "mae"));
   for (int k : topk) {
     if (k < 1) bad("--topk values must be positive, got " + std::to_string(k));
-    for (const char* m : {"recall", "ndcg", "precision", "hit", "mrr", "map"}) {
-      if (early_stop_metric == std::string(m) + "@" + std::to_string(k)) found = true;
+    for (const std::string& m : per_k_metric_names()) {
+      if (metric == m + "@" + std::to_string(k)) found = true;
     }
   }
-  if (!found) bad("--early-stop-metric '" + early_stop_metric + "' is not one of the computed metrics (recall|ndcg|precision|hit|mrr|map @ a --topk value)");
+  if (!found) {
+    bad("--early-stop-metric '" + metric + "' is not one of the computed metrics (recall|ndcg|"
+        "precision|hit|mrr|map|coverage @ a --topk value, auc, and rmse|mae with --loss mse)");
+  }
 }
 
 void to_json(nlohmann::json& j, const TrainConfig& c) {
@@ -50,7 +95,15 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
                      {"split", c.split}, {"train_ratio", c.train_ratio},
                      {"min_rating", c.min_rating}, {"kcore", c.kcore},
                      {"synthetic_users", c.synthetic_users}, {"synthetic_items", c.synthetic_items},
-                     {"dim", c.dim}, {"layers", c.layers}, {"loss", c.loss},
+                     {"dim", c.dim}, {"layers", c.layers},
+                     {"dropout", optional_json(c.dropout)},
+                     {"node_dropout", optional_json(c.node_dropout)},
+                     {"message_dropout", optional_json(c.message_dropout)},
+                     {"attention_dropout", optional_json(c.attention_dropout)},
+                     {"heads", optional_json(c.heads)},
+                     {"aggregator", optional_json(c.aggregator)},
+                     {"fanouts", c.fanouts.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.fanouts)},
+                     {"loss", c.loss}, {"negatives", c.negatives},
                      {"epochs", c.epochs}, {"batch_size", c.batch_size}, {"lr", c.lr},
                      {"reg", c.reg}, {"seed", c.seed}, {"eval_every", c.eval_every},
                      {"topk", c.topk}, {"early_stop_metric", c.early_stop_metric},
@@ -70,7 +123,15 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
   c.synthetic_items = j.value("synthetic_items", d.synthetic_items);
   c.dim = j.value("dim", d.dim);
   c.layers = j.value("layers", d.layers);
+  c.dropout = optional_from<double>(j, "dropout");
+  c.node_dropout = optional_from<double>(j, "node_dropout");
+  c.message_dropout = optional_from<double>(j, "message_dropout");
+  c.attention_dropout = optional_from<double>(j, "attention_dropout");
+  c.heads = optional_from<int64_t>(j, "heads");
+  c.aggregator = optional_from<std::string>(j, "aggregator");
+  c.fanouts = optional_from<std::vector<int64_t>>(j, "fanouts").value_or(d.fanouts);
   c.loss = j.value("loss", d.loss);
+  c.negatives = j.value("negatives", d.negatives);
   c.epochs = j.value("epochs", d.epochs);
   c.batch_size = j.value("batch_size", d.batch_size);
   c.lr = j.value("lr", d.lr);

@@ -2,6 +2,8 @@
 // file and the defaults resolve to, written as RUN_DIR/config.json.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,8 +27,18 @@ struct TrainConfig {
   // Model.
   int64_t dim = 64;
   int64_t layers = 3;
+  // Model hyper-parameters that only some models use; unset (null in
+  // config.json) means the model's paper default (models/model.h).
+  std::optional<double> dropout;            // GCN, GAT, SAGE feature dropout
+  std::optional<double> node_dropout;       // NGCF
+  std::optional<double> message_dropout;    // NGCF
+  std::optional<double> attention_dropout;  // GAT
+  std::optional<int64_t> heads;             // GAT
+  std::optional<std::string> aggregator;    // SAGE: mean | max | pool | lstm
+  std::vector<int64_t> fanouts;             // SAGE, one per layer; empty: default
   // Optimisation.
-  std::string loss = "bpr";
+  std::string loss = "bpr";           // bpr, bce (implicit feedback) or mse (rating mode)
+  int64_t negatives = 4;              // bce: uniformly sampled negatives per positive
   int64_t epochs = 100;
   int64_t batch_size = 2048;
   double lr = 1e-3;
@@ -35,12 +47,17 @@ struct TrainConfig {
   // Evaluation and stopping.
   int64_t eval_every = 5;
   std::vector<int> topk{10, 20};
-  std::string early_stop_metric = "recall@20";
+  std::string early_stop_metric;      // empty: rmse with --loss mse, recall@20 otherwise
   int64_t patience = 10;              // evaluations without improvement; 0: never stop early
   // Execution.
   std::string device = "cpu";
   int threads = 0;                    // 0: all cores
 
+  // Rating mode: explicit ratings are the training targets (--loss mse).
+  bool rating_mode() const { return loss == "mse"; }
+  // A copy with the defaults that depend on other options filled in
+  // (early_stop_metric), as config.json records them.
+  TrainConfig resolved() const;
   // Throws std::invalid_argument naming the option ("--lr must be > 0, got -1").
   void validate() const;
 };

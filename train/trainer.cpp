@@ -56,28 +56,33 @@ void truncate_metrics(const std::string& path, int64_t epoch) {
   write_file_atomic(path, kept);
 }
 
-json metrics_json(const EvalResult& r) {
-  json j = json::object();
-  for (const auto& [k, v] : r.metrics) j[k] = v;
-  return j;
-}
-
+// The progress line of one evaluation: the rating errors (rating mode),
+// recall and NDCG at each K, and AUC.
 std::string format_metrics(const std::map<std::string, double>& m, const std::vector<int>& ks) {
+  std::vector<std::string> keys;
+  for (const char* key : {"rmse", "mae"}) keys.emplace_back(key);
+  for (int k : ks) {
+    for (const char* name : {"recall", "ndcg"}) keys.push_back(std::string(name) + "@" + std::to_string(k));
+  }
+  keys.emplace_back("auc");
   std::ostringstream s;
   s.precision(4);
   s << std::fixed;
-  bool first = true;
-  for (int k : ks) {
-    for (const char* name : {"recall", "ndcg"}) {
-      const std::string key = std::string(name) + "@" + std::to_string(k);
-      s << (first ? "" : "  ") << key << " " << m.at(key);
-      first = false;
-    }
+  for (const auto& key : keys) {
+    if (!m.count(key)) continue;
+    if (s.tellp() > 0) s << "  ";
+    s << key << " " << m.at(key);
   }
   return s.str();
 }
 
 }  // namespace
+
+json metrics_json(const EvalResult& r) {
+  json j = json::object();
+  for (const auto& [k, v] : r.metrics) j[k] = v;
+  return j;
+}
 
 PreparedData prepare_data(const TrainConfig& cfg) {
   Dataset ds;
@@ -89,6 +94,10 @@ PreparedData prepare_data(const TrainConfig& cfg) {
     ds = make_synthetic(so);
   } else {
     ds = load_dataset_cached(cfg.dataset);
+  }
+  if (cfg.rating_mode() && (!ds.train.has_rating() || (ds.is_split() && !ds.test.has_rating()))) {
+    throw DataError(cfg.dataset + ": --loss mse trains on ratings, but data set '" + ds.name +
+                    "' (" + ds.format + " format) has none; use bpr or bce");
   }
   dedupe(ds.train);
   if (cfg.min_rating > 0) filter_min_rating(ds, static_cast<float>(cfg.min_rating));
@@ -105,7 +114,60 @@ PreparedData prepare_data(const TrainConfig& cfg) {
   return out;
 }
 
-json train(const TrainConfig& cfg, const TrainOptions& opts) {
+bool EarlyStopping::update(int64_t epoch, double value) {
+  // A NaN (a metric undefined on this split) never becomes the best value:
+  // it could not be compared with later ones, nor stored in a checkpoint.
+  const bool better =
+      !std::isnan(value) &&
+      (best_epoch == 0 || (lower_is_better(metric) ? value < best_value : value > best_value));
+  if (better) {
+    best_epoch = epoch;
+    best_value = value;
+    bad_evals = 0;
+  } else {
+    ++bad_evals;
+  }
+  return better;
+}
+
+ModelOptions model_options(const TrainConfig& cfg) {
+  ModelOptions mo;
+  mo.dim = cfg.dim;
+  mo.layers = cfg.layers;
+  mo.seed = cfg.seed;
+  mo.dropout = cfg.dropout;
+  mo.node_dropout = cfg.node_dropout;
+  mo.message_dropout = cfg.message_dropout;
+  mo.attention_dropout = cfg.attention_dropout;
+  mo.heads = cfg.heads;
+  mo.aggregator = cfg.aggregator;
+  mo.fanouts = cfg.fanouts;
+  return mo;
+}
+
+EvalResult evaluate_model(Model& model, const Evaluator& evaluator, bool rating_mode) {
+  at::NoGradGuard no_grad;
+  model.set_training(false);
+  auto [P, Q] = model.ranking();
+  EvalResult r = evaluator.evaluate(P, Q);
+  if (rating_mode) {
+    const at::Device device = P.device();
+    const auto errors = evaluator.evaluate_ratings([&](const at::Tensor& users, const at::Tensor& items) {
+      auto [u, i] = model.represent(users.to(device), items.to(device));
+      return model.score(u, i);
+    });
+    r.metrics.insert(errors.begin(), errors.end());
+  }
+  return r;
+}
+
+Baseline evaluate_baseline(const Evaluator& evaluator, bool rating_mode) {
+  if (rating_mode) return {"global_mean", evaluator.evaluate_global_mean()};
+  return {"popularity", evaluator.evaluate_popularity()};
+}
+
+json train(const TrainConfig& config, const TrainOptions& opts) {
+  const TrainConfig cfg = config.resolved();
   cfg.validate();
   if (cfg.out.empty()) throw std::invalid_argument("--out is required: the run directory to write");
   const fs::path run(cfg.out);
@@ -127,11 +189,7 @@ json train(const TrainConfig& cfg, const TrainOptions& opts) {
   PreparedData data = prepare_data(cfg);
   const double load_seconds = now_seconds() - t_load;
   PropagationGraph graph(data.train);
-  ModelOptions mo;
-  mo.dim = cfg.dim;
-  mo.layers = cfg.layers;
-  mo.seed = cfg.seed;
-  std::unique_ptr<Model> model = make_model(cfg.model, mo, graph, device);
+  std::unique_ptr<Model> model = make_model(cfg.model, model_options(cfg), graph, device);
   Evaluator evaluator(*data.train, *data.test, cfg.topk);
   if (evaluator.test_users().empty()) throw DataError(cfg.dataset + ": no user has a test interaction");
 
@@ -154,17 +212,17 @@ json train(const TrainConfig& cfg, const TrainOptions& opts) {
   Adam adam(tensors, cfg.lr);
 
   // Training state, restored on --resume.
-  int64_t epoch = 0, best_epoch = 0, bad_evals = 0;
-  double best_value = -1;
+  int64_t epoch = 0;
+  EarlyStopping stop{cfg.early_stop_metric, cfg.patience};
   json best_metrics = json::object();
   std::vector<double> epoch_times;
   Progress progress(opts.quiet);
 
   auto make_checkpoint = [&]() {
     Checkpoint c;
-    c.meta = {{"epoch", epoch}, {"adam_steps", adam.steps()}, {"best_epoch", best_epoch},
-              {"best_value", best_value}, {"best_metrics", best_metrics},
-              {"bad_evals", bad_evals}, {"epoch_times", epoch_times}, {"model", cfg.model}};
+    c.meta = {{"epoch", epoch}, {"adam_steps", adam.steps()}, {"best_epoch", stop.best_epoch},
+              {"best_value", stop.best_value}, {"best_metrics", best_metrics},
+              {"bad_evals", stop.bad_evals}, {"epoch_times", epoch_times}, {"model", cfg.model}};
     for (size_t i = 0; i < params.size(); ++i) {
       c.tensors.push_back({params[i].name, params[i].tensor});
       c.tensors.push_back({params[i].name + ".exp_avg", adam.exp_avg()[i]});
@@ -192,22 +250,22 @@ json train(const TrainConfig& cfg, const TrainOptions& opts) {
     }
     epoch = c.meta.at("epoch");
     adam.set_steps(c.meta.at("adam_steps"));
-    best_epoch = c.meta.at("best_epoch");
-    best_value = c.meta.at("best_value");
+    stop.best_epoch = c.meta.at("best_epoch");
+    stop.best_value = c.meta.at("best_value");
     best_metrics = c.meta.at("best_metrics");
-    bad_evals = c.meta.at("bad_evals");
+    stop.bad_evals = c.meta.at("bad_evals");
     epoch_times = c.meta.at("epoch_times").get<std::vector<double>>();
     truncate_metrics(metrics_path, epoch);
     progress.line("resuming " + cfg.out + " after epoch " + std::to_string(epoch));
   }
 
-  const EvalResult popularity = evaluator.evaluate_popularity();
+  const Baseline baseline = evaluate_baseline(evaluator, cfg.rating_mode());
   progress.line("data: " + std::to_string(data.train->num_users()) + " users, " +
                 std::to_string(data.train->num_items()) + " items, " +
                 std::to_string(data.train->num_edges()) + " train / " +
                 std::to_string(data.test->num_edges()) + " test interactions (" +
                 std::to_string(load_seconds).substr(0, 5) + " s to load)");
-  progress.line("popularity: " + format_metrics(popularity.metrics, cfg.topk));
+  progress.line(baseline.name + ": " + format_metrics(baseline.result.metrics, cfg.topk));
 
   // All training edges as (user, item) pairs in CSR order; each epoch visits
   // them in a permutation drawn from (seed, epoch).
@@ -219,6 +277,9 @@ json train(const TrainConfig& cfg, const TrainOptions& opts) {
       edge_item[e] = data.train->user_items()[e];
     }
   }
+  // Negatives per training pair: BPR pairs each with one, BCE with
+  // cfg.negatives; rating mode fits the ratings of the pairs themselves.
+  const int64_t negatives = cfg.loss == "bpr" ? 1 : cfg.loss == "bce" ? cfg.negatives : 0;
   const int64_t batches = (m + cfg.batch_size - 1) / cfg.batch_size;
   bool stopped_early = false;
   double eval_seconds_total = 0;
@@ -236,23 +297,48 @@ json train(const TrainConfig& cfg, const TrainOptions& opts) {
       users_all.data_ptr<int64_t>()[e] = edge_user[order[e]];
       pos_all.data_ptr<int64_t>()[e] = edge_item[order[e]];
     }
-    const at::Tensor neg_all =
-        sample_negatives(*data.train, users_all, 1, rng.next()).view({m});
-    const at::Tensor users_dev = users_all.to(device), pos_dev = pos_all.to(device),
-                     neg_dev = neg_all.to(device);
+    at::Tensor target_all;  // rating mode: the pairs' ratings, float32 [m]
+    if (cfg.rating_mode()) {
+      target_all = at::empty({m}, at::kFloat);
+      for (int64_t e = 0; e < m; ++e) target_all.data_ptr<float>()[e] = data.train->rating()[order[e]];
+      target_all = target_all.to(device);
+    }
+    // Row j holds pair j's negatives ([m, negatives]).
+    at::Tensor neg_dev;
+    if (negatives > 0) neg_dev = sample_negatives(*data.train, users_all, negatives, rng.next()).to(device);
+    // Dropout draws from Torch's global generator: seeding it per epoch makes
+    // a resumed run draw the same masks as an uninterrupted one.
+    at::manual_seed(SplitMix64(cfg.seed, 0xd0d00000ULL + static_cast<uint64_t>(epoch)).next());
+    const at::Tensor users_dev = users_all.to(device), pos_dev = pos_all.to(device);
+    model->set_training(true);
     double loss_sum = 0;
     for (int64_t b = 0; b < batches; ++b) {
       const int64_t start = b * cfg.batch_size, len = std::min(cfg.batch_size, m - start);
-      const at::Tensor bu = users_dev.narrow(0, start, len), bp = pos_dev.narrow(0, start, len),
-                       bn = neg_dev.narrow(0, start, len);
-      auto [U, I] = model->forward();
-      const at::Tensor u = U.index_select(0, bu);
-      const at::Tensor pos = (u * I.index_select(0, bp)).sum(1);
-      const at::Tensor neg = (u * I.index_select(0, bn)).sum(1);
-      const at::Tensor bpr = at::softplus(neg - pos).mean();
-      auto [eu, ei] = model->ego(bu, at::cat({bp, bn}));
+      const at::Tensor bu = users_dev.narrow(0, start, len), bp = pos_dev.narrow(0, start, len);
+      // The batch's items: its positives, then each pair's negatives in pair order.
+      const at::Tensor items =
+          negatives > 0 ? at::cat({bp, neg_dev.narrow(0, start, len).reshape({-1})}) : bp;
+      auto [u, it] = model->represent(bu, items);
+      const at::Tensor pos = model->score(u, it.narrow(0, 0, len));
+      at::Tensor data_loss;
+      if (cfg.loss == "mse") {
+        data_loss = at::mse_loss(pos, target_all.narrow(0, start, len));
+      } else {
+        // Each user's representation repeated for its negatives, aligned
+        // with them (BPR's single negative takes u as it is).
+        const at::Tensor u_neg = negatives == 1 ? u : u.repeat_interleave(negatives, 0);
+        const at::Tensor neg = model->score(u_neg, it.narrow(0, len, len * negatives));
+        if (cfg.loss == "bpr") {
+          data_loss = at::softplus(neg - pos).mean();
+        } else {
+          const at::Tensor logits = at::cat({pos, neg});
+          const at::Tensor labels = at::cat({at::ones_like(pos), at::zeros_like(neg)});
+          data_loss = at::binary_cross_entropy_with_logits(logits, labels);
+        }
+      }
+      auto [eu, ei] = model->ego(bu, items);
       const at::Tensor l2 = (eu.pow(2).sum() + ei.pow(2).sum()) * (0.5 / static_cast<double>(len));
-      const at::Tensor loss = bpr + cfg.reg * l2;
+      const at::Tensor loss = data_loss + cfg.reg * l2;
       const double lv = loss.item<double>();
       if (!std::isfinite(lv)) {
         throw std::runtime_error("epoch " + std::to_string(epoch) + " batch " +
@@ -272,25 +358,12 @@ json train(const TrainConfig& cfg, const TrainOptions& opts) {
 
     if (epoch % cfg.eval_every == 0 || epoch == cfg.epochs) {
       const double te = now_seconds();
-      EvalResult r;
-      {
-        at::NoGradGuard no_grad;
-        auto [U, I] = model->forward();
-        r = evaluator.evaluate(U, I);
-      }
+      const EvalResult r = evaluate_model(*model, evaluator, cfg.rating_mode());
       const double eval_seconds = now_seconds() - te;
       eval_seconds_total += eval_seconds;
       ++evaluations;
-      const double value = r.metrics.at(cfg.early_stop_metric);
-      const bool improved = value > best_value;
-      if (improved) {
-        best_value = value;
-        best_epoch = epoch;
-        best_metrics = metrics_json(r);
-        bad_evals = 0;
-      } else {
-        ++bad_evals;
-      }
+      const bool improved = stop.update(epoch, r.metrics.at(cfg.early_stop_metric));
+      if (improved) best_metrics = metrics_json(r);
       append_line_durable(metrics_path, json{{"epoch", epoch},
                                              {"loss", mean_loss},
                                              {"train_seconds", train_seconds},
@@ -300,10 +373,10 @@ json train(const TrainConfig& cfg, const TrainOptions& opts) {
       progress.line("  eval epoch " + std::to_string(epoch) + ": " +
                     format_metrics(r.metrics, cfg.topk) + (improved ? "  *" : ""));
       if (improved) save_checkpoint((ckpt_dir / "best.ckpt").string(), make_checkpoint());
-      if (cfg.patience > 0 && bad_evals >= cfg.patience) {
+      if (stop.should_stop()) {
         stopped_early = true;
         progress.line("early stop: " + cfg.early_stop_metric + " did not improve for " +
-                      std::to_string(bad_evals) + " evaluations");
+                      std::to_string(stop.bad_evals) + " evaluations");
       }
     }
     save_checkpoint((ckpt_dir / "last.ckpt").string(), make_checkpoint());
@@ -315,10 +388,12 @@ json train(const TrainConfig& cfg, const TrainOptions& opts) {
   json summary{
       {"model", cfg.model},
       {"dataset", cfg.dataset},
-      {"best_epoch", best_epoch},
+      {"best_epoch", stop.best_epoch},
       {"best", best_metrics},
       {"early_stop_metric", cfg.early_stop_metric},
-      {"popularity", metrics_json(popularity)},
+      {"loss", cfg.loss},
+      {"baseline", baseline.name},
+      {baseline.name, metrics_json(baseline.result)},
       {"epochs_run", epoch},
       {"stopped_early", stopped_early},
       {"epoch_seconds", mean_epoch},
@@ -334,8 +409,9 @@ json train(const TrainConfig& cfg, const TrainOptions& opts) {
       {"test_interactions", data.test->num_edges()},
       {"test_users", static_cast<int64_t>(evaluator.test_users().size())},
       {"protocol",
-       "full ranking over all items with each user's training items masked; metrics averaged "
-       "over users with at least one test item"}};
+       std::string("full ranking over all items with each user's training items masked; metrics "
+                   "averaged over users with at least one test item") +
+           (cfg.rating_mode() ? "; rmse and mae over every test rating" : "")}};
   write_file_atomic((run / "summary.json").string(), summary.dump(2) + "\n");
   return summary;
 }
@@ -349,11 +425,8 @@ LoadedRun load_run(const std::string& run_dir, const std::string& which) {
   if (out.config.threads > 0) at::set_num_threads(out.config.threads);
   out.data = prepare_data(out.config);
   out.graph = std::make_unique<PropagationGraph>(out.data.train);
-  ModelOptions mo;
-  mo.dim = out.config.dim;
-  mo.layers = out.config.layers;
-  mo.seed = out.config.seed;
-  out.model = make_model(out.config.model, mo, *out.graph, parse_device(out.config.device));
+  out.model = make_model(out.config.model, model_options(out.config), *out.graph,
+                         parse_device(out.config.device));
   std::map<std::string, at::Tensor> by_name;
   for (const auto& t : c.tensors) by_name[t.name] = t.tensor;
   at::NoGradGuard no_grad;

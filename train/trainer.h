@@ -16,6 +16,7 @@
 #include "graph/interactions.h"
 #include "models/model.h"
 #include "train/config.h"
+#include "train/evaluator.h"
 
 namespace gnnrec {
 
@@ -38,8 +39,49 @@ struct TrainOptions {
   bool quiet = false;      // no progress output
 };
 
+// The best epoch and early stopping on one metric, in that metric's
+// direction (lower_is_better in train/metrics.h).
+struct EarlyStopping {
+  std::string metric;
+  int64_t patience = 0;    // evaluations without improvement before stopping; 0: never
+  int64_t best_epoch = 0;  // 0: nothing recorded yet
+  double best_value = 0;
+  int64_t bad_evals = 0;   // evaluations since the best one
+
+  // Records one evaluation's value of `metric`; true when it is a new best
+  // (strictly better, or the first; never NaN).
+  bool update(int64_t epoch, double value);
+  bool should_stop() const { return patience > 0 && bad_evals >= patience; }
+};
+
+// The model hyper-parameters of a configuration: what train() and
+// load_run() build the model with.
+ModelOptions model_options(const TrainConfig& cfg);
+
 // Trains cfg.model and returns the summary (also written to summary.json).
+// The loss (cfg.loss), per batch of training pairs (u, i), with s = score():
+//   bpr: mean softplus(s(u, j) − s(u, i)), one uniform negative j per pair
+//   bce: mean binary cross-entropy with logits over the pairs (label 1) and
+//        cfg.negatives uniform negatives per pair (label 0)
+//   mse: mean (s(u, i) − rating)² over the pairs (rating mode, no negatives)
+// plus cfg.reg · ½ ‖ego embeddings of the batch's users and items‖² / batch.
 nlohmann::json train(const TrainConfig& cfg, const TrainOptions& opts);
+
+// Evaluates in evaluation mode (set_training(false), no gradients): the
+// ranking metrics of model.ranking(), and in rating mode also rmse and mae of
+// score() on the test pairs.
+EvalResult evaluate_model(Model& model, const Evaluator& evaluator, bool rating_mode);
+
+// The baseline reported beside the model: the popularity ranking, or in
+// rating mode the global mean training rating ("global_mean", rmse and mae).
+struct Baseline {
+  std::string name;
+  EvalResult result;
+};
+Baseline evaluate_baseline(const Evaluator& evaluator, bool rating_mode);
+
+// {"recall@20": value, ...}, as metrics.jsonl and summary.json write them.
+nlohmann::json metrics_json(const EvalResult& r);
 
 // A finished (or interrupted) run loaded back for evaluation/recommendation.
 struct LoadedRun {

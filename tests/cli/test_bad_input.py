@@ -94,6 +94,35 @@ def test_invalid_hyper_parameter(existing_run, flag, value, fragment):
                  fragment, run_dir=existing_run)
 
 
+@pytest.mark.parametrize("args,fragment", [
+    (["--dropout", "1"], "--dropout must be in [0, 1), got 1"),
+    (["--node-dropout", "-0.1"], "--node-dropout must be in [0, 1)"),
+    (["--message-dropout", "1.5"], "--message-dropout must be in [0, 1)"),
+    (["--attention-dropout", "2"], "--attention-dropout must be in [0, 1)"),
+    (["--heads", "0"], "--heads must be at least 1, got 0"),
+    (["--fanouts", "10,0"], "--fanouts must all be > 0, got 0"),
+    (["--negatives", "0"], "--negatives must be at least 1, got 0"),
+    (["--loss", "hinge"], "--loss must be bpr, bce or mse, got 'hinge'"),
+    (["--early-stop-metric", "rmse"], "--early-stop-metric 'rmse'"),
+    (["--early-stop-metric", "auc@10"], "--early-stop-metric 'auc@10'"),
+    (["--loss", "mse", "--min-rating", "4"], "--min-rating"),
+    (["--heads", "two"], "--heads"),
+    (["--fanouts", "10,x"], "--fanouts"),
+])
+def test_invalid_training_option(existing_run, args, fragment):
+    # mf ignores the model options, so these errors come from the checks of
+    # the configuration itself, before any data is read.
+    expect_error(["train", "--model", "mf", "--dataset", "synthetic", *BASE, *args,
+                  "--out", existing_run, "--overwrite"], fragment, run_dir=existing_run)
+
+
+def test_rating_mode_on_data_without_ratings(tmp_path, existing_run):
+    d = write(tmp_path / "implicit", "train.txt", "0 0 1\n1 1 2\n")
+    write(d, "test.txt", "0 2\n1 0\n")
+    expect_error(train_on(d, existing_run) + ["--loss", "mse"], str(d), "--loss mse",
+                 "has none", run_dir=existing_run)
+
+
 def test_unknown_flag_and_bad_config_key(tmp_path, existing_run):
     expect_error(["train", "--no-such-flag", "1"], "--no-such-flag")
     cfg = tmp_path / "bad.toml"

@@ -14,7 +14,7 @@
 
 namespace gnnrec::testing {
 
-// f maps the inputs (float64 leaves) to any tensor; the check uses the
+// f maps the inputs (float64 leaves, on any device) to any tensor; the check uses the
 // projection <f(inputs), w> with a fixed random w so that every output
 // element contributes.
 inline void gradcheck(const std::function<at::Tensor(const std::vector<at::Tensor>&)>& f,
@@ -22,8 +22,11 @@ inline void gradcheck(const std::function<at::Tensor(const std::vector<at::Tenso
                       double rtol = 1e-5) {
   for (auto& x : inputs) x = x.detach().to(at::kDouble).clone().requires_grad_(true);
   at::Tensor out = f(inputs);
+  // w is drawn on the CPU (the same w whatever the device) and moved to
+  // the output's device, so the check also runs on CUDA.
   auto gen = at::make_generator<at::CPUGeneratorImpl>(1234);
-  const at::Tensor w = at::randn(out.sizes(), gen, at::TensorOptions().dtype(at::kDouble));
+  const at::Tensor w =
+      at::randn(out.sizes(), gen, at::TensorOptions().dtype(at::kDouble)).to(out.device());
   (out * w).sum().backward();
   for (size_t i = 0; i < inputs.size(); ++i) {
     const at::Tensor analytic = inputs[i].grad().defined() ? inputs[i].grad().clone()

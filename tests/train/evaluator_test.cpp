@@ -39,7 +39,49 @@ TEST(Evaluator, HandRankedExample) {
     EXPECT_NEAR(r.metrics.at("ndcg@2"), ((1 / l3) + (1 / l3) / (1 + 1 / l3)) / 2, 1e-6);
     EXPECT_DOUBLE_EQ(r.metrics.at("precision@2"), 0.5);
     EXPECT_DOUBLE_EQ(r.metrics.at("hit@2"), 1.0);
+    // AUC. User 0: negatives {1, 3} (scores 3, 1), test item 2 (score 2)
+    // beats one of two -> 1/2. User 1: negative {2} (-2), test items 0 (-4)
+    // and 1 (-3) both lose -> 0. Mean 1/4.
+    EXPECT_DOUBLE_EQ(r.metrics.at("auc"), 0.25);
+    // Coverage of 4 items: top-1 lists [1], [2] -> 2/4; top-2 [1, 2],
+    // [2, 1] -> still {1, 2}.
+    EXPECT_DOUBLE_EQ(r.metrics.at("coverage@1"), 0.5);
+    EXPECT_DOUBLE_EQ(r.metrics.at("coverage@2"), 0.5);
   }
+}
+
+TEST(Evaluator, RatingErrorsAndGlobalMean) {
+  Interactions tr, te;
+  tr.user = {0, 1};
+  tr.item = {0, 3};
+  tr.rating = {4, 2};  // mean 3
+  te.user = {0, 1, 1};
+  te.item = {2, 0, 1};
+  te.rating = {5, 1, 3};
+  const BipartiteGraph train = BipartiteGraph::build(3, 4, tr), test = BipartiteGraph::build(3, 4, te);
+  const std::vector<double> user_factor{1, -1, 0}, item_factor{4, 3, 2, 1};
+  // Predictions u·i: (0,2) 2, (1,0) -4, (1,1) -3; errors -3, -5, -6.
+  const PairPredictor predict = [&](const at::Tensor& users, const at::Tensor& items) {
+    at::Tensor out = at::empty({users.numel()}, at::kDouble);
+    for (int64_t j = 0; j < users.numel(); ++j) {
+      out[j] = user_factor[users[j].item<int64_t>()] * item_factor[items[j].item<int64_t>()];
+    }
+    return out;
+  };
+  Evaluator ev(train, test, {1});
+  for (int64_t per_call : {1, 2, 100}) {
+    const auto m = ev.evaluate_ratings(predict, per_call);
+    EXPECT_DOUBLE_EQ(m.at("rmse"), std::sqrt((9.0 + 25.0 + 36.0) / 3.0)) << per_call;
+    EXPECT_DOUBLE_EQ(m.at("mae"), 14.0 / 3.0) << per_call;
+  }
+  // Global mean 3: errors 2, -2, 0.
+  EXPECT_DOUBLE_EQ(ev.mean_training_rating(), 3.0);
+  const EvalResult mean = ev.evaluate_global_mean();
+  EXPECT_DOUBLE_EQ(mean.metrics.at("rmse"), std::sqrt(8.0 / 3.0));
+  EXPECT_DOUBLE_EQ(mean.metrics.at("mae"), 4.0 / 3.0);
+  // Without ratings: an error, not a silent zero.
+  Fixture f;
+  EXPECT_THROW(Evaluator(f.train, f.test, {1}).evaluate_global_mean(), std::invalid_argument);
 }
 
 TEST(Evaluator, PopularityAndTopItems) {

@@ -1,5 +1,6 @@
 // Ranking metrics against values worked out by hand from the definitions.
 #include <cmath>
+#include <limits>
 
 #include <gtest/gtest.h>
 
@@ -54,6 +55,75 @@ TEST(RankingMetrics, AveragesOverUsersAndHandlesMisses) {
 TEST(RankingMetrics, RejectsBadK) {
   EXPECT_THROW(RankingMetrics({}), std::invalid_argument);
   EXPECT_THROW(RankingMetrics({0}), std::invalid_argument);
+}
+
+TEST(UserAuc, HandWorkedTiesAndExcludedItems) {
+  // Items 0..5; training {4}; test {0, 2}; negatives {1, 3, 5} with scores
+  // 0.1, 0.5, 0.3. Test item 2 (0.5): beats 1 and 5, ties 3 -> 2.5 of 3;
+  // test item 0 (0.9): beats all 3. The test items are not compared with
+  // each other. AUC = (2.5 + 3) / (2 · 3).
+  const int32_t test[] = {0, 2}, train[] = {4};
+  const float inf = std::numeric_limits<float>::infinity();
+  // The training item's score does not matter, masked or not.
+  for (float train_score : {-inf, 7.0f, 0.5f}) {
+    const float scores[] = {0.9f, 0.1f, 0.5f, 0.5f, train_score, 0.3f};
+    EXPECT_DOUBLE_EQ(user_auc(scores, 6, test, 2, train, 1), 5.5 / 6.0) << train_score;
+  }
+}
+
+TEST(UserAuc, MoreTestItemsThanOneBlockAndOverlap) {
+  // Item j scores j + 1. Test {0, 3, 5, 7, 9} (five: more than one block of
+  // four), training {2, 3} (3 is in both: excluded once). Negatives
+  // {1, 4, 6, 8}, scores 2, 5, 7, 9. Negatives below each test score:
+  // s=1: 0, s=4: 1, s=6: 2, s=8: 3, s=10: 4 -> 10 of 5 · 4 pairs.
+  float scores[10];
+  for (int j = 0; j < 10; ++j) scores[j] = static_cast<float>(j + 1);
+  const int32_t test[] = {0, 3, 5, 7, 9}, train[] = {2, 3};
+  EXPECT_DOUBLE_EQ(user_auc(scores, 10, test, 5, train, 2), 0.5);
+  // A constant scorer ties every pair: 1/2.
+  const float flat[10] = {};
+  EXPECT_DOUBLE_EQ(user_auc(flat, 10, test, 5, train, 2), 0.5);
+  // A perfect scorer: every test item above every negative.
+  const float perfect[10] = {9, 0, 0, 8, 0, 7, 0, 6, 0, 5};
+  EXPECT_DOUBLE_EQ(user_auc(perfect, 10, test, 5, train, 2), 1.0);
+}
+
+TEST(UserAuc, NoNegativesIsNaN) {
+  const float scores[] = {1, 2, 3};
+  const int32_t test[] = {0}, train[] = {1, 2};
+  EXPECT_TRUE(std::isnan(user_auc(scores, 3, test, 1, train, 2)));
+}
+
+TEST(CoverageMetrics, HandWorkedLists) {
+  // 5 items; top-1 lists {0}, {0}, {3}: items {0, 3} -> 2/5; top-2 lists
+  // {0, 1}, {0, 2}, {3, 0}: items {0, 1, 2, 3} -> 4/5.
+  CoverageMetrics c({1, 2}, 5);
+  const int64_t a[] = {0, 1}, b[] = {0, 2}, d[] = {3, 0};
+  c.add_list(a, 2);
+  c.add_list(b, 2);
+  c.add_list(d, 2);
+  const auto v = c.values();
+  EXPECT_DOUBLE_EQ(v.at("coverage@1"), 0.4);
+  EXPECT_DOUBLE_EQ(v.at("coverage@2"), 0.8);
+}
+
+TEST(RatingMetrics, HandWorked) {
+  // Errors -1, 0, -2: RMSE sqrt(5/3), MAE 1.
+  RatingMetrics m;
+  m.add(3, 4);
+  m.add(5, 5);
+  m.add(1, 3);
+  EXPECT_EQ(m.count(), 3);
+  EXPECT_DOUBLE_EQ(m.values().at("rmse"), std::sqrt(5.0 / 3.0));
+  EXPECT_DOUBLE_EQ(m.values().at("mae"), 1.0);
+  EXPECT_TRUE(std::isnan(RatingMetrics().values().at("rmse")));
+}
+
+TEST(Metrics, Direction) {
+  EXPECT_TRUE(lower_is_better("rmse"));
+  EXPECT_TRUE(lower_is_better("mae"));
+  EXPECT_FALSE(lower_is_better("auc"));
+  EXPECT_FALSE(lower_is_better("recall@20"));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <set>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <ATen/ATen.h>
@@ -20,6 +21,7 @@
 #include "graph/synthetic.h"
 #include "models/model.h"
 #include "train/evaluator.h"
+#include "train/metrics.h"
 #include "train/run_dir.h"
 #include "train/trainer.h"
 
@@ -29,22 +31,38 @@ using namespace gnnrec;
 
 namespace {
 
+// One row per metric present in any column, "-" where a column lacks it:
+// the per-K metrics, then auc, then the rating errors (rating mode).
 void print_table(const std::string& title, const std::vector<std::pair<std::string, json>>& cols,
                  const std::vector<int>& ks) {
+  std::vector<std::string> keys;
+  for (const auto& metric : per_k_metric_names()) {
+    for (int k : ks) keys.push_back(metric + "@" + std::to_string(k));
+  }
+  for (const char* key : {"auc", "rmse", "mae"}) keys.emplace_back(key);
   std::printf("%s\n%-14s", title.c_str(), "metric");
   for (const auto& [name, m] : cols) std::printf(" %12s", name.c_str());
   std::printf("\n");
-  for (const char* metric : {"recall", "ndcg", "precision", "hit", "mrr", "map"}) {
-    for (int k : ks) {
-      const std::string key = std::string(metric) + "@" + std::to_string(k);
-      std::printf("%-14s", key.c_str());
-      for (const auto& [name, m] : cols) {
-        if (m.contains(key)) std::printf(" %12.4f", m[key].get<double>());
-        else std::printf(" %12s", "-");
-      }
-      std::printf("\n");
+  for (const auto& key : keys) {
+    const bool any = std::any_of(cols.begin(), cols.end(),
+                                 [&](const auto& col) { return col.second.contains(key); });
+    if (!any) continue;
+    std::printf("%-14s", key.c_str());
+    for (const auto& [name, m] : cols) {
+      if (m.contains(key) && m[key].is_number()) std::printf(" %12.4f", m[key].get<double>());
+      else std::printf(" %12s", "-");
     }
+    std::printf("\n");
   }
+}
+
+// A flag whose absence leaves the optional unset: the model then uses its
+// paper default, which `model_default` names for --help (models/*.cpp set it).
+template <typename T>
+void add_optional(CLI::App* app, const std::string& flag, std::optional<T>& target,
+                  const std::string& help, const std::string& model_default) {
+  app->add_option_function<T>(flag, [&target](const T& v) { target = v; },
+                              help + " [default: " + model_default + "]");
 }
 
 void add_train_options(CLI::App* app, TrainConfig& c) {
@@ -74,7 +92,29 @@ void add_train_options(CLI::App* app, TrainConfig& c) {
       ->capture_default_str();
   app->add_option("--dim", c.dim, "embedding width")->capture_default_str();
   app->add_option("--layers", c.layers, "propagation layers (graph models)")->capture_default_str();
-  app->add_option("--loss", c.loss, "training loss: bpr")->capture_default_str();
+  add_optional(app, "--dropout", c.dropout, "feature dropout, in [0, 1) (gcn, gat, sage)",
+               "gcn 0.5, gat 0.6, sage 0");
+  add_optional(app, "--node-dropout", c.node_dropout,
+               "fraction of adjacency entries dropped per step, in [0, 1) (ngcf)", "0.1");
+  add_optional(app, "--message-dropout", c.message_dropout,
+               "dropout on each layer's messages, in [0, 1) (ngcf)", "0.1");
+  add_optional(app, "--attention-dropout", c.attention_dropout,
+               "dropout on attention coefficients, in [0, 1) (gat)", "0.6");
+  add_optional(app, "--heads", c.heads, "attention heads, >= 1, dividing --dim (gat)", "8");
+  add_optional(app, "--aggregator", c.aggregator, "neighbour aggregator: mean, max, pool, lstm (sage)",
+               "mean");
+  app->add_option_function<std::vector<int64_t>>(
+         "--fanouts", [&c](const std::vector<int64_t>& v) { c.fanouts = v; },
+         "neighbours sampled per layer in training, one per --layers, e.g. 10,10 (sage) "
+         "[default: 25,10, then 10 per further layer]")
+      ->delimiter(',');
+  app->add_option("--loss", c.loss,
+                  "training loss: bpr (pairwise, one negative per pair), bce (binary "
+                  "cross-entropy, --negatives per pair) or mse (rating mode: fits the data set's "
+                  "explicit ratings, reports rmse and mae)")
+      ->capture_default_str();
+  app->add_option("--negatives", c.negatives, "bce: uniform negatives sampled per positive pair")
+      ->capture_default_str();
   app->add_option("--epochs", c.epochs, "training epochs (one pass over the training "
                                         "interactions each)")->capture_default_str();
   app->add_option("--batch-size", c.batch_size, "interactions per batch")->capture_default_str();
@@ -88,8 +128,9 @@ void add_train_options(CLI::App* app, TrainConfig& c) {
   app->add_option("--topk", c.topk, "cut-offs K for the metrics")->capture_default_str()
       ->delimiter(',');
   app->add_option("--early-stop-metric", c.early_stop_metric,
-                  "metric that picks the best epoch and drives early stopping")
-      ->capture_default_str();
+                  "metric that picks the best epoch and drives early stopping (lower is better "
+                  "for rmse and mae, higher for the others) [default: recall@20; rmse with "
+                  "--loss mse]");
   app->add_option("--patience", c.patience, "stop after this many evaluations without "
                                             "improvement; 0 never stops early")
       ->capture_default_str();
@@ -152,12 +193,13 @@ int run_train(TrainConfig cfg, bool resume, bool overwrite, bool quiet, bool epo
   opts.overwrite = overwrite;
   opts.quiet = quiet;
   const json summary = train(cfg, opts);
+  const std::string baseline = summary["baseline"];
   print_table("\n" + cfg.model + " on " + cfg.dataset + " (best epoch " +
                   std::to_string(summary["best_epoch"].get<int64_t>()) + " of " +
                   std::to_string(summary["epochs_run"].get<int64_t>()) + ", " +
                   std::to_string(summary["test_users"].get<int64_t>()) + " test users, " +
                   "full ranking, training items masked)",
-              {{cfg.model, summary["best"]}, {"popularity", summary["popularity"]}}, cfg.topk);
+              {{cfg.model, summary["best"]}, {baseline, summary[baseline]}}, cfg.topk);
   std::printf("mean epoch %.3f s, evaluation %.3f s; run directory %s\n",
               summary["epoch_seconds"].get<double>(), summary["eval_seconds"].get<double>(),
               cfg.out.c_str());
@@ -167,16 +209,12 @@ int run_train(TrainConfig cfg, bool resume, bool overwrite, bool quiet, bool epo
 int run_evaluate(const std::string& run_dir, const std::string& which) {
   LoadedRun r = load_run(run_dir, which);
   Evaluator ev(*r.data.train, *r.data.test, r.config.topk);
-  at::NoGradGuard no_grad;
-  auto [U, I] = r.model->forward();
-  const EvalResult res = ev.evaluate(U, I);
-  json m = json::object();
-  for (const auto& [k, v] : res.metrics) m[k] = v;
-  json pop = json::object();
-  for (const auto& [k, v] : ev.evaluate_popularity().metrics) pop[k] = v;
+  const EvalResult res = evaluate_model(*r.model, ev, r.config.rating_mode());
+  const Baseline baseline = evaluate_baseline(ev, r.config.rating_mode());
   print_table(r.config.model + " (" + which + " checkpoint, epoch " + std::to_string(r.epoch) +
                   ") on " + r.config.dataset + ", " + std::to_string(res.users) + " test users",
-              {{r.config.model, m}, {"popularity", pop}}, r.config.topk);
+              {{r.config.model, metrics_json(res)}, {baseline.name, metrics_json(baseline.result)}},
+              r.config.topk);
   return 0;
 }
 
@@ -188,8 +226,9 @@ int run_recommend(const std::string& run_dir, const std::string& user, int64_t k
   if (u < 0) throw std::invalid_argument("--user '" + user + "' is not a user of " + r.config.dataset);
   Evaluator ev(*r.data.train, *r.data.test, r.config.topk);
   at::NoGradGuard no_grad;
-  auto [U, I] = r.model->forward();
-  auto [items, scores] = ev.top_items(U, I, {u}, k);
+  r.model->set_training(false);
+  auto [P, Q] = r.model->ranking();
+  auto [items, scores] = ev.top_items(P, Q, {u}, k);
   std::printf("rank\titem\tscore\n");
   for (int64_t j = 0; j < items.size(1); ++j) {
     std::printf("%lld\t%s\t%.5f\n", static_cast<long long>(j + 1),

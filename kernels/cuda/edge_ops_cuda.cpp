@@ -1,0 +1,90 @@
+// CUDA bindings of sddmm_add, edge_softmax and _edge_softmax_backward (see
+// kernels/cuda/binding.h for what each one does).
+#include <ATen/Dispatch.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/empty_like.h>
+#include <ATen/ops/zeros.h>
+#include <c10/cuda/CUDAException.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <torch/library.h>
+
+#include "kernels/checks.h"
+#include "kernels/cuda/binding.h"
+#include "kernels/cuda/launchers.h"
+#include "kernels/nvtx.h"
+
+namespace gnnrec::ops::cuda_impl {
+namespace {
+
+// Heads of a per-edge or per-node tensor ([n] counts as one head).
+int64_t heads_of(const at::Tensor& t) { return t.dim() == 2 ? t.size(1) : 1; }
+
+at::Tensor sddmm_add_cuda(const at::Tensor& rowptr_in, const at::Tensor& col_in,
+                          const at::Tensor& t_rowptr, const at::Tensor& t_col,
+                          const at::Tensor& t_perm, const at::Tensor& a_row_in,
+                          const at::Tensor& a_col_in) {
+  NvtxRange nvtx("gnnrec::sddmm_add");
+  check_sddmm_add_args(rowptr_in, col_in, t_rowptr, t_col, t_perm, a_row_in, a_col_in);
+  c10::cuda::CUDAGuard device_guard(a_row_in.device());
+  const at::Tensor rowptr = rowptr_in.contiguous(), col = col_in.contiguous();
+  const at::Tensor a_row = a_row_in.contiguous(), a_col = a_col_in.contiguous();
+  const int64_t nnz = col.numel(), rows = rowptr.numel() - 1, cols = a_col.size(0);
+  const int64_t heads = heads_of(a_row);
+  at::Tensor out = a_row.dim() == 2 ? at::empty({nnz, heads}, a_row.options())
+                                    : at::empty({nnz}, a_row.options());
+  if (nnz == 0 || heads == 0) return out;
+  const cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
+  AT_DISPATCH_FLOATING_TYPES(a_row.scalar_type(), "sddmm_add_cuda", [&] {
+    C10_CUDA_CHECK(gnnrec::cuda::sddmm_add_csr<scalar_t>(
+        rowptr.data_ptr<int64_t>(), col.data_ptr<int32_t>(), a_row.data_ptr<scalar_t>(),
+        a_col.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), rows, cols, nnz, heads, stream));
+  });
+  return out;
+}
+
+at::Tensor edge_softmax_cuda(const at::Tensor& rowptr_in, const at::Tensor& score_in) {
+  NvtxRange nvtx("gnnrec::edge_softmax");
+  check_edge_softmax_args(rowptr_in, score_in);
+  c10::cuda::CUDAGuard device_guard(score_in.device());
+  const at::Tensor rowptr = rowptr_in.contiguous(), score = score_in.contiguous();
+  const int64_t rows = rowptr.numel() - 1, nnz = score.size(0), heads = heads_of(score);
+  at::Tensor out = at::empty_like(score);
+  if (score.numel() == 0) return out;
+  const cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
+  AT_DISPATCH_FLOATING_TYPES(score.scalar_type(), "edge_softmax_cuda", [&] {
+    C10_CUDA_CHECK(gnnrec::cuda::edge_softmax_csr<scalar_t>(
+        rowptr.data_ptr<int64_t>(), score.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), rows,
+        nnz, heads, stream));
+  });
+  return out;
+}
+
+at::Tensor edge_softmax_backward_cuda(const at::Tensor& rowptr_in, const at::Tensor& y_in,
+                                      const at::Tensor& grad_in) {
+  NvtxRange nvtx("gnnrec::_edge_softmax_backward");
+  check_edge_softmax_backward_args(rowptr_in, y_in, grad_in);
+  c10::cuda::CUDAGuard device_guard(y_in.device());
+  const at::Tensor rowptr = rowptr_in.contiguous(), y = y_in.contiguous();
+  const at::Tensor grad = grad_in.contiguous();
+  const int64_t rows = rowptr.numel() - 1, nnz = y.size(0), heads = heads_of(y);
+  at::Tensor out = at::empty_like(y);
+  if (y.numel() == 0) return out;
+  const cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
+  AT_DISPATCH_FLOATING_TYPES(y.scalar_type(), "edge_softmax_backward_cuda", [&] {
+    C10_CUDA_CHECK(gnnrec::cuda::edge_softmax_backward_csr<scalar_t>(
+        rowptr.data_ptr<int64_t>(), y.data_ptr<scalar_t>(), grad.data_ptr<scalar_t>(),
+        out.data_ptr<scalar_t>(), rows, nnz, heads, stream));
+  });
+  return out;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(gnnrec, CUDA, m) {
+  m.impl("sddmm_add", &sddmm_add_cuda);
+  m.impl("edge_softmax", &edge_softmax_cuda);
+  m.impl("_edge_softmax_backward", &edge_softmax_backward_cuda);
+}
+
+}  // namespace gnnrec::ops::cuda_impl

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Run ON THE GPU MACHINE, from a copy of this checkout that carries .gpu/
+# (made here by scripts/gpu/bundle.sh). Builds with the torch of python3 and
+# the bundled test/CLI/JSON packages, then runs the CUDA checks. Each stage
+# writes its log under $OUT (when set, e.g. by the device tool; else
+# .gpu/out) and the script goes on after a failed stage; the exit status is
+# non-zero if any stage failed, and $OUT/summary.txt lists them.
+#
+#   scripts/gpu/run_checks.sh [STAGE...]     (default: build test sanitize bench)
+#
+# Stages (each fits one 10-minute device command; the build folder is kept
+# between calls, so they can also be run one per call):
+#   build     googletest from the bundled sources (once), configure and build
+#             everything in $BUILD (default build-gpu) with -DGNNREC_CUDA=ON
+#   test      gnnrec_core_tests: the CUDA suites first, then the whole binary
+#             (set FULL_TESTS=0 to skip the whole-binary run)
+#   sanitize  compute-sanitizer memcheck and racecheck on the CUDA suites
+#             (Torch's caching allocator off, so out-of-bounds accesses hit
+#             real allocation edges)
+#   bench     the CUDA SpMM benchmark (Gowalla from .gpu/data + synthetic);
+#             its JSON goes to bench/results/ and to $OUT
+#   profile   (not in the default list) ncu on the SpMM kernels of the
+#             benchmark, with NVTX ranges on (GNNREC_NVTX=1)
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+bundle="$root/.gpu"
+out="${OUT:-$bundle/out}"
+build="${BUILD:-build-gpu}"
+jobs="${JOBS:-$(nproc)}"
+cuda_filter="${CUDA_FILTER:-Cuda*:*/Cuda*}"
+mkdir -p "$out"
+summary="$out/summary.txt"
+failed=0
+
+stage() {  # stage NAME COMMAND...: runs, logs to $out/NAME.log, records the status
+  local name=$1
+  shift
+  local start=$SECONDS
+  echo "== $name: $*"
+  "$@" > "$out/$name.log" 2>&1
+  local rc=$?
+  tail -n 25 "$out/$name.log"
+  echo "$name: rc=$rc, $((SECONDS - start)) s" | tee -a "$summary"
+  [[ $rc -eq 0 ]] || failed=1
+  return $rc
+}
+
+do_build() {
+  [[ -d "$bundle/deps/usr" ]] || { echo "no $bundle/deps: run scripts/gpu/bundle.sh first and carry .gpu"; return 1; }
+  if [[ ! -f "$bundle/gtest/include/gtest/gtest.h" ]]; then
+    # Built here with the local compiler: no libstdc++ mismatch with the
+    # Debian-built static libraries.
+    cmake -S "$bundle/deps/usr/src/googletest" -B "$bundle/gtest-build" -G Ninja \
+      -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$bundle/gtest" &&
+      cmake --build "$bundle/gtest-build" -j "$jobs" &&
+      cmake --install "$bundle/gtest-build" || return 1
+  fi
+  local torch_prefix
+  torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)') || return 1
+  python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "device", torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)'
+  nvcc --version | tail -n 2
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGNNREC_CUDA=ON \
+    -DCMAKE_PREFIX_PATH="$bundle/gtest;$bundle/deps/usr;$torch_prefix" \
+    -DGNNREC_PYTHON="$(command -v python3)" || return 1
+  cmake --build "$build" -j "$jobs"
+}
+
+# Fails when the CUDA suites skipped (no device seen: they would "pass").
+no_skips() {  # no_skips LOG
+  if grep -q "no CUDA device" "$1"; then
+    echo "CUDA tests were skipped: the test binary saw no CUDA device"
+    return 1
+  fi
+}
+
+do_test() {
+  local rc=0
+  "$build/tests/gnnrec_core_tests" --gtest_filter="$cuda_filter" 2>&1 | tee "$out/cuda_tests.txt"
+  [[ ${PIPESTATUS[0]} -eq 0 ]] || rc=1
+  no_skips "$out/cuda_tests.txt" || rc=1
+  if [[ "${FULL_TESTS:-1}" != 0 ]]; then
+    "$build/tests/gnnrec_core_tests" --gtest_brief=1 || rc=1
+  fi
+  return $rc
+}
+
+sanitizer() {  # sanitizer TOOL
+  PYTORCH_NO_CUDA_MEMORY_CACHING=1 compute-sanitizer --tool "$1" --error-exitcode 86 \
+    "$build/tests/gnnrec_core_tests" --gtest_filter="$cuda_filter" 2>&1 |
+    tee "$out/$1_output.txt"
+  local rc=${PIPESTATUS[0]}
+  no_skips "$out/$1_output.txt" || rc=1
+  return $rc
+}
+
+do_bench() {
+  local dataset="$bundle/data/gowalla"
+  [[ -d "$dataset" ]] || dataset="$root/../shared/data/gowalla"
+  "$build/gnnrec_bench_spmm_cuda" --dataset "$dataset"
+  local rc=$?
+  cp bench/results/spmm_cuda_*.json "$out/" 2> /dev/null || echo "no bench/results/spmm_cuda_*.json"
+  return $rc
+}
+
+do_profile() {
+  local dataset="$bundle/data/gowalla"
+  [[ -d "$dataset" ]] || dataset="$root/../shared/data/gowalla"
+  GNNREC_NVTX=1 ncu --nvtx -k regex:'rows_kernel|hub_rows_kernel' --launch-skip 20 \
+    --launch-count 6 --set full -o "$out/spmm_gowalla" -f \
+    "$build/gnnrec_bench_spmm_cuda" --dataset "$dataset" --no-synthetic --repeats 1 --iters 1 \
+    --out "$out/profile_run.json" &&
+    ncu --import "$out/spmm_gowalla.ncu-rep" --page details --section SpeedOfLight \
+      --section MemoryWorkloadAnalysis
+}
+
+stages=("$@")
+[[ ${#stages[@]} -gt 0 ]] || stages=(build test sanitize bench)
+{ date; nvidia-smi -L 2>&1; } >> "$summary"
+for s in "${stages[@]}"; do
+  case "$s" in
+    build) stage build do_build ;;
+    test) stage test do_test ;;
+    sanitize)
+      stage memcheck sanitizer memcheck
+      stage racecheck sanitizer racecheck
+      ;;
+    bench) stage bench do_bench ;;
+    profile) stage profile do_profile ;;
+    *) echo "unknown stage $s (build, test, sanitize, bench, profile)"; failed=1 ;;
+  esac
+done
+echo "summary ($summary):"
+cat "$summary"
+exit $failed
