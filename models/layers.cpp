@@ -42,7 +42,8 @@ namespace {
 
 // The LSTM aggregate of a fixed-fanout block: [rows, fanout, d] sequences,
 // last hidden state; rows without neighbours give 0.
-at::Tensor lstm_aggregate(const SparseAdjacency& adj, const at::Tensor& x_src, const Lstm& lstm) {
+at::Tensor lstm_aggregate(const SparseAdjacency& adj, const at::Tensor& x_src, const Lstm& lstm,
+                          bool shuffle) {
   const at::Tensor deg = adj.rowptr.narrow(0, 1, adj.num_rows) - adj.rowptr.narrow(0, 0, adj.num_rows);
   const at::Tensor nonempty = deg.gt(0);
   const int64_t d = x_src.size(1);
@@ -56,8 +57,12 @@ at::Tensor lstm_aggregate(const SparseAdjacency& adj, const at::Tensor& x_src, c
         "sampled block with a fixed fanout)");
   }
   // Non-empty rows are contiguous runs of `fanout` entries in CSR order.
-  const at::Tensor seq =
-      x_src.index_select(0, adj.col.to(at::kLong)).view({active, fanout, d});
+  at::Tensor seq = x_src.index_select(0, adj.col.to(at::kLong)).view({active, fanout, d});
+  if (shuffle) {
+    // A uniform random order of each row's neighbours (Torch's generator).
+    const at::Tensor order = at::rand({active, fanout}, x_src.options()).argsort(/*stable=*/false, /*dim=*/1);
+    seq = seq.gather(1, order.unsqueeze(2).expand({active, fanout, d}));
+  }
   const at::Tensor h0 = at::zeros({1, active, d}, x_src.options());
   auto result = at::lstm(seq, {h0, h0}, {lstm.w_ih, lstm.w_hh, lstm.b_ih, lstm.b_hh},
                          /*has_biases=*/true, /*num_layers=*/1, /*dropout=*/0.0,
@@ -69,11 +74,11 @@ at::Tensor lstm_aggregate(const SparseAdjacency& adj, const at::Tensor& x_src, c
 }  // namespace
 
 at::Tensor sage_conv(const SparseAdjacency& adj, const at::Tensor& x_src, const at::Tensor& x_dst,
-                     const SageLayer& layer) {
+                     const SageLayer& layer, bool shuffle) {
   check_sage_aggregator(layer.aggregator);
   at::Tensor agg;
   if (layer.aggregator == "lstm") {
-    agg = lstm_aggregate(adj, x_src, layer.lstm);
+    agg = lstm_aggregate(adj, x_src, layer.lstm, shuffle);
   } else {
     const at::Tensor h = layer.aggregator == "pool" ? at::relu(layer.proj(x_src)) : x_src;
     const std::string reduce = layer.aggregator == "mean" ? "mean" : "max";

@@ -57,11 +57,12 @@ void check_sage_aggregator(const std::string& aggregator);
 // SAGEConv over a block: adj has one row per destination node and one
 // column per source node; x_src [cols, in], x_dst [rows, in]. For lstm every
 // non-empty row must have the same number of entries (a sampled block with
-// a fixed fanout): the neighbours are read in row order as the sequence,
-// and the last hidden state is the aggregate (PyG's LSTMAggregation on
-// equal-length sequences). Rows without neighbours aggregate to 0.
+// a fixed fanout): the neighbours are read as the sequence in row order, or
+// in a random permutation per row when shuffle is set (GraphSAGE's training
+// rule), and the last hidden state is the aggregate (PyG's LSTMAggregation
+// on equal-length sequences). Rows without neighbours aggregate to 0.
 at::Tensor sage_conv(const SparseAdjacency& adj, const at::Tensor& x_src, const at::Tensor& x_dst,
-                     const SageLayer& layer);
+                     const SageLayer& layer, bool shuffle = false);
 
 struct GatLayer {
   Linear lin;          // [heads * channels, in], no bias

@@ -8,6 +8,8 @@
 // and computes only those nodes; every call draws a new sample. Evaluation
 // (forward) uses every neighbour, except for lstm, which reads a sample of
 // the last hop's fanout with a fixed seed (its sequences need equal lengths).
+// The LSTM reads the neighbours in a random order while training, as the
+// paper prescribes, and in sampled order for evaluation (deterministic).
 // Paper defaults: aggregator mean, fanouts 25, 10 (then 10 per extra hop),
 // no dropout.
 #include <stdexcept>
@@ -105,7 +107,7 @@ class Sage : public GraphModel {
   at::Tensor apply(size_t l, const SparseAdjacency& adj, const at::Tensor& x_src,
                    const at::Tensor& x_dst) {
     // x_dst rows are rows of x_src (same dropout mask), as in PyG's bipartite SAGEConv.
-    at::Tensor h = layers::sage_conv(adj, x_src, x_dst, layers_[l]);
+    at::Tensor h = layers::sage_conv(adj, x_src, x_dst, layers_[l], /*shuffle=*/training());
     return l + 1 < layers_.size() ? at::relu(h) : h;
   }
   static at::Tensor normalize(const at::Tensor& h) {

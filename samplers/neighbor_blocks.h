@@ -19,8 +19,9 @@ struct SampledBlock {
 };
 
 struct SampledSubgraph {
-  // nodes[0]: the targets; nodes[k+1]: the sources of hop k (global ids,
-  // sorted, unique), which include nodes[k].
+  // nodes[0]: the targets; nodes[k+1]: the sources of hop k (unique global
+  // ids): on the CPU nodes[k] first, then the newly reached nodes in sample
+  // order; on other devices sorted.
   std::vector<at::Tensor> nodes;
   // blocks[k] maps features of nodes[k+1] to nodes[k]. A model with L layers
   // applies blocks[L-1] first and blocks[0] last.

@@ -8,9 +8,11 @@
 #include <set>
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
+#include "models/layers.h"
 #include "models/model.h"
 #include "samplers/neighbor_blocks.h"
 
@@ -209,6 +211,45 @@ TEST(Models, SageSampledPathEqualsFullPathWhenFanoutCoversEveryNeighbour) {
     // Outputs are L2-normalised.
     EXPECT_LT((u.norm(2, {1}) - 1).abs().max().item<double>(), 1e-5);
   }
+}
+
+// With shuffle, the LSTM reads each row's neighbours in a random order: for
+// a fanout of 2 the aggregate is the unshuffled one of either order, and both
+// orders occur.
+TEST(Layers, SageLstmShuffleReadsARandomPermutation) {
+  const int64_t d = 3;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(5);
+  layers::SageLayer layer;
+  layer.aggregator = "lstm";
+  layer.lin_l = {at::eye(d), at::Tensor()};
+  layer.lin_r = {at::zeros({d, d}), at::Tensor()};
+  layer.lstm = {at::randn({4 * d, d}, gen), at::randn({4 * d, d}, gen), at::randn({4 * d}, gen),
+                at::randn({4 * d}, gen)};
+  const at::Tensor x = at::randn({2, d}, gen);
+  auto block = [&](std::vector<int32_t> cols) {
+    SparseAdjacency a;
+    a.num_rows = 1;
+    a.num_cols = 2;
+    a.rowptr = at::tensor(std::vector<int64_t>{0, 2});
+    a.col = at::tensor(cols);
+    fill_transpose(a);
+    return a;
+  };
+  const SparseAdjacency ab = block({0, 1}), ba = block({1, 0});
+  const at::Tensor x_dst = x.narrow(0, 0, 1);
+  const at::Tensor in_order = layers::sage_conv(ab, x, x_dst, layer);
+  const at::Tensor reversed = layers::sage_conv(ba, x, x_dst, layer);
+  ASSERT_FALSE(at::allclose(in_order, reversed));
+  int same = 0, swapped = 0;
+  at::manual_seed(11);
+  for (int t = 0; t < 40; ++t) {
+    const at::Tensor y = layers::sage_conv(ab, x, x_dst, layer, /*shuffle=*/true);
+    same += at::allclose(y, in_order);
+    swapped += at::allclose(y, reversed);
+  }
+  EXPECT_EQ(same + swapped, 40);
+  EXPECT_GT(same, 5);
+  EXPECT_GT(swapped, 5);
 }
 
 TEST(SampleBlocks, BlocksAreSubgraphsOfTheGraph) {
