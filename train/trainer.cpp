@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -15,6 +16,7 @@
 #include "graph/synthetic.h"
 #include "samplers/negative_sampler.h"
 #include "samplers/random.h"
+#include "kernels/nvtx.h"
 #include "train/adam.h"
 #include "train/checkpoint.h"
 #include "train/evaluator.h"
@@ -305,14 +307,18 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
     }
     // Row j holds pair j's negatives ([m, negatives]).
     at::Tensor neg_dev;
+    std::optional<NvtxRange> phase;  // Nsight ranges of the training phases (GNNREC_NVTX=1)
+    phase.emplace("gnnrec::train::sample");
     if (negatives > 0) neg_dev = sample_negatives(*data.train, users_all, negatives, rng.next()).to(device);
     // Dropout draws from Torch's global generator: seeding it per epoch makes
     // a resumed run draw the same masks as an uninterrupted one.
     at::manual_seed(SplitMix64(cfg.seed, 0xd0d00000ULL + static_cast<uint64_t>(epoch)).next());
     const at::Tensor users_dev = users_all.to(device), pos_dev = pos_all.to(device);
+    phase.reset();
     model->set_training(true);
     double loss_sum = 0;
     for (int64_t b = 0; b < batches; ++b) {
+      phase.emplace("gnnrec::train::forward");
       const int64_t start = b * cfg.batch_size, len = std::min(cfg.batch_size, m - start);
       const at::Tensor bu = users_dev.narrow(0, start, len), bp = pos_dev.narrow(0, start, len);
       // The batch's items: its positives, then each pair's negatives in pair order.
@@ -346,8 +352,11 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
                                  "; stopping (the last good checkpoint is " +
                                  (ckpt_dir / "last.ckpt").string() + ")");
       }
+      phase.emplace("gnnrec::train::backward");
       loss.backward();
+      phase.emplace("gnnrec::train::step");
       adam.step();
+      phase.reset();
       loss_sum += lv;
       progress.batch(epoch, cfg.epochs, b + 1, batches, loss_sum / static_cast<double>(b + 1));
     }
@@ -358,7 +367,9 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
 
     if (epoch % cfg.eval_every == 0 || epoch == cfg.epochs) {
       const double te = now_seconds();
+      phase.emplace("gnnrec::train::evaluate");
       const EvalResult r = evaluate_model(*model, evaluator, cfg.rating_mode());
+      phase.reset();
       const double eval_seconds = now_seconds() - te;
       eval_seconds_total += eval_seconds;
       ++evaluations;
