@@ -5,20 +5,21 @@
 //
 // Training is mini-batch: represent() samples fanouts[k] neighbours at hop
 // k around the batch's users and items (blocks, samplers/neighbor_blocks.h)
-// and computes only those nodes; every call draws a new sample. Evaluation
+// and computes only those nodes; every call draws a new sample, seeded from
+// Torch's global generator. Evaluation
 // (forward) uses every neighbour, except for lstm, which reads a sample of
 // the last hop's fanout with a fixed seed (its sequences need equal lengths).
 // The LSTM reads the neighbours in a random order while training, as the
 // paper prescribes, and in sampled order for evaluation (deterministic).
 // Paper defaults: aggregator mean, fanouts 25, 10 (then 10 per extra hop),
 // no dropout.
+#include <limits>
 #include <stdexcept>
 
 #include <ATen/ATen.h>
 
 #include "models/graph_model.h"
 #include "samplers/neighbor_blocks.h"
-#include "samplers/random.h"
 
 namespace gnnrec {
 namespace {
@@ -72,8 +73,12 @@ class Sage : public GraphModel {
     auto [unique_targets, where, unused] =
         at::_unique2(targets, /*sorted=*/true, /*return_inverse=*/true);
     (void)unused;
-    const SampledSubgraph sg =
-        sample_blocks(adj_, unique_targets, fanouts_, SplitMix64(seed_, 0x5a6e0000ULL + step_++).next());
+    // The sample's seed comes from Torch's global generator, which the
+    // trainer seeds per epoch: a resumed run draws the same samples.
+    const auto sample_seed = static_cast<uint64_t>(
+        at::randint(std::numeric_limits<int64_t>::max(), {1}, at::TensorOptions(at::kLong))
+            .item<int64_t>());
+    const SampledSubgraph sg = sample_blocks(adj_, unique_targets, fanouts_, sample_seed);
     const size_t L = layers_.size();
     at::Tensor h = embedding_.index_select(0, sg.nodes[L]);
     for (size_t l = 0; l < L; ++l) {
@@ -118,7 +123,6 @@ class Sage : public GraphModel {
   std::vector<int64_t> fanouts_;
   const SparseAdjacency& adj_;
   std::vector<layers::SageLayer> layers_;
-  uint64_t step_ = 0;
 };
 
 const ModelRegistrar kRegister("sage", [](const ModelOptions& o, const PropagationGraph& g,

@@ -81,7 +81,8 @@ TEST(Trainer, WritesRunDirectoryAndBeatsPopularity) {
 TEST(Trainer, ResumeReachesTheSameMetricsAsAnUninterruptedRun) {
   for (const auto& [model, loss] : std::vector<std::pair<std::string, std::string>>{
            {"lightgcn", "bpr"}, {"mf", "bpr"}, {"mf", "bce"},
-           {"gcn", "bce"}}) {  // gcn: dropout, seeded per epoch
+           {"gcn", "bce"},     // gcn: dropout, seeded per epoch
+           {"sage", "bpr"}}) {  // sage: neighbour samples, seeded per epoch
     TrainConfig full = small_config(fresh_dir("full_" + model + loss));
     full.model = model;
     full.loss = loss;
