@@ -29,10 +29,13 @@ configure: $(BUILD)/build.ninja
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# Every test: the C++ suites (ctest) and the CLI/end-to-end suite (pytest).
+# Every test: the C++ suites (ctest), the CLI/end-to-end suite and the Python
+# package's tests (pytest; the package from python/ with the library just built).
 test: build
 	@cd $(BUILD) && ctest --output-on-failure
-	@GNNREC_BIN=$(BUILD)/gnnrec $$(cat $(BUILD)/.venv-path)/bin/python -m pytest -q tests/cli tests/pyg
+	@GNNREC_BIN=$(BUILD)/gnnrec GNNREC_LIBRARY=$(abspath $(BUILD))/libgnnrec.so \
+	  PYTHONPATH=$(CURDIR)/python $$(cat $(BUILD)/.venv-path)/bin/python -m pytest -q \
+	  tests/cli tests/pyg tests/python
 
 # Train LightGCN on the built-in synthetic data; prints its metrics beside
 # the popularity baseline.

@@ -122,8 +122,8 @@ class SpmmReduceFunction : public torch::autograd::Function<SpmmReduceFunction> 
       grad_x = ops::spmm_reduce_max_backward(t_rowptr, t_col, t_perm, arg, g);
     } else {
       if (reduce == "mean") {
-        const int64_t rows = rowptr.numel() - 1;
-        const at::Tensor deg = rowptr.narrow(0, 1, rows) - rowptr.narrow(0, 0, rows);
+        // Slices, not numel(): rowptr's size is symbolic under torch.compile.
+        const at::Tensor deg = rowptr.slice(0, 1) - rowptr.slice(0, 0, -1);
         g = g / at::clamp_min(deg, 1).to(g.scalar_type()).unsqueeze(1);
       }
       grad_x = ops::spmm(t_rowptr, t_col, std::nullopt, rowptr, col, std::nullopt, g);

@@ -1,0 +1,33 @@
+"""gnnrec from Python: the gnnrec sparse operators as ``torch.ops.gnnrec.*``.
+
+Importing this package loads the compiled library (``libgnnrec.so``), which
+registers every operator with the Torch dispatcher together with its CPU,
+CUDA (when built with CUDA), Meta (fake) and Autograd implementations, so the
+operators work under ``torch.library.opcheck`` and ``torch.compile``.
+
+The functions below are thin wrappers over those operators that take a
+:class:`SparseAdjacency` (a CSR matrix with its precomputed transpose) in
+place of the operators' five index tensors::
+
+    import gnnrec
+    adj = gnnrec.from_edge_index(edge_index, num_nodes=n)   # convert once
+    out = gnnrec.spmm(adj, x)                                 # out[dst] = Σ x[src]
+"""
+from ._library import LIBRARY_PATH
+from .adjacency import SparseAdjacency, from_edge_index, sym_norm
+from .ops import edge_softmax, sample_neighbors, sddmm, sddmm_add, spmm, spmm_reduce
+from . import nn
+
+__all__ = [
+    "LIBRARY_PATH",
+    "SparseAdjacency",
+    "from_edge_index",
+    "sym_norm",
+    "spmm",
+    "sddmm",
+    "spmm_reduce",
+    "sddmm_add",
+    "edge_softmax",
+    "sample_neighbors",
+    "nn",
+]
