@@ -16,7 +16,8 @@ place of the operators' five index tensors::
 from ._library import LIBRARY_PATH
 from .adjacency import SparseAdjacency, from_edge_index, sym_norm
 from .ops import edge_softmax, sample_neighbors, sddmm, sddmm_add, spmm, spmm_reduce
-from . import nn
+from . import metrics, nn
+from .training import Trainer, train
 
 __all__ = [
     "LIBRARY_PATH",
@@ -30,4 +31,7 @@ __all__ = [
     "edge_softmax",
     "sample_neighbors",
     "nn",
+    "metrics",
+    "train",
+    "Trainer",
 ]

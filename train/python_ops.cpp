@@ -1,0 +1,118 @@
+// Operators behind the Python package's gnnrec.metrics and gnnrec.train:
+// the C++ evaluator and training loop, exposed through the dispatcher so that
+// Python reaches them with the library it already loads. They are internal
+// (leading underscore) and registered for every device (CatchAll): they take
+// no part in autograd and copy what they need to the CPU.
+//
+//   _evaluate_ranking(user_emb, item_emb, train_rowptr, train_col,
+//                     test_rowptr, test_col, ks) -> (names, values)
+//     Evaluator::evaluate on graphs built from the two user -> item CSR
+//     matrices; names[k] is the metric whose value is values[k] (float64).
+//   _train(config_json) -> summary_json
+//     gnnrec::train(config, quiet) with the keys of config.json; an unknown
+//     key is an error, as in a `gnnrec train --config` file.
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+#include <torch/library.h>
+
+#include "graph/bipartite_graph.h"
+#include "train/config.h"
+#include "train/evaluator.h"
+#include "train/trainer.h"
+
+namespace gnnrec {
+namespace {
+
+BipartiteGraph graph_from_csr(const at::Tensor& rowptr_in, const at::Tensor& col_in,
+                              int64_t num_users, int64_t num_items, const char* what) {
+  if (rowptr_in.dim() != 1 || col_in.dim() != 1) {
+    throw std::invalid_argument(std::string(what) + ": rowptr and col must be 1-d");
+  }
+  const at::Tensor rowptr = rowptr_in.to(at::kCPU, at::kLong).contiguous();
+  const at::Tensor col = col_in.to(at::kCPU, at::kLong).contiguous();
+  if (rowptr.numel() != num_users + 1) {
+    throw std::invalid_argument(std::string(what) + ": rowptr has " +
+                                std::to_string(rowptr.numel()) + " entries, expected users + 1 = " +
+                                std::to_string(num_users + 1));
+  }
+  const int64_t* rp = rowptr.data_ptr<int64_t>();
+  const int64_t* c = col.data_ptr<int64_t>();
+  if (rp[0] != 0 || rp[num_users] != col.numel()) {
+    throw std::invalid_argument(std::string(what) + ": rowptr must start at 0 and end at col's length");
+  }
+  Interactions x;
+  x.reserve(static_cast<size_t>(col.numel()));
+  for (int64_t u = 0; u < num_users; ++u) {
+    if (rp[u + 1] < rp[u]) throw std::invalid_argument(std::string(what) + ": rowptr must be non-decreasing");
+    for (int64_t k = rp[u]; k < rp[u + 1]; ++k) {
+      if (c[k] < 0 || c[k] >= num_items) {
+        throw std::invalid_argument(std::string(what) + ": item " + std::to_string(c[k]) +
+                                    " out of range [0, " + std::to_string(num_items) + ")");
+      }
+      x.user.push_back(static_cast<int32_t>(u));
+      x.item.push_back(static_cast<int32_t>(c[k]));
+    }
+  }
+  return BipartiteGraph::build(num_users, num_items, x);
+}
+
+std::tuple<std::vector<std::string>, at::Tensor> evaluate_ranking(
+    const at::Tensor& user_emb, const at::Tensor& item_emb, const at::Tensor& train_rowptr,
+    const at::Tensor& train_col, const at::Tensor& test_rowptr, const at::Tensor& test_col,
+    at::IntArrayRef ks) {
+  if (user_emb.dim() != 2 || item_emb.dim() != 2 || user_emb.size(1) != item_emb.size(1)) {
+    throw std::invalid_argument("user_emb and item_emb must be [users, d] and [items, d]");
+  }
+  if (ks.empty()) throw std::invalid_argument("ks must not be empty");
+  std::vector<int> k_list;
+  for (const int64_t k : ks) {
+    if (k < 1) throw std::invalid_argument("ks must be >= 1, got " + std::to_string(k));
+    k_list.push_back(static_cast<int>(k));
+  }
+  const int64_t users = user_emb.size(0), items = item_emb.size(0);
+  const BipartiteGraph train = graph_from_csr(train_rowptr, train_col, users, items, "train");
+  const BipartiteGraph test = graph_from_csr(test_rowptr, test_col, users, items, "test");
+  const Evaluator evaluator(train, test, k_list);
+  const at::Tensor u = user_emb.detach(), i = item_emb.detach();
+  const EvalResult r = evaluator.evaluate(u, i);
+  std::vector<std::string> names;
+  at::Tensor values = at::empty({static_cast<int64_t>(r.metrics.size())}, at::kDouble);
+  double* v = values.data_ptr<double>();
+  for (const auto& [name, value] : r.metrics) {
+    names.push_back(name);
+    *v++ = value;
+  }
+  return {names, values};
+}
+
+std::string train_json(const std::string& config_json) {
+  const nlohmann::json j = nlohmann::json::parse(config_json);
+  if (!j.is_object()) throw std::invalid_argument("the training configuration must be a JSON object");
+  const nlohmann::json known = TrainConfig{};
+  for (const auto& item : j.items()) {
+    if (!known.contains(item.key())) {
+      throw std::invalid_argument("unknown configuration key '" + item.key() + "'");
+    }
+  }
+  const TrainConfig cfg = j.get<TrainConfig>();
+  TrainOptions opts;
+  opts.quiet = true;
+  return train(cfg, opts).dump();
+}
+
+}  // namespace
+}  // namespace gnnrec
+
+TORCH_LIBRARY_FRAGMENT(gnnrec, m) {
+  m.def(
+      "_evaluate_ranking(Tensor user_emb, Tensor item_emb, Tensor train_rowptr, Tensor train_col, "
+      "Tensor test_rowptr, Tensor test_col, int[] ks) -> (str[], Tensor)",
+      TORCH_FN(gnnrec::evaluate_ranking));
+  m.def("_train(str config_json) -> str", TORCH_FN(gnnrec::train_json));
+}
