@@ -11,6 +11,16 @@
 //   _train(config_json) -> summary_json
 //     gnnrec::train(config, quiet) with the keys of config.json; an unknown
 //     key is an error, as in a `gnnrec train --config` file.
+//   _load_dataset(config_json) -> (train_user, train_item, train_rating,
+//                                  test_user, test_item, test_rating,
+//                                  user_ids, item_ids)
+//     prepare_data(config) with the data keys of config.json (dataset, split,
+//     train_ratio, min_rating, kcore, seed, synthetic_users, synthetic_items;
+//     any other key is an error): dense ids as int64, ratings as float32
+//     (empty when the data set has none), and the raw ids, so that dense user
+//     u is raw id user_ids[u]. Errors keep the loaders' one-line message.
+#include <algorithm>
+#include <cstdint>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -106,6 +116,43 @@ std::string train_json(const std::string& config_json) {
   return train(cfg, opts).dump();
 }
 
+using LoadedData = std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor,
+                              at::Tensor, std::vector<std::string>, std::vector<std::string>>;
+
+at::Tensor int_column(const std::vector<int32_t>& v) {
+  at::Tensor t = at::empty({static_cast<int64_t>(v.size())}, at::kLong);
+  int64_t* p = t.data_ptr<int64_t>();
+  for (size_t k = 0; k < v.size(); ++k) p[k] = v[k];
+  return t;
+}
+
+at::Tensor float_column(const std::vector<float>& v) {
+  at::Tensor t = at::empty({static_cast<int64_t>(v.size())}, at::kFloat);
+  std::copy(v.begin(), v.end(), t.data_ptr<float>());
+  return t;
+}
+
+LoadedData load_dataset_json(const std::string& config_json) {
+  const nlohmann::json j = nlohmann::json::parse(config_json);
+  if (!j.is_object()) throw std::invalid_argument("the data configuration must be a JSON object");
+  static const std::set<std::string> data_keys{"dataset", "split", "train_ratio", "min_rating",
+                                               "kcore", "seed", "synthetic_users", "synthetic_items"};
+  for (const auto& item : j.items()) {
+    if (!data_keys.count(item.key())) {
+      throw std::invalid_argument("unknown data option '" + item.key() + "'");
+    }
+  }
+  nlohmann::json full = TrainConfig{};
+  full.update(j);
+  const TrainConfig cfg = full.get<TrainConfig>();
+  cfg.validate();
+  const PreparedData data = prepare_data(cfg);
+  const Dataset& ds = data.dataset;
+  return {int_column(ds.train.user), int_column(ds.train.item), float_column(ds.train.rating),
+          int_column(ds.test.user),  int_column(ds.test.item),  float_column(ds.test.rating),
+          ds.users.raw_ids(),        ds.items.raw_ids()};
+}
+
 }  // namespace
 }  // namespace gnnrec
 
@@ -115,4 +162,8 @@ TORCH_LIBRARY_FRAGMENT(gnnrec, m) {
       "Tensor test_rowptr, Tensor test_col, int[] ks) -> (str[], Tensor)",
       TORCH_FN(gnnrec::evaluate_ranking));
   m.def("_train(str config_json) -> str", TORCH_FN(gnnrec::train_json));
+  m.def(
+      "_load_dataset(str config_json) -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, str[], "
+      "str[])",
+      TORCH_FN(gnnrec::load_dataset_json));
 }

@@ -16,7 +16,7 @@ place of the operators' five index tensors::
 from ._library import LIBRARY_PATH
 from .adjacency import SparseAdjacency, from_edge_index, sym_norm
 from .ops import edge_softmax, sample_neighbors, sddmm, sddmm_add, spmm, spmm_reduce
-from . import metrics, nn
+from . import data, metrics, nn
 from .training import Trainer, train
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "sample_neighbors",
     "nn",
     "metrics",
+    "data",
     "train",
     "Trainer",
 ]
