@@ -3,7 +3,9 @@
 #   - Debian packages, only those missing (apt-get);
 #   - a Python virtual environment with the pinned torch wheel (and the
 #     reference libraries the benchmarks compare against), cached OUTSIDE the
-#     clone so a second run, or CI on the same machine, downloads nothing.
+#     clone so a second run, or CI on the same machine, downloads nothing;
+#   - extras (matplotlib, scikit-build-core) into that venv, behind their own
+#     stamp, so an existing venv gains them without being recreated.
 # Prints the venv path on its last line.
 set -euo pipefail
 
@@ -46,5 +48,15 @@ if [ ! -f "$stamp" ]; then
   "$VENV/bin/pip" install -q --disable-pip-version-check \
       "torch==$TORCH_VERSION" "torch_geometric==$PYG_VERSION" numpy pytest >&2
   touch "$stamp"
+fi
+
+# --- Extras added after the torch venv existed ------------------------------
+# A separate stamp, so an existing venv gains them without being recreated:
+# matplotlib (python -m gnnrec.plot) and scikit-build-core (pip install .).
+extras_stamp="$VENV/.gnnrec-extras-1"
+if [ ! -f "$extras_stamp" ]; then
+  log "installing extras into $VENV: matplotlib scikit-build-core"
+  "$VENV/bin/pip" install -q --disable-pip-version-check matplotlib scikit-build-core >&2
+  touch "$extras_stamp"
 fi
 echo "$VENV"

@@ -12,12 +12,31 @@ place of the operators' five index tensors::
     import gnnrec
     adj = gnnrec.from_edge_index(edge_index, num_nodes=n)   # convert once
     out = gnnrec.spmm(adj, x)                                 # out[dst] = Σ x[src]
+
+``gnnrec.plot`` (``python -m gnnrec.plot RUN_DIR``) needs only matplotlib: with
+``GNNREC_NO_LIBRARY=1``, or when run as ``python -m gnnrec.plot``, importing
+the package skips loading the library (and torch).
 """
-from ._library import LIBRARY_PATH
-from .adjacency import SparseAdjacency, from_edge_index, sym_norm
-from .ops import edge_softmax, sample_neighbors, sddmm, sddmm_add, spmm, spmm_reduce
-from . import data, metrics, nn
-from .training import Trainer, train
+import os as _os
+import sys as _sys
+
+
+def _skip_library() -> bool:
+    """True when the compiled library must not be loaded: the environment sets
+    ``GNNREC_NO_LIBRARY=1``, or this import is the one ``python -m gnnrec.plot``
+    makes before running the plotter (which needs matplotlib only)."""
+    if _os.environ.get("GNNREC_NO_LIBRARY") == "1":
+        return True
+    argv = list(getattr(_sys, "orig_argv", []))
+    return "-m" in argv[:-1] and argv[argv.index("-m") + 1] == "gnnrec.plot"
+
+
+if not _skip_library():
+    from ._library import LIBRARY_PATH
+    from .adjacency import SparseAdjacency, from_edge_index, sym_norm
+    from .ops import edge_softmax, sample_neighbors, sddmm, sddmm_add, spmm, spmm_reduce
+    from . import data, metrics, nn
+    from .training import Trainer, train
 
 __all__ = [
     "LIBRARY_PATH",

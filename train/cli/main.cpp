@@ -2,6 +2,7 @@
 // Every failure prints one line "gnnrec: error: ..." and exits non-zero.
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -9,6 +10,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <sys/wait.h>
 
 #include <CLI/CLI.hpp>
 #include <ATen/ATen.h>
@@ -179,6 +181,80 @@ std::vector<std::string> expand_config(const std::vector<std::string>& args) {
   return out;
 }
 
+#ifndef GNNREC_DEFAULT_PYTHON
+#define GNNREC_DEFAULT_PYTHON ""
+#endif
+#ifndef GNNREC_PYTHON_SOURCE_DIR
+#define GNNREC_PYTHON_SOURCE_DIR ""
+#endif
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) {
+    if (c == '\'') q += "'\\''";
+    else q += c;
+  }
+  return q + "'";
+}
+
+// After a successful run: `<python> -m gnnrec.plot RUN_DIR` writes
+// RUN_DIR/curves.png. <python> is $GNNREC_PYTHON, else the interpreter
+// configured at build time; the source python/ folder is prepended to
+// PYTHONPATH. Skipped with GNNREC_NO_PLOT=1. Plotting never fails the run:
+// any problem is one warning line on stderr.
+void plot_curves(const std::string& run_dir, bool quiet) {
+  const char* no_plot = std::getenv("GNNREC_NO_PLOT");
+  if (no_plot != nullptr && std::string(no_plot) == "1") return;
+  auto warn = [](const std::string& why) {
+    std::fprintf(stderr, "gnnrec: warning: could not plot curves: %s\n", why.c_str());
+  };
+  const char* env_python = std::getenv("GNNREC_PYTHON");
+  const std::string python =
+      (env_python != nullptr && *env_python != '\0') ? env_python : GNNREC_DEFAULT_PYTHON;
+  if (python.empty()) {
+    warn("no Python interpreter (set GNNREC_PYTHON)");
+    return;
+  }
+  if (python.find('/') != std::string::npos && !fs::exists(python)) {
+    warn("Python interpreter " + python + " not found (set GNNREC_PYTHON)");
+    return;
+  }
+  std::string pythonpath = GNNREC_PYTHON_SOURCE_DIR;
+  const char* old_path = std::getenv("PYTHONPATH");
+  if (old_path != nullptr && *old_path != '\0') {
+    pythonpath = pythonpath.empty() ? std::string(old_path) : pythonpath + ":" + old_path;
+  }
+  // The plotter needs matplotlib only: GNNREC_NO_LIBRARY=1 keeps the package
+  // from loading libgnnrec.so (and torch). Its stdout (the "wrote" line) is
+  // dropped in --quiet runs; its stderr is captured for the warning.
+  const fs::path err_file = fs::path(run_dir) / ".plot-stderr.tmp";
+  const std::string cmd = "PYTHONPATH=" + shell_quote(pythonpath) + " GNNREC_NO_LIBRARY=1 " +
+                          shell_quote(python) + " -m gnnrec.plot " + shell_quote(run_dir) +
+                          (quiet ? " >/dev/null" : "") + " 2>" +
+                          shell_quote(err_file.string()) + " </dev/null";
+  std::fflush(stdout);
+  const int status = std::system(cmd.c_str());
+  std::string err;
+  {
+    std::ifstream in(err_file);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (!line.empty()) err = line;  // the last non-empty line says why
+    }
+  }
+  std::error_code ec;
+  fs::remove(err_file, ec);
+  if (status == -1) {
+    warn(std::string("cannot run ") + python + ": " + std::strerror(errno));
+  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::string why = python + " -m gnnrec.plot exited with status " + std::to_string(code);
+    if (code == 127) why = "cannot run " + python;
+    if (!err.empty()) why += " (" + err + ")";
+    warn(why);
+  }
+}
+
 int run_train(TrainConfig cfg, bool resume, bool overwrite, bool quiet, bool epochs_given) {
   if (resume) {
     if (cfg.out.empty()) throw std::invalid_argument("--resume needs --out RUN_DIR");
@@ -203,6 +279,11 @@ int run_train(TrainConfig cfg, bool resume, bool overwrite, bool quiet, bool epo
   std::printf("mean epoch %.3f s, evaluation %.3f s; run directory %s\n",
               summary["epoch_seconds"].get<double>(), summary["eval_seconds"].get<double>(),
               cfg.out.c_str());
+  try {
+    plot_curves(cfg.out, quiet);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gnnrec: warning: could not plot curves: %s\n", e.what());
+  }
   return 0;
 }
 
