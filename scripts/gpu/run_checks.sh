@@ -21,6 +21,16 @@
 #             its JSON goes to bench/results/ and to $OUT
 #   profile   (not in the default list) ncu on the SpMM kernels of the
 #             benchmark, with NVTX ranges on (GNNREC_NVTX=1)
+#   env       (not in the default list) the GPU, driver, torch and nvcc seen
+#   train     (not in the default list) `gnnrec train --device cuda`: MF and
+#             LightGCN on synthetic data, then LightGCN on Gowalla for
+#             $GOWALLA_EPOCHS epochs (default 3); run directories under $OUT
+#   pytest    (not in the default list) the Python package's tests
+#             (tests/python) against the library in $BUILD, CUDA included
+#
+# PREBUILT=1: no build there; the binaries come from .gpu/build (made here by
+# scripts/gpu/prebuilt.sh) and LD_LIBRARY_PATH points at python3's torch.
+# STAGE_TIMEOUT=SECONDS stops a stage that runs longer (default: none).
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -28,6 +38,12 @@ cd "$root"
 bundle="$root/.gpu"
 out="${OUT:-$bundle/out}"
 build="${BUILD:-build-gpu}"
+if [[ "${PREBUILT:-0}" == 1 ]]; then
+  build="$bundle/build"
+  torch_lib=$(python3 -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
+  nvidia_libs=$(ls -d "$torch_lib"/../../nvidia/*/lib 2> /dev/null | tr '\n' ':')
+  export LD_LIBRARY_PATH="$build:$torch_lib:$nvidia_libs/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+fi
 jobs="${JOBS:-$(nproc)}"
 cuda_filter="${CUDA_FILTER:-Cuda*:*/Cuda*}"
 mkdir -p "$out"
@@ -39,7 +55,15 @@ stage() {  # stage NAME COMMAND...: runs, logs to $out/NAME.log, records the sta
   shift
   local start=$SECONDS
   echo "== $name: $*"
-  "$@" > "$out/$name.log" 2>&1
+  if [[ -n "${STAGE_TIMEOUT:-}" ]]; then
+    # timeout runs programs, not shell functions: the stage runs in a child
+    # bash that inherits the exported functions and settings.
+    export -f $(compgen -A function)
+    export root bundle out build jobs cuda_filter
+    timeout --foreground "$STAGE_TIMEOUT" bash -c '"$@"' _ "$@" > "$out/$name.log" 2>&1
+  else
+    "$@" > "$out/$name.log" 2>&1
+  fi
   local rc=$?
   tail -n 25 "$out/$name.log"
   echo "$name: rc=$rc, $((SECONDS - start)) s" | tee -a "$summary"
@@ -115,6 +139,37 @@ do_profile() {
       --section MemoryWorkloadAnalysis
 }
 
+do_env() {
+  nvidia-smi
+  python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0), torch.cuda.get_device_properties(0))'
+  nvcc --version | tail -n 2
+  command -v ncu compute-sanitizer
+  echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
+  ldd "$build/libgnnrec.so" | grep -E 'not found|torch_cuda|cudart|cusparse' || true
+}
+
+do_train() {
+  local bin="$build/gnnrec" rc=0
+  export GNNREC_NO_PLOT=1
+  for model in mf lightgcn; do
+    "$bin" train --model "$model" --dataset synthetic --device cuda --epochs 20 --eval-every 10 \
+      --lr 0.005 --out "$out/run-synthetic-$model" --overwrite || rc=1
+  done
+  local dataset="$bundle/data/gowalla"
+  [[ -d "$dataset" ]] || dataset="$root/../shared/data/gowalla"
+  if [[ -d "$dataset" ]]; then
+    "$bin" train --model lightgcn --dataset "$dataset" --device cuda --epochs "${GOWALLA_EPOCHS:-3}" \
+      --eval-every "${GOWALLA_EVAL_EVERY:-3}" --lr 0.001 --batch-size 2048 --dim 64 --layers 3 \
+      --out "$out/run-gowalla-lightgcn" --overwrite || rc=1
+  fi
+  return $rc
+}
+
+do_pytest() {
+  GNNREC_BIN="$build/gnnrec" GNNREC_LIBRARY="$build/libgnnrec.so" PYTHONPATH="$root/python" \
+    GNNREC_NO_PLOT=1 python3 -m pytest -q -x -p no:cacheprovider tests/python
+}
+
 stages=("$@")
 [[ ${#stages[@]} -gt 0 ]] || stages=(build test sanitize bench)
 { date; nvidia-smi -L 2>&1; } >> "$summary"
@@ -126,9 +181,13 @@ for s in "${stages[@]}"; do
       stage memcheck sanitizer memcheck
       stage racecheck sanitizer racecheck
       ;;
+    memcheck | racecheck) stage "$s" sanitizer "$s" ;;
     bench) stage bench do_bench ;;
     profile) stage profile do_profile ;;
-    *) echo "unknown stage $s (build, test, sanitize, bench, profile)"; failed=1 ;;
+    env) stage env do_env ;;
+    train) stage train do_train ;;
+    pytest) stage pytest do_pytest ;;
+    *) echo "unknown stage $s (build, test, sanitize, bench, profile, env, train, pytest)"; failed=1 ;;
   esac
 done
 echo "summary ($summary):"
