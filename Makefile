@@ -7,7 +7,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 SHELL := /bin/bash
 
-.PHONY: all bootstrap configure build test demo bench clean
+.PHONY: all bootstrap configure build test demo bench asan clean FORCE
 
 all: build
 
@@ -18,7 +18,14 @@ $(BUILD)/.venv-path: scripts/bootstrap.sh
 
 bootstrap: $(BUILD)/.venv-path
 
-$(BUILD)/build.ninja: $(BUILD)/.venv-path CMakeLists.txt
+# CMAKE_ARGS (e.g. -DGNNREC_WERROR=ON, as .ci/run passes) reach CMake whenever
+# they differ from the last configure of $(BUILD); options set once stay in
+# its CMake cache.
+$(BUILD)/.cmake-args: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CMAKE_ARGS)' | cmp -s - $@ || echo '$(CMAKE_ARGS)' > $@
+
+$(BUILD)/build.ninja: $(BUILD)/.venv-path CMakeLists.txt $(BUILD)/.cmake-args
 	@venv=$$(cat $(BUILD)/.venv-path); \
 	prefix=$$($$venv/bin/python -c 'import torch; print(torch.utils.cmake_prefix_path)'); \
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release \
@@ -45,8 +52,18 @@ demo: build
 
 bench: build
 	@$(BUILD)/gnnrec_bench_spmm
-	@$$(cat $(BUILD)/.venv-path)/bin/python bench/lightgcn_vs_pyg.py
+	@$$(cat $(BUILD)/.venv-path)/bin/python bench/lightgcn_vs_pyg.py --gnnrec-bin $(BUILD)/gnnrec
 	@GNNREC_BIN=$(BUILD)/gnnrec $$(cat $(BUILD)/.venv-path)/bin/python bench/layers_vs_pyg.py
+
+# The C++ test suites under AddressSanitizer + UndefinedBehaviorSanitizer
+# (gnnrec's own code; torch is not instrumented), in their own build folder,
+# without the CUDA sources (their tests need a GPU).
+ASAN_BUILD ?= build-asan
+asan:
+	@$(MAKE) --no-print-directory build BUILD=$(ASAN_BUILD) \
+	  CMAKE_ARGS="-DGNNREC_SANITIZE=ON -DGNNREC_CUDA=OFF"
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure
 
 clean:
 	rm -rf $(BUILD)

@@ -2,12 +2,28 @@
 #pragma once
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <string>
 #include <vector>
 
 namespace gnnrec::bench {
+
+// A device name as a file-name tag: "NVIDIA H100 80GB HBM3" ->
+// "nvidia_h100_80gb_hbm3" ("cuda" if nothing is left).
+inline std::string file_tag(const std::string& name) {
+  std::string out;
+  for (const char ch : name) {
+    if (std::isalnum(static_cast<unsigned char>(ch))) {
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    } else if (!out.empty() && out.back() != '_') {
+      out += '_';
+    }
+  }
+  while (!out.empty() && out.back() == '_') out.pop_back();
+  return out.empty() ? "cuda" : out;
+}
 
 // Median wall time of f in milliseconds over `repeats` runs, after two
 // warm-up runs.

@@ -49,6 +49,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/version.h>
 
+#include "bench/bench_util.h"
 #include "graph/adjacency.h"
 #include "graph/bipartite_graph.h"
 #include "graph/cache.h"
@@ -60,6 +61,8 @@
 using nlohmann::json;
 
 namespace {
+
+using gnnrec::bench::file_tag;
 
 #define BENCH_CUDA(expr)                                                                    \
   do {                                                                                      \
@@ -97,20 +100,6 @@ DeviceInfo device_info(int device) {
   BENCH_CUDA(cudaDeviceGetAttribute(&info.l2_bytes, cudaDevAttrL2CacheSize, device));
   info.peak_gbps = 2.0 * info.mem_clock_khz * 1e3 * (info.bus_bits / 8.0) / 1e9;
   return info;
-}
-
-// "NVIDIA H100 80GB HBM3" → "nvidia_h100_80gb_hbm3".
-std::string file_tag(const std::string& name) {
-  std::string out;
-  for (const char ch : name) {
-    if (std::isalnum(static_cast<unsigned char>(ch))) {
-      out += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    } else if (!out.empty() && out.back() != '_') {
-      out += '_';
-    }
-  }
-  while (!out.empty() && out.back() == '_') out.pop_back();
-  return out.empty() ? "cuda" : out;
 }
 
 // Median milliseconds per call of f: `repeats` measurements of `iters`

@@ -15,6 +15,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "graph/bipartite_graph.h"
+#include "graph/typed_graph.h"
 
 namespace gnnrec {
 
@@ -57,13 +58,19 @@ SparseAdjacency unified_adjacency(const BipartiteGraph& g, Normalization norm, b
 // (normalisation, self loops, dtype, device). Thread-safe.
 class PropagationGraph {
  public:
-  explicit PropagationGraph(std::shared_ptr<const BipartiteGraph> g) : graph_(std::move(g)) {}
+  explicit PropagationGraph(std::shared_ptr<const BipartiteGraph> g,
+                            std::shared_ptr<const TypedGraph> side = nullptr)
+      : graph_(std::move(g)), side_(std::move(side)) {}
   const BipartiteGraph& graph() const { return *graph_; }
+  // The data set's knowledge graph or side information (graph/kg_loaders.h:
+  // load_side_graph), for the models that use one; nullptr when it has none.
+  const TypedGraph* side() const { return side_.get(); }
   const SparseAdjacency& adjacency(Normalization norm, bool self_loops, at::ScalarType dtype,
                                    at::Device device) const;
 
  private:
   std::shared_ptr<const BipartiteGraph> graph_;
+  std::shared_ptr<const TypedGraph> side_;
   mutable std::mutex mutex_;
   mutable std::map<std::tuple<int, bool, int, std::string>, SparseAdjacency> cache_;
 };

@@ -33,7 +33,11 @@ void write_all(int fd, const char* data, size_t n, const std::string& path,
   }
 }
 
+std::atomic<WriteHook> write_hook{nullptr};
+
 }  // namespace
+
+void set_write_hook(WriteHook hook) { write_hook.store(hook); }
 
 void write_file_atomic(const std::string& path, std::initializer_list<std::string_view> parts) {
   // Unique per process and call, so concurrent writers never share a file.
@@ -42,7 +46,20 @@ void write_file_atomic(const std::string& path, std::initializer_list<std::strin
       path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail(path, "cannot write", errno);
-  for (std::string_view part : parts) write_all(fd, part.data(), part.size(), path, tmp);
+  bool first = true;
+  for (std::string_view part : parts) {
+    write_all(fd, part.data(), part.size(), path, tmp);
+    if (first) {
+      first = false;
+      if (const WriteHook hook = write_hook.load()) {
+        if (const int err = hook(path)) {
+          ::close(fd);
+          ::unlink(tmp.c_str());
+          fail(path, "cannot write", err);
+        }
+      }
+    }
+  }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());

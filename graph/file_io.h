@@ -24,6 +24,15 @@ inline void write_file_atomic(const std::string& path, std::string_view contents
   write_file_atomic(path, {contents});
 }
 
+// Test-only fault injection (train/fault_injection.h installs one when
+// GNNREC_TEST_FAULT is set; never set otherwise). write_file_atomic calls the
+// hook after the first of `parts` has been written to the temporary file and
+// before the rest, the fsync and the rename: the hook may kill the process
+// there (a crash mid-write) or return an errno value, which fails the write
+// as that error would (ENOSPC: disk full); 0 continues.
+using WriteHook = int (*)(const std::string& path);
+void set_write_hook(WriteHook hook);
+
 // Appends one line ('\n' added) and fsyncs it; DataError on failure.
 void append_line_durable(const std::string& path, std::string_view line);
 

@@ -1,6 +1,7 @@
 #include "graph/loaders.h"
 
 #include "graph/file_io.h"
+#include "graph/kg_loaders.h"
 
 #include <algorithm>
 #include <atomic>
@@ -359,6 +360,7 @@ std::string detect_format(const std::string& dir) {
   if (has("train.txt")) return "lightgcn";
   if (has("u.data")) return "ml-100k";
   if (has("ratings.dat")) return "ml-1m";
+  if (has("user_artists.dat")) return "kgcn";
   std::vector<std::string> delimited;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string ext = entry.path().extension().string();
@@ -370,7 +372,7 @@ std::string detect_format(const std::string& dir) {
   if (delimited.empty()) {
     throw DataError(dir +
                     ": no data set found (looked for train.txt, u.data, ratings.dat, "
-                    "or one *.csv/*.tsv file)");
+                    "user_artists.dat or one *.csv/*.tsv file)");
   }
   std::sort(delimited.begin(), delimited.end());
   std::string names;
@@ -389,6 +391,7 @@ std::vector<std::string> dataset_source_files(const std::string& dir) {
   }
   if (format == "ml-100k") return {join(dir, "u.data")};
   if (format == "ml-1m") return {join(dir, "ratings.dat")};
+  if (format == "kgcn") return {join(dir, "user_artists.dat"), join(dir, "item_index2entity_id.txt")};
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string ext = entry.path().extension().string();
@@ -408,6 +411,8 @@ Dataset load_dataset(const std::string& dir) {
     ds = load_movielens_100k(join(dir, "u.data"));
   } else if (format == "ml-1m") {
     ds = load_movielens_1m(join(dir, "ratings.dat"));
+  } else if (format == "kgcn") {
+    ds = load_kgcn_interactions(dir);
   } else {
     ds = load_delimited(dataset_source_files(dir).front());
   }

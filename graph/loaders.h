@@ -27,7 +27,8 @@ namespace gnnrec {
 
 // Detects the format from the files present in `dir`, in this order:
 // train.txt (+ optional test.txt) -> "lightgcn"; u.data -> "ml-100k";
-// ratings.dat -> "ml-1m"; exactly one *.csv or *.tsv file -> "csv".
+// ratings.dat -> "ml-1m"; user_artists.dat -> "kgcn" (graph/kg_loaders.h);
+// exactly one *.csv or *.tsv file -> "csv".
 // Throws DataError naming the directory and what was looked for when none
 // matches, when several *.csv/*.tsv files make the choice ambiguous, or when
 // `dir` does not exist or is not a directory.

@@ -205,4 +205,61 @@ void check_sample_neighbors_args(const at::Tensor& rowptr, const at::Tensor& col
   TORCH_CHECK(fanout > 0, op, ": fanout must be positive, got ", fanout);
 }
 
+void check_sample_negatives_args(const at::Tensor& rowptr, const at::Tensor& col,
+                                 const at::Tensor& users, int64_t num_items, int64_t k) {
+  const char* op = "sample_negatives";
+  TORCH_CHECK(users.dim() == 1 && users.scalar_type() == at::kLong, op,
+              ": users must be 1-D int64, got ", users.dim(), "-D ", users.scalar_type());
+  check_csr(op, "", rowptr, col, std::nullopt, users);
+  TORCH_CHECK(num_items >= 1 && num_items <= (int64_t{1} << 31), op,
+              ": num_items must be in [1, 2^31] (items are int32 ids), got ", num_items);
+  TORCH_CHECK(k > 0, op, ": k must be positive, got ", k);
+}
+
+namespace {
+
+void check_topk_masked_common(const char* op, const at::Tensor& user_emb,
+                              const at::Tensor& item_emb, const at::Tensor& users,
+                              const at::Tensor& mask_rowptr, const at::Tensor& mask_col,
+                              int64_t k, int64_t chunk) {
+  check_dense(op, "user_emb", user_emb, user_emb);
+  check_dense(op, "item_emb", item_emb, user_emb);
+  TORCH_CHECK(user_emb.sym_size(1) == item_emb.sym_size(1), op,
+              ": user_emb and item_emb must have the same width, got ", user_emb.sym_size(1),
+              " and ", item_emb.sym_size(1));
+  TORCH_CHECK(users.dim() == 1 && users.scalar_type() == at::kLong, op,
+              ": users must be 1-D int64, got ", users.dim(), "-D ", users.scalar_type());
+  TORCH_CHECK(users.device() == user_emb.device(), op, ": users must be on ", user_emb.device(),
+              ", got ", users.device());
+  check_csr(op, "mask_", mask_rowptr, mask_col, std::nullopt, user_emb);
+  TORCH_CHECK(mask_rowptr.sym_numel() - 1 == user_emb.sym_size(0), op,
+              ": mask_rowptr must have one entry per user plus one (", user_emb.sym_size(0) + 1,
+              "), got ", mask_rowptr.sym_numel());
+  TORCH_CHECK(k >= 0, op, ": k must be non-negative, got ", k);
+  TORCH_CHECK(item_emb.sym_size(0) >= k, op, ": k (", k,
+              ") must not exceed the number of items (", item_emb.sym_size(0), ")");
+  TORCH_CHECK(chunk > 0, op, ": chunk must be positive, got ", chunk);
+}
+
+}  // namespace
+
+void check_topk_masked_args(const at::Tensor& user_emb, const at::Tensor& item_emb,
+                            const at::Tensor& users, const at::Tensor& mask_rowptr,
+                            const at::Tensor& mask_col, int64_t k, int64_t chunk) {
+  check_topk_masked_common("topk_masked", user_emb, item_emb, users, mask_rowptr, mask_col, k,
+                           chunk);
+}
+
+void check_topk_masked_auc_args(const at::Tensor& user_emb, const at::Tensor& item_emb,
+                                const at::Tensor& users, const at::Tensor& mask_rowptr,
+                                const at::Tensor& mask_col, const at::Tensor& test_rowptr,
+                                const at::Tensor& test_col, int64_t k, int64_t chunk) {
+  const char* op = "_topk_masked_auc";
+  check_topk_masked_common(op, user_emb, item_emb, users, mask_rowptr, mask_col, k, chunk);
+  check_csr(op, "test_", test_rowptr, test_col, std::nullopt, user_emb);
+  TORCH_CHECK(test_rowptr.sym_numel() - 1 == user_emb.sym_size(0), op,
+              ": test_rowptr must have one entry per user plus one (", user_emb.sym_size(0) + 1,
+              "), got ", test_rowptr.sym_numel());
+}
+
 }  // namespace gnnrec::ops

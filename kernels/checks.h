@@ -64,5 +64,22 @@ void check_edge_softmax_backward_args(const at::Tensor& rowptr, const at::Tensor
                                       const at::Tensor& grad);
 void check_sample_neighbors_args(const at::Tensor& rowptr, const at::Tensor& col,
                                  const at::Tensor& seeds, int64_t fanout);
+// users 1-D int64, rowptr/col a CSR on users' device, 1 <= num_items <= 2^31
+// (items are int32 ids), k > 0.
+void check_sample_negatives_args(const at::Tensor& rowptr, const at::Tensor& col,
+                                 const at::Tensor& users, int64_t num_items, int64_t k);
+
+// topk_masked: user_emb [U, d] and item_emb [I, d] float32/float64 of one
+// dtype and device, users 1-D int64, mask_rowptr/mask_col a CSR over the U
+// users on that device, 0 <= k <= I, chunk > 0.
+void check_topk_masked_args(const at::Tensor& user_emb, const at::Tensor& item_emb,
+                            const at::Tensor& users, const at::Tensor& mask_rowptr,
+                            const at::Tensor& mask_col, int64_t k, int64_t chunk);
+// _topk_masked_auc: the same, and test_rowptr/test_col another CSR over the
+// U users.
+void check_topk_masked_auc_args(const at::Tensor& user_emb, const at::Tensor& item_emb,
+                                const at::Tensor& users, const at::Tensor& mask_rowptr,
+                                const at::Tensor& mask_col, const at::Tensor& test_rowptr,
+                                const at::Tensor& test_col, int64_t k, int64_t chunk);
 
 }  // namespace gnnrec::ops

@@ -56,6 +56,22 @@ std::tuple<at::Tensor, at::Tensor> sample_neighbors(const at::Tensor& rowptr,
   return op.call(rowptr, col, seeds, fanout, replace, seed);
 }
 
+at::Tensor sample_negatives(const at::Tensor& rowptr, const at::Tensor& col,
+                            const at::Tensor& users, int64_t num_items, int64_t k, int64_t seed) {
+  static const auto op = find_op<decltype(sample_negatives)>("gnnrec::sample_negatives");
+  return op.call(rowptr, col, users, num_items, k, seed);
+}
+
+std::tuple<at::Tensor, at::Tensor> topk_masked(const at::Tensor& user_emb,
+                                               const at::Tensor& item_emb,
+                                               const at::Tensor& users,
+                                               const at::Tensor& mask_rowptr,
+                                               const at::Tensor& mask_col, int64_t k,
+                                               int64_t chunk) {
+  static const auto op = find_op<decltype(topk_masked)>("gnnrec::topk_masked");
+  return op.call(user_emb, item_emb, users, mask_rowptr, mask_col, k, chunk);
+}
+
 at::Tensor spmm_reduce_max_backward(const at::Tensor& t_rowptr, const at::Tensor& t_col,
                                     const at::Tensor& t_perm, const at::Tensor& arg,
                                     const at::Tensor& grad) {
@@ -75,6 +91,15 @@ at::Tensor edge_softmax_backward(const at::Tensor& rowptr, const at::Tensor& y,
   static const auto op =
       find_op<decltype(edge_softmax_backward)>("gnnrec::_edge_softmax_backward");
   return op.call(rowptr, y, grad);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> topk_masked_auc(
+    const at::Tensor& user_emb, const at::Tensor& item_emb, const at::Tensor& users,
+    const at::Tensor& mask_rowptr, const at::Tensor& mask_col, const at::Tensor& test_rowptr,
+    const at::Tensor& test_col, int64_t k, int64_t chunk) {
+  static const auto op = find_op<decltype(topk_masked_auc)>("gnnrec::_topk_masked_auc");
+  return op.call(user_emb, item_emb, users, mask_rowptr, mask_col, test_rowptr, test_col, k,
+                 chunk);
 }
 
 }  // namespace gnnrec::ops

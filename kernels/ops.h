@@ -18,7 +18,8 @@
 // monotone or not ending at nnz, indices or seeds out of range) would need a
 // device synchronisation and are not made on CUDA: such input gives
 // unspecified values (seeds out of range give -1), never accesses outside
-// the buffers.
+// the buffers. The exception is sample_negatives, whose users are checked
+// on every device (see there).
 #pragma once
 
 #include <optional>
@@ -102,6 +103,60 @@ std::tuple<at::Tensor, at::Tensor> sample_neighbors(const at::Tensor& rowptr,
                                                     const at::Tensor& col, const at::Tensor& seeds,
                                                     int64_t fanout, bool replace, int64_t seed);
 
+// Uniform negative sampling for implicit feedback: for users int64 [n] and
+// the user -> item CSR (rowptr int64 [U+1], col int32 [E], each row sorted
+// ascending and free of duplicates, item ids in [0, num_items)), returns
+// int64 [n, k] on users' device: row j holds k independent uniform draws
+// from the items in [0, num_items) that user users[j] has no entry for
+// (rejection against the sorted row; draws may repeat within a row).
+// Deterministic: row j depends only on (seed, j) through its own SplitMix64
+// stream (row j, not the user: a user listed twice gets two different
+// samples), so results do not depend on the thread count, and CPU and CUDA
+// give equal output (kernels/sampling_row.h holds the per-row code both
+// run). samplers/negative_sampler.h wraps it for a BipartiteGraph.
+// Errors (on every device, before any sampling) on k <= 0, num_items
+// outside [1, 2^31], a user outside [0, U), and a user whose row has
+// num_items or more entries (no negative exists: rejection would never
+// end). On CUDA those value checks cost one device synchronisation per
+// call; rowptr's and col's values are checked on the CPU only (a malformed
+// CSR on CUDA gives unspecified draws, never reads outside the buffers or an
+// endless loop). Not differentiable.
+at::Tensor sample_negatives(const at::Tensor& rowptr, const at::Tensor& col,
+                            const at::Tensor& users, int64_t num_items, int64_t k, int64_t seed);
+
+// Full-ranking top-k with masked items. For each j, with u = users[j] (an
+// int64 row of user_emb [U, d]): scores s[i] = user_emb[u] · item_emb[i]
+// over all I items (item_emb [I, d], same float32/float64 dtype and device),
+// the items of CSR row u of the mask (mask_rowptr int64 [U+1] over all users,
+// mask_col int32 item ids; any order, repeats allowed) set to -inf, and
+// returns (values [n, k] of the dtype, indices int64 [n, k]): the k best
+// items, best first. The order is total, so the result is unique and equal
+// on CPU and CUDA for equal scores: the larger score first, NaN above every
+// number, and among equal scores (including -0 and +0, the -inf of masked
+// items, and NaNs) the lower item id first. Rows with fewer than k unmasked
+// items end with masked ones (value -inf, lowest ids first).
+// Scores are computed `chunk` users at a time ([chunk, I] scores exist at
+// once, never [n, I]) by at::matmul (BLAS / cuBLAS): values are that
+// product's entries, so CPU and CUDA agree up to its rounding (and rank
+// alike wherever the scores are equal). On CUDA the ranking of float32
+// scores is at::topk over distinct 64-bit keys (order-preserving score bits,
+// then the inverted item id), of float64 scores a stable descending sort;
+// on either device results are reproducible run to run.
+// Not differentiable: the outputs never require grad (its Autograd entry is
+// a fallthrough and the scores are computed below autograd).
+// Errors, on every device, on: bad dtypes, devices or shapes (naming the
+// argument), k outside [0, I], chunk <= 0, and an id in users outside
+// [0, U) (on CUDA: one device synchronisation per call). The CPU also
+// checks mask_rowptr (from 0 to nnz, non-decreasing) and mask_col ids;
+// CUDA does not (such entries are skipped, never read or written outside
+// the buffers).
+std::tuple<at::Tensor, at::Tensor> topk_masked(const at::Tensor& user_emb,
+                                               const at::Tensor& item_emb,
+                                               const at::Tensor& users,
+                                               const at::Tensor& mask_rowptr,
+                                               const at::Tensor& mask_col, int64_t k,
+                                               int64_t chunk);
+
 // Internal operators (leading underscore): the backward passes above, as
 // operators so that they dispatch by device. Exposed for tests.
 
@@ -117,5 +172,19 @@ at::Tensor segment_sum_csr(const at::Tensor& rowptr, const at::Tensor& src,
 // Backward of edge_softmax: y ⊙ (grad − Σ_row(grad ⊙ y)), per head.
 at::Tensor edge_softmax_backward(const at::Tensor& rowptr, const at::Tensor& y,
                                  const at::Tensor& grad);
+// topk_masked and, from the same masked score rows, the AUC of each user
+// (float64 [n]): with T the items of test row u (test_rowptr int64 [U+1],
+// test_col int32) and N the items neither masked nor in T,
+//   auc = Σ_{t∈T} Σ_{j∈N} ([s_t > s_j] + ½·[s_t = s_j]) ÷ (|T|·|N|),
+// s_t read after masking (-inf for a test item that is also masked); NaN
+// when T or N is empty. This is train/metrics.h's user_auc with the mask as
+// the training items, and equal to it bit for bit on the same scores (the
+// counts are exact). Each row of the mask and of the test CSR must be
+// sorted ascending without duplicates (the CPU checks it and the test ids;
+// CUDA does not). The evaluator's one pass over the scores.
+std::tuple<at::Tensor, at::Tensor, at::Tensor> topk_masked_auc(
+    const at::Tensor& user_emb, const at::Tensor& item_emb, const at::Tensor& users,
+    const at::Tensor& mask_rowptr, const at::Tensor& mask_col, const at::Tensor& test_rowptr,
+    const at::Tensor& test_col, int64_t k, int64_t chunk);
 
 }  // namespace gnnrec::ops

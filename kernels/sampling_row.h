@@ -1,15 +1,23 @@
-// One seed's row of sample_neighbors, as plain functions that compile for
-// the host and (under nvcc) for the device: the CUDA kernel runs them one
-// thread per seed, and a host test checks them against the CPU operator
-// (kernels/cpu/sampling_cpu.cpp), so the two devices give equal output.
+// The per-row sampling code of sample_neighbors and sample_negatives, as
+// plain functions that compile for the host and (under nvcc) for the
+// device: the CUDA kernels run them one thread per seed (per row of users),
+// the CPU operators (kernels/cpu/sampling_cpu.cpp) run the same functions
+// for sample_negatives, and host tests check them against the CPU
+// operators, so the two devices give equal output.
 //
 // The random stream is SplitMix64 exactly as samplers/random.h defines it
 // (those few lines are repeated here because that class is host-only; the
-// host test compares the two draw for draw). The draws and Floyd's
-// algorithm are those of sampling_cpu.cpp, except that repeats among the
-// picks are always found by scanning the picks so far (the CPU switches to a
-// hash set above 64 picks); both find the same repeats, so the output is
-// the same, at O(fanout²) per seed here.
+// host test compares the two draw for draw).
+//
+// sample_neighbors: the draws and Floyd's algorithm are those of
+// sampling_cpu.cpp, except that repeats among the picks are always found by
+// scanning the picks so far (the CPU switches to a hash set above 64
+// picks); both find the same repeats, so the output is the same, at
+// O(fanout²) per seed here.
+//
+// sample_negatives: rejection sampling against the user's sorted row with
+// SplitMix64::below, the algorithm samplers/negative_sampler.cpp has always
+// used (its draws are unchanged), shared by both devices.
 #pragma once
 
 #include <cstdint>
@@ -93,6 +101,44 @@ GNNREC_HOST_DEVICE void sample_seed(const int64_t* rowptr, const int32_t* col, i
   uint64_t state = splitmix_stream(seed, static_cast<uint64_t>(node));
   sample_row(begin, deg, fanout, replace, state, eid);
   for (int64_t i = 0; i < fanout; ++i) nbr[i] = col[eid[i]];
+}
+
+// SplitMix64::below(n) (samplers/random.h): uniform in [0, n) for
+// 0 < n < 2^32 from the high 32 bits of one draw (multiply-shift).
+GNNREC_HOST_DEVICE uint32_t below32(uint64_t& state, uint32_t n) {
+  return static_cast<uint32_t>(((splitmix_next(state) >> 32) * static_cast<uint64_t>(n)) >> 32);
+}
+
+// item occurs in row[0, deg), sorted ascending (binary search; the answer
+// std::binary_search gives).
+GNNREC_HOST_DEVICE bool sorted_row_contains(const int32_t* row, int64_t deg, int32_t item) {
+  int64_t lo = 0, hi = deg;  // the first position whose entry is >= item is in [lo, hi]
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (row[mid] < item) lo = mid + 1; else hi = mid;
+  }
+  return lo < deg && row[lo] == item;
+}
+
+// Row j of sample_negatives: out[0, k) are k independent uniform draws from
+// the items in [0, num_items) that are not in the user's row (row[0, deg),
+// sorted ascending), each drawn by rejection, from SplitMix64(seed, j).
+// Expects 1 <= num_items <= 2^31 and deg < num_items: then some item in
+// [0, num_items) is missing from the row, and every draw of a missing item
+// is accepted (even if the row were not sorted), so the loop ends with
+// probability 1; the expected number of draws per sample is
+// num_items / (num_items - distinct items of the row).
+GNNREC_HOST_DEVICE void sample_negative_row(const int32_t* row, int64_t deg, int64_t num_items,
+                                            int64_t k, uint64_t seed, uint64_t j, int64_t* out) {
+  uint64_t state = splitmix_stream(seed, j);
+  const uint32_t n = static_cast<uint32_t>(num_items);
+  for (int64_t s = 0; s < k; ++s) {
+    int32_t cand;
+    do {
+      cand = static_cast<int32_t>(below32(state, n));
+    } while (sorted_row_contains(row, deg, cand));
+    out[s] = cand;
+  }
 }
 
 }  // namespace gnnrec::sampling

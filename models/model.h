@@ -29,7 +29,7 @@ struct ModelOptions {
   uint64_t seed = 2020;
   std::optional<double> dropout;            // feature dropout (GCN, GAT, SAGE)
   std::optional<double> node_dropout;       // NGCF: fraction of adjacency entries dropped
-  std::optional<double> message_dropout;    // NGCF: dropout on each layer's messages
+  std::optional<double> message_dropout;    // NGCF, KGAT: dropout on each layer's messages
   std::optional<double> attention_dropout;  // GAT: dropout on attention coefficients
   std::optional<int64_t> heads;             // GAT: attention heads
   std::optional<std::string> aggregator;    // SAGE: mean | max | pool | lstm
@@ -72,6 +72,15 @@ class Model {
   // for each user exactly as score() does (full-ranking evaluation and
   // `recommend`). Default: forward().
   virtual std::pair<at::Tensor, at::Tensor> ranking();
+  // A second training phase, run by the trainer after each epoch's batches
+  // (in training mode), for models that alternate two objectives as KGAT
+  // alternates its knowledge-graph loss with the recommendation loss. The
+  // model draws its batches (about batch_size each) from `seed`, the
+  // epoch's (a resumed run draws the same), and hands each batch's scalar
+  // loss to step(), which backpropagates it and takes one step of the
+  // trainer's optimiser over every parameter. Default: no phase.
+  virtual void extra_epoch_phase(uint64_t /*seed*/, int64_t /*batch_size*/,
+                                 const std::function<void(const at::Tensor&)>& /*step*/) {}
 
  protected:
   bool training_ = false;

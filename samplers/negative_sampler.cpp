@@ -4,11 +4,27 @@
 #include <string>
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 
-#include "samplers/random.h"
+#include "kernels/ops.h"
 
 namespace gnnrec {
+
+NegativeSampler::NegativeSampler(const BipartiteGraph& g, at::Device device)
+    : num_items_(g.num_items()) {
+  // The operator only reads its inputs: a view of g's vectors is safe.
+  rowptr_ = at::from_blob(const_cast<int64_t*>(g.user_offsets().data()),
+                          {static_cast<int64_t>(g.user_offsets().size())}, at::kLong);
+  col_ = at::from_blob(const_cast<int32_t*>(g.user_items().data()), {g.num_edges()}, at::kInt);
+  if (!device.is_cpu()) {
+    rowptr_ = rowptr_.to(device);
+    col_ = col_.to(device);
+  }
+}
+
+at::Tensor NegativeSampler::operator()(const at::Tensor& users, int64_t k, uint64_t seed) const {
+  // The seed's 64 bits pass through the operator's int64 unchanged.
+  return ops::sample_negatives(rowptr_, col_, users, num_items_, k, static_cast<int64_t>(seed));
+}
 
 at::Tensor sample_negatives(const BipartiteGraph& g, const at::Tensor& users_in, int64_t k,
                             uint64_t seed) {
@@ -17,6 +33,8 @@ at::Tensor sample_negatives(const BipartiteGraph& g, const at::Tensor& users_in,
   const int64_t n = users.numel();
   const int64_t* up = users.data_ptr<int64_t>();
   const int64_t I = g.num_items();
+  // The operator checks these too, raising c10::Error; this entry point has
+  // always thrown std::invalid_argument.
   for (int64_t j = 0; j < n; ++j) {
     if (up[j] < 0 || up[j] >= g.num_users()) {
       throw std::invalid_argument("sample_negatives: user " + std::to_string(up[j]) +
@@ -27,25 +45,8 @@ at::Tensor sample_negatives(const BipartiteGraph& g, const at::Tensor& users_in,
                                   " has interacted with every item; no negative exists");
     }
   }
-  at::Tensor out = at::empty({n, k}, at::kLong);
-  int64_t* op = out.data_ptr<int64_t>();
-  const auto& offsets = g.user_offsets();
-  const int32_t* items = g.user_items().data();
-  at::parallel_for(0, n, 1024, [&](int64_t b, int64_t e) {
-    for (int64_t j = b; j < e; ++j) {
-      SplitMix64 rng(seed, static_cast<uint64_t>(j));
-      const int32_t* row = items + offsets[up[j]];
-      const int32_t* row_end = items + offsets[up[j] + 1];
-      for (int64_t s = 0; s < k; ++s) {
-        int32_t cand;
-        do {
-          cand = static_cast<int32_t>(rng.below(static_cast<uint32_t>(I)));
-        } while (std::binary_search(row, row_end, cand));
-        op[j * k + s] = cand;
-      }
-    }
-  });
-  return out;
+  if (n == 0) return at::empty({0, k}, at::kLong);  // even for a graph without items
+  return NegativeSampler(g, at::kCPU)(users, k, seed);
 }
 
 }  // namespace gnnrec

@@ -10,21 +10,37 @@ namespace gnnrec {
 
 class Adam {
  public:
+  // How step() updates: kReference runs the update as a sequence of ATen
+  // ops per parameter (eight kernels each); kFused runs ATen's fused Adam
+  // (at::_fused_adam_, what torch.optim.Adam(fused=True) runs: one kernel
+  // for all parameters on CUDA), the same update up to rounding: it
+  // evaluates the same formulas in another order. kAuto: fused when every
+  // parameter is on CUDA, the reference on the CPU, so CPU results stay
+  // what they have always been (runs and checkpoints reproduce bit for bit).
+  enum class Mode { kAuto, kReference, kFused };
+
   Adam(std::vector<at::Tensor> params, double lr, double beta1 = 0.9, double beta2 = 0.999,
-       double eps = 1e-8);
+       double eps = 1e-8, Mode mode = Mode::kAuto);
   // Applies one update from the parameters' .grad(), then clears them.
+  // Parameters without a gradient are left as they are (state included).
   void step();
   void zero_grad();
   int64_t steps() const { return step_; }
+  bool fused() const { return fused_; }
   // exp_avg and exp_avg_sq per parameter, in parameter order.
   std::vector<at::Tensor>& exp_avg() { return m_; }
   std::vector<at::Tensor>& exp_avg_sq() { return v_; }
   void set_steps(int64_t s) { step_ = s; }
 
  private:
+  void reference_step();
+  void fused_step();
+
   std::vector<at::Tensor> params_, m_, v_;
   double lr_, beta1_, beta2_, eps_;
   int64_t step_ = 0;
+  bool fused_ = false;
+  at::Tensor step_count_;  // fused: float32 scalar on the parameters' device
 };
 
 }  // namespace gnnrec

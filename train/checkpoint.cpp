@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 
 #include <ATen/ATen.h>
 
@@ -48,7 +49,11 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt) {
   out += hdr;
   for (const auto& t : cpu) out.append(static_cast<const char*>(t.data_ptr()), t.nbytes());
   put_u64(out, checksum64(out.data(), out.size()));
-  write_file_atomic(path, out);
+  // Two parts, header then tensors: the test-only fault hook (train/
+  // fault_injection.h) runs between them, i.e. mid-write.
+  const std::string_view all(out);
+  const size_t head = 16 + hdr.size();
+  write_file_atomic(path, {all.substr(0, head), all.substr(head)});
 }
 
 Checkpoint load_checkpoint(const std::string& path) {

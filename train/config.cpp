@@ -70,8 +70,20 @@ void TrainConfig::validate() const {
   check_probability("--message-dropout", message_dropout);
   check_probability("--attention-dropout", attention_dropout);
   if (heads && *heads < 1) bad("--heads must be at least 1, got " + std::to_string(*heads));
+  // The last hop samples batch_size × Π fanouts neighbours per seed list:
+  // past 2^31 of them, a batch could not be held (and int64 products could
+  // overflow), so a huge fanout is an error here rather than a failed
+  // allocation mid-epoch.
+  double sampled = static_cast<double>(batch_size);
+  std::string joined;
   for (int64_t f : fanouts) {
     if (f < 1) bad("--fanouts must all be > 0, got " + std::to_string(f));
+    sampled *= static_cast<double>(f);
+    joined += (joined.empty() ? "" : ",") + std::to_string(f);
+  }
+  if (sampled > 2147483648.0) {
+    bad("--fanouts " + joined + " with --batch-size " + std::to_string(batch_size) +
+        " would sample more than 2^31 neighbours per batch; lower either");
   }
   if (device != "cpu" && device.rfind("cuda", 0) != 0) bad("--device must be 'cpu' or 'cuda[:N]', got '" + device + "'");
   if (topk.empty()) bad("--topk needs at least one K");
@@ -107,7 +119,8 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
                      {"epochs", c.epochs}, {"batch_size", c.batch_size}, {"lr", c.lr},
                      {"reg", c.reg}, {"seed", c.seed}, {"eval_every", c.eval_every},
                      {"topk", c.topk}, {"early_stop_metric", c.early_stop_metric},
-                     {"patience", c.patience}, {"device", c.device}, {"threads", c.threads}};
+                     {"patience", c.patience}, {"device", c.device}, {"threads", c.threads},
+                     {"deterministic", c.deterministic}};
 }
 
 void from_json(const nlohmann::json& j, TrainConfig& c) {
@@ -143,6 +156,7 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
   c.patience = j.value("patience", d.patience);
   c.device = j.value("device", d.device);
   c.threads = j.value("threads", d.threads);
+  c.deterministic = j.value("deterministic", d.deterministic);
 }
 
 }  // namespace gnnrec

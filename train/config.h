@@ -52,6 +52,9 @@ struct TrainConfig {
   // Execution.
   std::string device = "cpu";
   int threads = 0;                    // 0: all cores
+  // ATen's deterministic algorithms (CUDA; the CPU path always is):
+  // at::globalContext().setDeterministicAlgorithms(true, false).
+  bool deterministic = false;
 
   // Rating mode: explicit ratings are the training targets (--loss mse).
   bool rating_mode() const { return loss == "mse"; }

@@ -6,7 +6,8 @@
 #include <stdexcept>
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
+
+#include "kernels/ops.h"
 
 namespace gnnrec {
 
@@ -22,64 +23,73 @@ Evaluator::Evaluator(const BipartiteGraph& train, const BipartiteGraph& test,
   }
 }
 
-at::Tensor Evaluator::masked_scores(const at::Tensor& user_emb, const at::Tensor& item_emb,
-                                    const std::vector<int64_t>& users) const {
-  const at::Tensor idx = at::tensor(users, at::kLong).to(user_emb.device());
-  at::Tensor scores = at::matmul(user_emb.index_select(0, idx), item_emb.t()).to(at::kFloat).cpu().contiguous();
-  float* sp = scores.data_ptr<float>();
-  const int64_t I = train_.num_items();
-  const auto& off = train_.user_offsets();
-  const auto& items = train_.user_items();
-  const float neg_inf = -std::numeric_limits<float>::infinity();
-  for (size_t r = 0; r < users.size(); ++r) {
-    for (int64_t e = off[users[r]]; e < off[users[r] + 1]; ++e) sp[r * I + items[e]] = neg_inf;
+std::shared_ptr<const Evaluator::DeviceGraphs> Evaluator::graphs_on(
+    const c10::Device& device) const {
+  std::lock_guard<std::mutex> lock(cache_->mutex);
+  for (const auto& [d, graphs] : cache_->by_device) {
+    if (d == device) return graphs;
   }
-  return scores;
+  const auto long_tensor = [&](const std::vector<int64_t>& v) {
+    return at::tensor(v, at::kLong).to(device);
+  };
+  const auto int_tensor = [&](const std::vector<int32_t>& v) {
+    return at::tensor(v, at::kInt).to(device);
+  };
+  auto graphs = std::make_shared<DeviceGraphs>();
+  graphs->train_rowptr = long_tensor(train_.user_offsets());
+  graphs->train_col = int_tensor(train_.user_items());
+  graphs->test_rowptr = long_tensor(test_.user_offsets());
+  graphs->test_col = int_tensor(test_.user_items());
+  graphs->test_users = long_tensor(test_users_);
+  cache_->by_device.emplace_back(device, graphs);
+  return graphs;
+}
+
+std::pair<at::Tensor, at::Tensor> Evaluator::prepare(const at::Tensor& user_emb_in,
+                                                     const at::Tensor& item_emb_in) const {
+  if (user_emb_in.dim() != 2 || item_emb_in.dim() != 2 ||
+      user_emb_in.size(0) != train_.num_users() || item_emb_in.size(0) != train_.num_items()) {
+    throw std::invalid_argument(
+        "evaluator: expected user embeddings [" + std::to_string(train_.num_users()) +
+        ", d] and item embeddings [" + std::to_string(train_.num_items()) + ", d], got " +
+        c10::str(user_emb_in.sizes()) + " and " + c10::str(item_emb_in.sizes()));
+  }
+  at::Tensor user_emb = user_emb_in.detach(), item_emb = item_emb_in.detach();
+  const auto ranked = [](at::ScalarType t) { return t == at::kFloat || t == at::kDouble; };
+  if (!ranked(user_emb.scalar_type()) || user_emb.scalar_type() != item_emb.scalar_type()) {
+    user_emb = user_emb.to(at::kFloat), item_emb = item_emb.to(at::kFloat);
+  }
+  return {user_emb, item_emb};
 }
 
 EvalResult Evaluator::evaluate(const at::Tensor& user_emb_in, const at::Tensor& item_emb_in) const {
   at::NoGradGuard no_grad;
-  const at::Tensor user_emb = user_emb_in.detach(), item_emb = item_emb_in.detach();
+  const auto [user_emb, item_emb] = prepare(user_emb_in, item_emb_in);
   const int64_t I = train_.num_items();
   RankingMetrics acc(ks_);
   CoverageMetrics coverage(ks_, I);
   const int64_t k = std::min<int64_t>(acc.max_k(), I);
+  const auto graphs = graphs_on(user_emb.device());
+  // Everything but the metrics' bookkeeping runs on the embeddings' device;
+  // only [test users, k] ids and one AUC per user come back.
+  const auto [values, top_dev, auc_dev] =
+      ops::topk_masked_auc(user_emb, item_emb, graphs->test_users, graphs->train_rowptr,
+                           graphs->train_col, graphs->test_rowptr, graphs->test_col, k, chunk_);
+  const at::Tensor top = top_dev.cpu().contiguous(), auc = auc_dev.cpu().contiguous();
+  const int64_t* tp = top.data_ptr<int64_t>();
+  const double* ap = auc.data_ptr<double>();
   const auto& toff = test_.user_offsets();
   const auto& titems = test_.user_items();
-  const auto& train_off = train_.user_offsets();
-  const auto& train_items = train_.user_items();
   double auc_sum = 0;
   int64_t auc_users = 0;
-  std::vector<double> user_auc_values;
-  for (size_t begin = 0; begin < test_users_.size(); begin += chunk_) {
-    const size_t end = std::min(test_users_.size(), begin + static_cast<size_t>(chunk_));
-    std::vector<int64_t> users(test_users_.begin() + begin, test_users_.begin() + end);
-    const at::Tensor scores = masked_scores(user_emb, item_emb, users);
-    const at::Tensor top = std::get<1>(at::topk(scores, k, 1, true, true)).contiguous();
-    const int64_t* tp = top.data_ptr<int64_t>();
-    const int64_t n = static_cast<int64_t>(users.size());
-    for (int64_t r = 0; r < n; ++r) {
-      const int64_t u = users[r];
-      acc.add_user(tp + r * k, k, titems.data() + toff[u], toff[u + 1] - toff[u]);
-      coverage.add_list(tp + r * k, k);
-    }
-    // Users in parallel, summed afterwards in user order: the result does not
-    // depend on the thread count.
-    const float* sp = scores.data_ptr<float>();
-    user_auc_values.assign(users.size(), 0.0);
-    at::parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
-      for (int64_t r = b; r < e; ++r) {
-        const int64_t u = users[r];
-        user_auc_values[r] = user_auc(sp + r * I, I, titems.data() + toff[u], toff[u + 1] - toff[u],
-                                      train_items.data() + train_off[u],
-                                      train_off[u + 1] - train_off[u]);
-      }
-    });
-    for (double a : user_auc_values) {
-      if (std::isnan(a)) continue;
-      auc_sum += a;
-      ++auc_users;
-    }
+  for (size_t r = 0; r < test_users_.size(); ++r) {
+    const int64_t u = test_users_[r];
+    acc.add_user(tp + r * k, k, titems.data() + toff[u], toff[u + 1] - toff[u]);
+    coverage.add_list(tp + r * k, k);
+    // Summed in user order, skipping users without negatives.
+    if (std::isnan(ap[r])) continue;
+    auc_sum += ap[r];
+    ++auc_users;
   }
   EvalResult out{acc.means(), acc.users()};
   for (const auto& [name, value] : coverage.values()) out.metrics[name] = value;
@@ -119,15 +129,18 @@ std::map<std::string, double> Evaluator::evaluate_ratings(const PairPredictor& p
   return acc.values();
 }
 
-std::pair<at::Tensor, at::Tensor> Evaluator::top_items(const at::Tensor& user_emb,
-                                                       const at::Tensor& item_emb,
+std::pair<at::Tensor, at::Tensor> Evaluator::top_items(const at::Tensor& user_emb_in,
+                                                       const at::Tensor& item_emb_in,
                                                        const std::vector<int64_t>& users,
                                                        int64_t k) const {
   at::NoGradGuard no_grad;
-  const at::Tensor scores = masked_scores(user_emb.detach(), item_emb.detach(), users);
+  const auto [user_emb, item_emb] = prepare(user_emb_in, item_emb_in);
   k = std::min<int64_t>(k, train_.num_items());
-  auto [values, indices] = at::topk(scores, k, 1, true, true);
-  return {indices, values};
+  const auto graphs = graphs_on(user_emb.device());
+  const at::Tensor idx = at::tensor(users, at::kLong).to(user_emb.device());
+  const auto [values, indices] =
+      ops::topk_masked(user_emb, item_emb, idx, graphs->train_rowptr, graphs->train_col, k, chunk_);
+  return {indices.cpu(), values.to(at::kFloat).cpu()};
 }
 
 EvalResult Evaluator::evaluate_popularity() const {

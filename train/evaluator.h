@@ -4,11 +4,20 @@
 // test item (the LightGCN / RecBole "full" protocol). The same pass gives
 // AUC and catalogue coverage. In rating mode, rmse and mae compare
 // predictions with the test ratings.
+//
+// Scoring, masking, ranking and the AUC run on the embeddings' device, in
+// the operators topk_masked / _topk_masked_auc (kernels/ops.h); only the
+// top-k item ids and one AUC per user come back to the CPU, where
+// train/metrics.h accumulates the metrics. Ties in the ranking go to the
+// lower item id, on every device.
 #pragma once
 
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -30,15 +39,21 @@ using PairPredictor = std::function<at::Tensor(const at::Tensor& users, const at
 class Evaluator {
  public:
   // train and test share the same user and item id spaces. Keeps references:
-  // both graphs must outlive the evaluator.
+  // both graphs must outlive the evaluator. Thread-safe: the const methods
+  // may be called concurrently (the per-device copies of the masks are
+  // built once, under a lock).
   Evaluator(const BipartiteGraph& train, const BipartiteGraph& test, std::vector<int> ks,
             int64_t users_per_chunk = 1024);
 
-  // Scores are user_emb · item_embᵀ ([U, d] and [I, d], any device);
-  // computed one chunk of users at a time so the score matrix never exists
-  // whole. Returns the per-K ranking metrics, coverage@K and auc. The AUC
-  // costs O(test pairs × items) on top of the ranking, vectorised
-  // (user_auc): about 0.5 s on top of 3.6 s on Gowalla with 2 threads.
+  // Scores are user_emb · item_embᵀ ([U, d] and [I, d], both on one device;
+  // float32 or float64 are ranked as they are, other floating types as
+  // float32); computed one chunk of users at a time so the score matrix
+  // never exists whole. Returns the per-K ranking metrics, coverage@K and
+  // auc (train/metrics.h's user_auc, computed on the device from the same
+  // masked scores: O(test pairs × items) compares; Gowalla's 29,858 test
+  // users take 3.6 s in all with 2 CPU threads, bench/eval_bench.cpp).
+  // Throws std::invalid_argument when the embeddings do not have U and I
+  // rows.
   EvalResult evaluate(const at::Tensor& user_emb, const at::Tensor& item_emb) const;
   // Rating mode: {"rmse", "mae"} of predict over every test pair, called on
   // at most pairs_per_call pairs at a time (in CSR order). Throws
@@ -46,7 +61,8 @@ class Evaluator {
   std::map<std::string, double> evaluate_ratings(const PairPredictor& predict,
                                                  int64_t pairs_per_call = 65536) const;
   // Top-k items (masked) for the given users: int64 [n, k], on the CPU,
-  // with their scores. Used by `recommend`.
+  // with their scores (float32 [n, k]), best first, ties to the lower item
+  // id; k is capped at the number of items. Used by `recommend`.
   std::pair<at::Tensor, at::Tensor> top_items(const at::Tensor& user_emb,
                                               const at::Tensor& item_emb,
                                               const std::vector<int64_t>& users, int64_t k) const;
@@ -60,13 +76,28 @@ class Evaluator {
   const std::vector<int64_t>& test_users() const { return test_users_; }
 
  private:
-  at::Tensor masked_scores(const at::Tensor& user_emb, const at::Tensor& item_emb,
-                           const std::vector<int64_t>& users) const;
+  // The operators' inputs, on one device: training items as the mask CSR
+  // (int64 rowptr, int32 col), the test CSR, and the test users (int64).
+  struct DeviceGraphs {
+    at::Tensor train_rowptr, train_col, test_rowptr, test_col, test_users;
+  };
+  // Built on the first call for each device, then reused.
+  std::shared_ptr<const DeviceGraphs> graphs_on(const c10::Device& device) const;
+  // user_emb and item_emb detached, checked against the graphs' shape, and
+  // in a dtype the operators take.
+  std::pair<at::Tensor, at::Tensor> prepare(const at::Tensor& user_emb,
+                                            const at::Tensor& item_emb) const;
+
   const BipartiteGraph& train_;
   const BipartiteGraph& test_;
   std::vector<int> ks_;
   int64_t chunk_;
   std::vector<int64_t> test_users_;
+  struct GraphCache {
+    std::mutex mutex;
+    std::vector<std::pair<c10::Device, std::shared_ptr<const DeviceGraphs>>> by_device;
+  };
+  std::shared_ptr<GraphCache> cache_ = std::make_shared<GraphCache>();
 };
 
 }  // namespace gnnrec

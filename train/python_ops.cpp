@@ -8,9 +8,13 @@
 //                     test_rowptr, test_col, ks) -> (names, values)
 //     Evaluator::evaluate on graphs built from the two user -> item CSR
 //     matrices; names[k] is the metric whose value is values[k] (float64).
-//   _train(config_json) -> summary_json
+//   _train(config_json, resume=False, overwrite=False) -> summary_json
 //     gnnrec::train(config, quiet) with the keys of config.json; an unknown
-//     key is an error, as in a `gnnrec train --config` file.
+//     key is an error, as in a `gnnrec train --config` file. resume and
+//     overwrite are `gnnrec train --resume` and `--overwrite`: a resumed run
+//     takes its configuration from RUN_DIR/config.json and only `out` and
+//     `epochs` from config_json (as the CLI takes only --out and --epochs);
+//     any other key given must agree with the run's.
 //   _load_dataset(config_json) -> (train_user, train_item, train_rating,
 //                                  test_user, test_item, test_rating,
 //                                  user_ids, item_ids)
@@ -21,6 +25,7 @@
 //     u is raw id user_ids[u]. Errors keep the loaders' one-line message.
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -32,6 +37,7 @@
 #include <torch/library.h>
 
 #include "graph/bipartite_graph.h"
+#include "graph/file_io.h"
 #include "train/config.h"
 #include "train/evaluator.h"
 #include "train/trainer.h"
@@ -101,7 +107,32 @@ std::tuple<std::vector<std::string>, at::Tensor> evaluate_ranking(
   return {names, values};
 }
 
-std::string train_json(const std::string& config_json) {
+// The configuration of the run in given["out"], as `gnnrec train --resume`
+// reads it, with `epochs` from `given` when there. A key of `given` that
+// disagrees with the run's (defaults resolved on both sides) is an error
+// rather than silently ignored.
+TrainConfig resumed_config(const nlohmann::json& given) {
+  if (!given.contains("out")) throw std::invalid_argument("resume needs 'out', the run directory");
+  const TrainConfig asked = given.get<TrainConfig>();
+  const std::string path = (std::filesystem::path(asked.out) / "config.json").string();
+  if (!std::filesystem::exists(path)) {
+    throw std::invalid_argument("resume: " + path + " does not exist (no run to resume)");
+  }
+  TrainConfig cfg = nlohmann::json::parse(read_file(path)).get<TrainConfig>();
+  const nlohmann::json asked_json = asked.resolved(), run_json = cfg.resolved();
+  for (const auto& item : given.items()) {
+    const std::string& key = item.key();
+    if (key == "out" || key == "epochs" || asked_json.at(key) == run_json.at(key)) continue;
+    throw std::invalid_argument("resume: '" + key + "' is " + asked_json.at(key).dump() +
+                                " here but " + run_json.at(key).dump() + " in " + path +
+                                " (a resumed run keeps its configuration; only 'epochs' may change)");
+  }
+  cfg.out = asked.out;
+  if (given.contains("epochs")) cfg.epochs = asked.epochs;
+  return cfg;
+}
+
+std::string train_json(const std::string& config_json, bool resume, bool overwrite) {
   const nlohmann::json j = nlohmann::json::parse(config_json);
   if (!j.is_object()) throw std::invalid_argument("the training configuration must be a JSON object");
   const nlohmann::json known = TrainConfig{};
@@ -110,8 +141,10 @@ std::string train_json(const std::string& config_json) {
       throw std::invalid_argument("unknown configuration key '" + item.key() + "'");
     }
   }
-  const TrainConfig cfg = j.get<TrainConfig>();
+  const TrainConfig cfg = resume ? resumed_config(j) : j.get<TrainConfig>();
   TrainOptions opts;
+  opts.resume = resume;
+  opts.overwrite = overwrite;
   opts.quiet = true;
   return train(cfg, opts).dump();
 }
@@ -161,7 +194,8 @@ TORCH_LIBRARY_FRAGMENT(gnnrec, m) {
       "_evaluate_ranking(Tensor user_emb, Tensor item_emb, Tensor train_rowptr, Tensor train_col, "
       "Tensor test_rowptr, Tensor test_col, int[] ks) -> (str[], Tensor)",
       TORCH_FN(gnnrec::evaluate_ranking));
-  m.def("_train(str config_json) -> str", TORCH_FN(gnnrec::train_json));
+  m.def("_train(str config_json, bool resume=False, bool overwrite=False) -> str",
+        TORCH_FN(gnnrec::train_json));
   m.def(
       "_load_dataset(str config_json) -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, str[], "
       "str[])",

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <numeric>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -12,6 +13,7 @@
 #include <torch/version.h>
 
 #include "graph/cache.h"
+#include "graph/kg_loaders.h"
 #include "graph/splits.h"
 #include "graph/synthetic.h"
 #include "samplers/negative_sampler.h"
@@ -20,6 +22,7 @@
 #include "train/adam.h"
 #include "train/checkpoint.h"
 #include "train/evaluator.h"
+#include "train/fault_injection.h"
 #include "train/progress.h"
 #include "train/run_dir.h"
 
@@ -56,6 +59,19 @@ void truncate_metrics(const std::string& path, int64_t epoch) {
     }
   }
   write_file_atomic(path, kept);
+}
+
+// Removes the temporary files that a crash in write_file_atomic leaves
+// behind ("NAME.tmp.PID.N" next to NAME); the targets themselves are always
+// whole.
+void remove_stale_temporaries(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.is_regular_file(ec) &&
+        entry.path().filename().string().find(".tmp.") != std::string::npos) {
+      fs::remove(entry.path(), ec);
+    }
+  }
 }
 
 // The progress line of one evaluation: the rating errors (rating mode),
@@ -112,6 +128,8 @@ PreparedData prepare_data(const TrainConfig& cfg) {
       BipartiteGraph::build(ds.num_users(), ds.num_items(), ds.train));
   out.test = std::make_shared<BipartiteGraph>(
       BipartiteGraph::build(ds.num_users(), ds.num_items(), ds.test));
+  // After filtering, so that the graph is aligned with the final ids.
+  if (cfg.dataset != "synthetic") out.side = load_side_graph(cfg.dataset, ds);
   out.dataset = std::move(ds);
   return out;
 }
@@ -179,18 +197,28 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
                                 " already holds a run; pass --resume to continue it or "
                                 "--overwrite to replace it");
   }
-  if (opts.resume && !fs::exists(run / "checkpoints" / "last.ckpt")) {
+  // A run killed before its first checkpoint has config.json but no
+  // last.ckpt: resuming it starts again from epoch 1.
+  if (opts.resume && !has_run && !fs::exists(run / "checkpoints" / "last.ckpt")) {
     throw std::invalid_argument("--resume: " + (run / "checkpoints" / "last.ckpt").string() +
                                 " does not exist");
   }
+  const bool resume_from_checkpoint = opts.resume && fs::exists(run / "checkpoints" / "last.ckpt");
+  fault::install_from_env();
   if (cfg.threads > 0) at::set_num_threads(cfg.threads);
+  // --deterministic: ATen ops whose CUDA implementation adds with atomics
+  // (index_select's backward, index_add_) switch to their deterministic
+  // (sorting) implementation, and an op that has none stops the run with
+  // an error naming it. The CPU path is deterministic either way, and
+  // gnnrec's operators use no floating-point atomics.
+  if (cfg.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
   const at::Device device = parse_device(cfg.device);
 
   // Everything that can fail on bad input happens before RUN_DIR is touched.
   const double t_load = now_seconds();
   PreparedData data = prepare_data(cfg);
   const double load_seconds = now_seconds() - t_load;
-  PropagationGraph graph(data.train);
+  PropagationGraph graph(data.train, data.side);
   std::unique_ptr<Model> model = make_model(cfg.model, model_options(cfg), graph, device);
   Evaluator evaluator(*data.train, *data.test, cfg.topk);
   if (evaluator.test_users().empty()) throw DataError(cfg.dataset + ": no user has a test interaction");
@@ -198,6 +226,8 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
   ensure_writable_dir(cfg.out);
   const fs::path ckpt_dir = run / "checkpoints";
   ensure_writable_dir(ckpt_dir.string());
+  remove_stale_temporaries(run);
+  remove_stale_temporaries(ckpt_dir);
   const std::string metrics_path = (run / "metrics.jsonl").string();
   if (opts.overwrite && !opts.resume) {
     fs::remove(metrics_path);
@@ -233,7 +263,30 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
     return c;
   };
 
-  if (opts.resume) {
+  // Saves a checkpoint; a failed write (disk full, unwritable directory)
+  // leaves the previous file intact and stops the run saying so.
+  int64_t saved_epoch = 0;  // the epoch of the last.ckpt on disk; 0: none
+  auto last_good = [&]() -> std::string {
+    if (saved_epoch == 0) return "no checkpoint was written yet";
+    return "the last good checkpoint is " + (ckpt_dir / "last.ckpt").string() + ", epoch " +
+           std::to_string(saved_epoch);
+  };
+  auto save = [&](const char* which) {
+    const std::string path = (ckpt_dir / which).string();
+    try {
+      save_checkpoint(path, make_checkpoint());
+      if (std::string_view(which) == "last.ckpt") saved_epoch = epoch;
+    } catch (const std::exception& e) {
+      throw std::runtime_error("epoch " + std::to_string(epoch) + ": could not save checkpoint: " +
+                               e.what() + " (the previous " + path + " is intact)");
+    }
+  };
+
+  if (opts.resume && !resume_from_checkpoint) {
+    truncate_metrics(metrics_path, 0);
+    progress.line("resuming " + cfg.out + ": no checkpoint yet, starting from epoch 1");
+  }
+  if (resume_from_checkpoint) {
     const Checkpoint c = load_checkpoint((ckpt_dir / "last.ckpt").string());
     std::map<std::string, at::Tensor> by_name;
     for (const auto& t : c.tensors) by_name[t.name] = t.tensor;
@@ -251,6 +304,7 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
       }
     }
     epoch = c.meta.at("epoch");
+    saved_epoch = epoch;
     adam.set_steps(c.meta.at("adam_steps"));
     stop.best_epoch = c.meta.at("best_epoch");
     stop.best_value = c.meta.at("best_value");
@@ -269,54 +323,95 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
                 std::to_string(load_seconds).substr(0, 5) + " s to load)");
   progress.line(baseline.name + ": " + format_metrics(baseline.result.metrics, cfg.topk));
 
-  // All training edges as (user, item) pairs in CSR order; each epoch visits
-  // them in a permutation drawn from (seed, epoch).
+  // All training edges as (user, item) pairs in CSR order (and their
+  // ratings in rating mode), built once and kept on the device; each epoch
+  // visits them in a permutation drawn from (seed, epoch).
   const int64_t m = data.train->num_edges();
-  std::vector<int64_t> edge_user(m), edge_item(m);
-  for (int64_t u = 0, e = 0; u < data.train->num_users(); ++u) {
-    for (; e < data.train->user_offsets()[u + 1]; ++e) {
-      edge_user[e] = u;
-      edge_item[e] = data.train->user_items()[e];
+  at::Tensor edge_user = at::empty({m}, at::kLong), edge_item = at::empty({m}, at::kLong);
+  {
+    int64_t* eu = edge_user.data_ptr<int64_t>();
+    int64_t* ei = edge_item.data_ptr<int64_t>();
+    for (int64_t u = 0, e = 0; u < data.train->num_users(); ++u) {
+      for (; e < data.train->user_offsets()[u + 1]; ++e) {
+        eu[e] = u;
+        ei[e] = data.train->user_items()[e];
+      }
     }
   }
+  edge_user = edge_user.to(device);
+  edge_item = edge_item.to(device);
+  at::Tensor edge_rating;  // rating mode: float32 [m]
+  if (cfg.rating_mode()) edge_rating = at::tensor(data.train->rating(), at::kFloat).to(device);
   // Negatives per training pair: BPR pairs each with one, BCE with
   // cfg.negatives; rating mode fits the ratings of the pairs themselves.
+  // They are drawn where the model trains, from the training graph's CSR,
+  // copied there once (the draws are equal on every device).
   const int64_t negatives = cfg.loss == "bpr" ? 1 : cfg.loss == "bce" ? cfg.negatives : 0;
+  std::optional<NegativeSampler> sampler;
+  if (negatives > 0) sampler.emplace(*data.train, device);
   const int64_t batches = (m + cfg.batch_size - 1) / cfg.batch_size;
+  // Batch losses stay on the device and are read together (one copy, one
+  // synchronisation) at the end of the epoch, so the GPU never waits for
+  // the host between batches; on the CPU, where reading costs nothing,
+  // after every batch, before its update (a non-finite loss stops the run
+  // there). The progress bar, when shown, reads them at most every
+  // kRedrawSeconds.
+  const bool read_every_batch = device.is_cpu();
+  constexpr double kRedrawSeconds = 0.5;
   bool stopped_early = false;
   double eval_seconds_total = 0;
   int64_t evaluations = 0;
 
   while (epoch < cfg.epochs && !stopped_early) {
     ++epoch;
+    fault::set_epoch(epoch);
     const double t0 = now_seconds();
     SplitMix64 rng(cfg.seed, 0x5eed0000ULL + static_cast<uint64_t>(epoch));
     std::vector<int64_t> order(m);
-    for (int64_t e = 0; e < m; ++e) order[e] = e;
+    std::iota(order.begin(), order.end(), int64_t{0});
     shuffle(order, rng);
-    at::Tensor users_all = at::empty({m}, at::kLong), pos_all = at::empty({m}, at::kLong);
-    for (int64_t e = 0; e < m; ++e) {
-      users_all.data_ptr<int64_t>()[e] = edge_user[order[e]];
-      pos_all.data_ptr<int64_t>()[e] = edge_item[order[e]];
-    }
-    at::Tensor target_all;  // rating mode: the pairs' ratings, float32 [m]
-    if (cfg.rating_mode()) {
-      target_all = at::empty({m}, at::kFloat);
-      for (int64_t e = 0; e < m; ++e) target_all.data_ptr<float>()[e] = data.train->rating()[order[e]];
-      target_all = target_all.to(device);
-    }
-    // Row j holds pair j's negatives ([m, negatives]).
-    at::Tensor neg_dev;
     std::optional<NvtxRange> phase;  // Nsight ranges of the training phases (GNNREC_NVTX=1)
     phase.emplace("gnnrec::train::sample");
-    if (negatives > 0) neg_dev = sample_negatives(*data.train, users_all, negatives, rng.next()).to(device);
+    // The permutation goes to the device once; the epoch's pairs are
+    // gathered there (on the CPU, `order` is only viewed, not copied).
+    const at::Tensor order_dev = at::from_blob(order.data(), {m}, at::kLong).to(device);
+    const at::Tensor users_dev = edge_user.index_select(0, order_dev);
+    const at::Tensor pos_dev = edge_item.index_select(0, order_dev);
+    at::Tensor target_all;  // rating mode: the pairs' ratings, float32 [m]
+    if (cfg.rating_mode()) target_all = edge_rating.index_select(0, order_dev);
+    // Row j holds pair j's negatives ([m, negatives]).
+    at::Tensor neg_dev;
+    if (negatives > 0) neg_dev = (*sampler)(users_dev, negatives, rng.next());
     // Dropout draws from Torch's global generator: seeding it per epoch makes
     // a resumed run draw the same masks as an uninterrupted one.
     at::manual_seed(SplitMix64(cfg.seed, 0xd0d00000ULL + static_cast<uint64_t>(epoch)).next());
-    const at::Tensor users_dev = users_all.to(device), pos_dev = pos_all.to(device);
     phase.reset();
     model->set_training(true);
+    std::vector<at::Tensor> batch_losses;
+    batch_losses.reserve(static_cast<size_t>(batches));
     double loss_sum = 0;
+    int64_t losses_read = 0;
+    double last_redraw = t0;
+    // Adds the losses of batches [losses_read, upto) to loss_sum in batch
+    // order (the sum the per-batch reads gave), stopping at a non-finite one.
+    auto read_losses = [&](int64_t upto) {
+      if (upto <= losses_read) return;
+      const at::Tensor host =
+          at::stack(at::TensorList(batch_losses).slice(losses_read, upto - losses_read))
+              .cpu()
+              .to(at::kDouble);
+      const double* v = host.data_ptr<double>();
+      for (int64_t b = losses_read; b < upto; ++b) {
+        const double lv = v[b - losses_read];
+        if (!std::isfinite(lv)) {
+          throw std::runtime_error("epoch " + std::to_string(epoch) + " batch " +
+                                   std::to_string(b + 1) + ": loss is " + std::to_string(lv) +
+                                   "; stopping (" + last_good() + ")");
+        }
+        loss_sum += lv;
+      }
+      losses_read = upto;
+    };
     for (int64_t b = 0; b < batches; ++b) {
       phase.emplace("gnnrec::train::forward");
       const int64_t start = b * cfg.batch_size, len = std::min(cfg.batch_size, m - start);
@@ -344,21 +439,49 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
       }
       auto [eu, ei] = model->ego(bu, items);
       const at::Tensor l2 = (eu.pow(2).sum() + ei.pow(2).sum()) * (0.5 / static_cast<double>(len));
-      const at::Tensor loss = data_loss + cfg.reg * l2;
-      const double lv = loss.item<double>();
-      if (!std::isfinite(lv)) {
-        throw std::runtime_error("epoch " + std::to_string(epoch) + " batch " +
-                                 std::to_string(b + 1) + ": loss is " + std::to_string(lv) +
-                                 "; stopping (the last good checkpoint is " +
-                                 (ckpt_dir / "last.ckpt").string() + ")");
+      at::Tensor loss = data_loss + cfg.reg * l2;
+      if (b == std::min<int64_t>(1, batches - 1) && fault::reached("batch")) {
+        loss = loss * std::nan("");  // test-only: GNNREC_TEST_FAULT=nan@batch:EPOCH
       }
+      batch_losses.push_back(loss.detach());
+      if (read_every_batch) read_losses(b + 1);
       phase.emplace("gnnrec::train::backward");
       loss.backward();
       phase.emplace("gnnrec::train::step");
       adam.step();
       phase.reset();
-      loss_sum += lv;
-      progress.batch(epoch, cfg.epochs, b + 1, batches, loss_sum / static_cast<double>(b + 1));
+      if (progress.shows_bar()) {
+        const double now = now_seconds();
+        if (read_every_batch || now - last_redraw >= kRedrawSeconds || b + 1 == batches) {
+          read_losses(b + 1);
+          last_redraw = now;
+          progress.batch(epoch, cfg.epochs, b + 1, batches, loss_sum / static_cast<double>(b + 1));
+        }
+      }
+    }
+    read_losses(batches);  // on a GPU, waits for the epoch's last update
+    // A model's second objective (KGAT's KG loss), stepping the same Adam;
+    // its losses are not in the epoch's loss (on the CPU each is checked).
+    model->extra_epoch_phase(
+        SplitMix64(cfg.seed, 0x6b670000ULL + static_cast<uint64_t>(epoch)).next(), cfg.batch_size,
+        [&](const at::Tensor& loss) {
+          if (read_every_batch && !std::isfinite(loss.item<double>())) {
+            throw std::runtime_error("epoch " + std::to_string(epoch) + ": " + model->name() +
+                                     " extra phase loss is not finite; stopping (" + last_good() + ")");
+          }
+          loss.backward();
+          adam.step();
+        });
+    // A finite loss does not prove finite parameters (an overflowing update
+    // shows only in the next batch's loss): checked once per epoch, before
+    // anything of this epoch is saved.
+    for (const auto& p : params) {
+      if (!at::isfinite(p.tensor).all().item<bool>()) {
+        throw std::runtime_error("epoch " + std::to_string(epoch) + " (after batch " +
+                                 std::to_string(batches) + "): parameter " + p.name +
+                                 " is not finite although every batch loss was; stopping (" +
+                                 last_good() + ")");
+      }
     }
     const double train_seconds = now_seconds() - t0;
     epoch_times.push_back(train_seconds);
@@ -369,6 +492,7 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
       const double te = now_seconds();
       phase.emplace("gnnrec::train::evaluate");
       const EvalResult r = evaluate_model(*model, evaluator, cfg.rating_mode());
+      fault::reached("eval");
       phase.reset();
       const double eval_seconds = now_seconds() - te;
       eval_seconds_total += eval_seconds;
@@ -383,14 +507,14 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
                                             .dump());
       progress.line("  eval epoch " + std::to_string(epoch) + ": " +
                     format_metrics(r.metrics, cfg.topk) + (improved ? "  *" : ""));
-      if (improved) save_checkpoint((ckpt_dir / "best.ckpt").string(), make_checkpoint());
+      if (improved) save("best.ckpt");
       if (stop.should_stop()) {
         stopped_early = true;
         progress.line("early stop: " + cfg.early_stop_metric + " did not improve for " +
                       std::to_string(stop.bad_evals) + " evaluations");
       }
     }
-    save_checkpoint((ckpt_dir / "last.ckpt").string(), make_checkpoint());
+    save("last.ckpt");
   }
 
   double mean_epoch = 0;
@@ -435,7 +559,7 @@ LoadedRun load_run(const std::string& run_dir, const std::string& which) {
   const Checkpoint c = load_checkpoint(ckpt_path);
   if (out.config.threads > 0) at::set_num_threads(out.config.threads);
   out.data = prepare_data(out.config);
-  out.graph = std::make_unique<PropagationGraph>(out.data.train);
+  out.graph = std::make_unique<PropagationGraph>(out.data.train, out.data.side);
   out.model = make_model(out.config.model, model_options(out.config), *out.graph,
                          parse_device(out.config.device));
   std::map<std::string, at::Tensor> by_name;

@@ -25,6 +25,10 @@ struct PreparedData {
   Dataset dataset;
   std::shared_ptr<const BipartiteGraph> train;
   std::shared_ptr<const BipartiteGraph> test;
+  // The knowledge graph or side information beside the interactions
+  // (graph/kg_loaders.h: load_side_graph), aligned with the final ids; nullptr
+  // when the data set has none.
+  std::shared_ptr<const TypedGraph> side;
 };
 
 // Loads cfg.dataset (a directory, through the binary cache, or the built-in

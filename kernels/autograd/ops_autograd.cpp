@@ -14,7 +14,9 @@
 // Double backward is not supported: the backward ops are called below the
 // autograd key (under AutoDispatchBelowADInplaceOrView the ops:: entry
 // points dispatch straight to the device kernels).
-// sample_neighbors has no gradient; its Autograd entry is a fallthrough.
+// sample_neighbors, sample_negatives, topk_masked and _topk_masked_auc have
+// no gradient; their Autograd entries are fallthroughs (topk_masked computes
+// its scores below autograd, so its outputs never require grad).
 #include <string>
 
 #include <ATen/ops/clamp_min.h>
@@ -218,6 +220,9 @@ TORCH_LIBRARY_IMPL(gnnrec, Autograd, m) {
   m.impl("sddmm_add", &sddmm_add_autograd);
   m.impl("edge_softmax", &edge_softmax_autograd);
   m.impl("sample_neighbors", torch::CppFunction::makeFallthrough());
+  m.impl("topk_masked", torch::CppFunction::makeFallthrough());
+  m.impl("_topk_masked_auc", torch::CppFunction::makeFallthrough());
+  m.impl("sample_negatives", torch::CppFunction::makeFallthrough());
 }
 
 }  // namespace gnnrec::ops::autograd

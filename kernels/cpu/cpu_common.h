@@ -33,14 +33,16 @@ inline bool out_of_range(int64_t i, int64_t n) {
 }
 
 // rowptr (contiguous, on the CPU) starts at 0, ends at nnz, never decreases.
-inline void check_rowptr_values(const char* op, const at::Tensor& rowptr, int64_t nnz) {
+// `name` is the argument's name in the messages.
+inline void check_rowptr_values(const char* op, const at::Tensor& rowptr, int64_t nnz,
+                                const char* name = "rowptr") {
   const int64_t* rp = rowptr.data_ptr<int64_t>();
   const int64_t rows = rowptr.numel() - 1;
-  TORCH_CHECK(rp[0] == 0 && rp[rows] == nnz, op, ": rowptr must start at 0 and end at nnz (",
+  TORCH_CHECK(rp[0] == 0 && rp[rows] == nnz, op, ": ", name, " must start at 0 and end at nnz (",
               nnz, "), got ", rp[0], " and ", rp[rows]);
   for (int64_t r = 0; r < rows; ++r) {
-    TORCH_CHECK(rp[r] <= rp[r + 1], op, ": rowptr must be non-decreasing, but rowptr[", r,
-                "] = ", rp[r], " > rowptr[", r + 1, "] = ", rp[r + 1]);
+    TORCH_CHECK(rp[r] <= rp[r + 1], op, ": ", name, " must be non-decreasing, but ", name, "[",
+                r, "] = ", rp[r], " > ", name, "[", r + 1, "] = ", rp[r + 1]);
   }
 }
 

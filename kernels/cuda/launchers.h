@@ -83,4 +83,49 @@ cudaError_t sample_neighbors_csr(const int64_t* rowptr, const int32_t* col, cons
                                  int64_t* nbr, int64_t* eid, int64_t rows, int64_t nnz, int64_t n,
                                  int64_t fanout, bool replace, uint64_t seed, cudaStream_t stream);
 
+// sample_negatives, the check before sampling: lowers *first_bad (a device
+// int64 that holds n on entry) to the smallest j in [0, n) whose user is
+// outside [0, rows) or has num_items or more entries in its row, if any.
+cudaError_t sample_negatives_first_bad(const int64_t* rowptr, const int64_t* users, int64_t rows,
+                                       int64_t nnz, int64_t n, int64_t num_items,
+                                       int64_t* first_bad, cudaStream_t stream);
+
+// sample_negatives: out [n, k], one thread per row j, the same SplitMix64
+// stream (seed, j) and rejection loop as the CPU (kernels/sampling_row.h),
+// so the output equals the CPU's exactly. A row that the check above
+// rejects gets -1 everywhere (the binding raises before launching).
+cudaError_t sample_negatives_csr(const int64_t* rowptr, const int32_t* col, const int64_t* users,
+                                 int64_t* out, int64_t rows, int64_t nnz, int64_t n,
+                                 int64_t num_items, int64_t k, uint64_t seed,
+                                 cudaStream_t stream);
+
+// topk_masked / _topk_masked_auc on one chunk of score rows: scores
+// [rows, items], row r the scores of user users[r] (users outside
+// [0, num_users) are skipped: their rows are left as they are, their AUC is
+// NaN). mask_rowptr/test_rowptr have num_users + 1 entries.
+//
+// Sets scores[r, j] = -inf for every item j of mask row users[r] (ids
+// outside [0, items) skipped); one warp per row.
+template <typename T>
+cudaError_t mask_score_rows(T* scores, int64_t rows, int64_t items, const int64_t* users,
+                            int64_t num_users, const int64_t* mask_rowptr,
+                            const int32_t* mask_col, int64_t mask_nnz, cudaStream_t stream);
+
+// keys [rows, items]: int64 keys in the ranking order of topk_masked (the
+// best largest). float: score then item, all distinct (at::topk needs no
+// tie-break); double: score only, equal for equal scores (rank with a
+// stable descending sort).
+template <typename T>
+cudaError_t rank_keys(const T* scores, int64_t* keys, int64_t rows, int64_t items,
+                      cudaStream_t stream);
+
+// auc[r] of _topk_masked_auc from the masked rows (mask and test rows sorted
+// ascending without duplicates); one block per row.
+template <typename T>
+cudaError_t masked_auc_rows(const T* scores, int64_t rows, int64_t items, const int64_t* users,
+                            int64_t num_users, const int64_t* mask_rowptr,
+                            const int32_t* mask_col, int64_t mask_nnz,
+                            const int64_t* test_rowptr, const int32_t* test_col,
+                            int64_t test_nnz, double* auc, cudaStream_t stream);
+
 }  // namespace gnnrec::cuda

@@ -45,6 +45,20 @@ struct SumOp {
 #pragma unroll
     for (int c = 0; c < V; ++c) s.acc[c] += e.p * v[c];
   }
+  // The batched gathers of fold_entries<U = 4>: fold = load + apply.
+  struct Loaded {
+    T v[V];
+  };
+  __device__ __forceinline__ void load(long long node, int64_t vi, Loaded& l) const {
+    load_vec<T, V>(x + node * d + vi * V, l.v);
+  }
+  __device__ __forceinline__ void apply(State& s, T p, const Loaded& l, bool use) const {
+#pragma unroll
+    for (int c = 0; c < V; ++c) {
+      const T next = s.acc[c] + p * l.v[c];
+      s.acc[c] = use ? next : s.acc[c];
+    }
+  }
   __device__ __forceinline__ void combine(State& s, const State& later) const {
 #pragma unroll
     for (int c = 0; c < V; ++c) s.acc[c] += later.acc[c];

@@ -89,6 +89,36 @@ std::tuple<at::Tensor, at::Tensor> sample_neighbors_meta(const at::Tensor& rowpt
   return {at::empty_symint(shape, seeds.options()), at::empty_symint(shape, seeds.options())};
 }
 
+at::Tensor sample_negatives_meta(const at::Tensor& rowptr, const at::Tensor& col,
+                                 const at::Tensor& users, int64_t num_items, int64_t k,
+                                 int64_t /*seed*/) {
+  check_sample_negatives_args(rowptr, col, users, num_items, k);
+  const auto shape = std::vector<c10::SymInt>{users.sym_size(0), c10::SymInt(k)};
+  return at::empty_symint(shape, users.options());
+}
+
+std::tuple<at::Tensor, at::Tensor> topk_masked_meta(const at::Tensor& user_emb,
+                                                    const at::Tensor& item_emb,
+                                                    const at::Tensor& users,
+                                                    const at::Tensor& mask_rowptr,
+                                                    const at::Tensor& mask_col, int64_t k,
+                                                    int64_t chunk) {
+  check_topk_masked_args(user_emb, item_emb, users, mask_rowptr, mask_col, k, chunk);
+  const auto shape = std::vector<c10::SymInt>{users.sym_size(0), c10::SymInt(k)};
+  return {at::empty_symint(shape, user_emb.options()), at::empty_symint(shape, users.options())};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> topk_masked_auc_meta(
+    const at::Tensor& user_emb, const at::Tensor& item_emb, const at::Tensor& users,
+    const at::Tensor& mask_rowptr, const at::Tensor& mask_col, const at::Tensor& test_rowptr,
+    const at::Tensor& test_col, int64_t k, int64_t chunk) {
+  check_topk_masked_auc_args(user_emb, item_emb, users, mask_rowptr, mask_col, test_rowptr,
+                             test_col, k, chunk);
+  const auto shape = std::vector<c10::SymInt>{users.sym_size(0), c10::SymInt(k)};
+  return {at::empty_symint(shape, user_emb.options()), at::empty_symint(shape, users.options()),
+          at::empty_symint({users.sym_size(0)}, user_emb.options().dtype(at::kDouble))};
+}
+
 }  // namespace
 
 TORCH_LIBRARY_IMPL(gnnrec, Meta, m) {
@@ -98,9 +128,12 @@ TORCH_LIBRARY_IMPL(gnnrec, Meta, m) {
   m.impl("sddmm_add", &sddmm_add_meta);
   m.impl("edge_softmax", &edge_softmax_meta);
   m.impl("sample_neighbors", &sample_neighbors_meta);
+  m.impl("sample_negatives", &sample_negatives_meta);
   m.impl("_spmm_reduce_max_backward", &spmm_reduce_max_backward_meta);
   m.impl("_segment_sum_csr", &segment_sum_csr_meta);
   m.impl("_edge_softmax_backward", &edge_softmax_backward_meta);
+  m.impl("topk_masked", &topk_masked_meta);
+  m.impl("_topk_masked_auc", &topk_masked_auc_meta);
 }
 
 }  // namespace gnnrec::ops::meta

@@ -34,7 +34,8 @@ def _skip_library() -> bool:
 if not _skip_library():
     from ._library import LIBRARY_PATH
     from .adjacency import SparseAdjacency, from_edge_index, sym_norm
-    from .ops import edge_softmax, sample_neighbors, sddmm, sddmm_add, spmm, spmm_reduce
+    from .ops import (edge_softmax, sample_neighbors, sddmm, sddmm_add, spmm, spmm_reduce,
+                      topk_masked)
     from . import data, metrics, nn
     from .training import Trainer, train
 
@@ -49,6 +50,7 @@ __all__ = [
     "sddmm_add",
     "edge_softmax",
     "sample_neighbors",
+    "topk_masked",
     "nn",
     "metrics",
     "data",

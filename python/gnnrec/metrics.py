@@ -48,7 +48,9 @@ def full_ranking(user_emb: torch.Tensor, item_emb: torch.Tensor, train_edge_inde
     items are masked out (never ranked); the top ``max(ks)`` remaining items
     are compared with the user's test items. Per-user metrics are averaged
     over the users with at least one test item (users without test items are
-    ignored). Ties are broken by the evaluator's top-k order.
+    ignored). Equal scores rank the lower item id first (``topk_masked``'s
+    order), on every device; scoring, ranking and the AUC run on the
+    embeddings' device.
 
     Args:
         user_emb: ``[num_users, d]`` user embeddings (any device, floating).

@@ -1,9 +1,12 @@
 """``torch.nn`` modules over the gnnrec operators.
 
-:class:`GCNConv`, :class:`SAGEConv` and :class:`GATConv` compute what PyG's
-modules of the same names compute (default settings), with parameters of the
-same names and shapes, so ``ours.load_state_dict(pyg.state_dict())`` works.
-Each takes the graph as a :class:`~gnnrec.SparseAdjacency` or a PyG-style
+:class:`GCNConv`, :class:`SAGEConv` (mean, max, pool and LSTM aggregators)
+and :class:`GATConv` compute what PyG's modules of the same names compute
+(default settings), with parameters of the same names and shapes, so
+``ours.load_state_dict(pyg.state_dict())`` works. :class:`NGCFConv` is the
+layer of ``gnnrec train --model ngcf`` (PyG has none) and
+:class:`LightGCNPropagation` LightGCN's weightless propagation. All five
+take the graph as a :class:`~gnnrec.SparseAdjacency` or a PyG-style
 ``edge_index``; the latter is converted once with
 :func:`gnnrec.from_edge_index` and cached on the module for the next call
 with the same tensor and number of nodes (an in-place write to that tensor
@@ -16,17 +19,29 @@ from typing import Optional, Tuple, Union
 import torch
 from torch import Tensor
 
-from .adjacency import SparseAdjacency, from_edge_index
+from .adjacency import SparseAdjacency, from_edge_index, sym_norm
 from .ops import edge_softmax, sddmm_add, spmm, spmm_reduce
 
 
 class LightGCNPropagation(torch.nn.Module):
     """LightGCN's propagation: the mean of ``x, Âx, Â²x, …, Â^K x``.
 
-    Â is the adjacency with the values given to :meth:`forward`, usually
-    :func:`gnnrec.sym_norm` (D^-1/2 A D^-1/2) of the user–item graph with
-    users and items as one node set. No weights: PyG's ``LGConv`` stacked
-    ``num_layers`` times, with the layer mean of the LightGCN paper.
+    ``forward(x, graph, value=None)``: x ``[num_nodes, d]``; graph a
+    :class:`~gnnrec.SparseAdjacency` or a PyG-style ``edge_index`` over the
+    users and items as one node set (both directions of each interaction,
+    as LightGCN's graph is symmetric).
+
+    - With a :class:`~gnnrec.SparseAdjacency`, Â has the entries ``value``
+      (``[nnz]`` in CSR order; 1 when absent), usually
+      :func:`gnnrec.sym_norm` of it.
+    - With an ``edge_index``, Â is D^-1/2 A D^-1/2 (:func:`gnnrec.sym_norm`,
+      target degree times source degree), built once and cached on the
+      module; ``value`` must then be None. On a symmetric graph this is what
+      PyG's ``LGConv`` computes (``LightGCN``'s layers), and the output
+      equals PyG's ``LightGCN.get_embedding`` with its default weights.
+
+    No weights: PyG's ``LGConv`` stacked ``num_layers`` times, with the
+    layer mean of the LightGCN paper.
     """
 
     def __init__(self, num_layers: int = 3):
@@ -34,14 +49,31 @@ class LightGCNPropagation(torch.nn.Module):
         if num_layers < 0:
             raise ValueError(f"LightGCNPropagation: num_layers must be >= 0, got {num_layers}")
         self.num_layers = num_layers
+        self._cache = _AdjacencyCache()
 
-    def forward(self, x: Tensor, adj: SparseAdjacency, value: Optional[Tensor] = None) -> Tensor:
-        """x: ``[num_nodes, d]``; value: ``[nnz]`` in CSR order (1 when absent)."""
+    def forward(self, x: Tensor, graph: "Graph", value: Optional[Tensor] = None) -> Tensor:
+        if isinstance(graph, SparseAdjacency):
+            adj = graph
+        else:
+            if value is not None:
+                raise ValueError("LightGCNPropagation: value is only for a SparseAdjacency; an "
+                                 "edge_index is normalised as D^-1/2 A D^-1/2")
+            n = x.size(0)
+
+            def build(g):
+                a = from_edge_index(g, num_nodes=n)
+                return a, sym_norm(a, torch.float64)
+
+            adj, norm = self._cache.get(graph, (n, n), build)
+            value = norm.to(x.dtype)
         out, h = x, x
         for _ in range(self.num_layers):
             h = spmm(adj, h, value)
             out = out + h
         return out / (self.num_layers + 1)
+
+    def extra_repr(self) -> str:
+        return f"num_layers={self.num_layers}"
 
 
 Graph = Union[SparseAdjacency, Tensor]
@@ -174,34 +206,82 @@ class GCNConv(_SelfLoopConv):
         return f"{self.in_channels}, {self.out_channels}, bias={self.bias is not None}"
 
 
+class _LSTMAggregation(torch.nn.Module):
+    """Holds the LSTM of ``SAGEConv(aggr="lstm")`` under PyG's parameter names
+    (``aggr_module.lstm.weight_ih_l0`` …)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(channels, channels, batch_first=True)
+
+
+def _lstm_layout(adj: SparseAdjacency) -> Tuple[Tensor, int]:
+    """Where each neighbour goes in the LSTM's ``[num_rows, max_degree]`` batch.
+
+    Returns ``(index, max_degree)``: ``index`` int64 ``[num_rows * max_degree]``
+    holds, for row r and step s, the source node of r's s-th incoming edge,
+    or ``num_cols`` (a zero row appended to the features) past r's degree.
+    A row's edges come in the order of the ``edge_index`` they were built
+    from (``adj.perm``), as PyG's ``to_dense_batch`` reads an ``edge_index``
+    sorted by target.
+    """
+    row = adj.row()
+    order = torch.argsort(adj.perm)  # CSR positions in edge order
+    order = order.index_select(0, torch.argsort(row.index_select(0, order), stable=True))
+    deg = adj.rowptr[1:] - adj.rowptr[:-1]
+    max_degree = int(deg.max()) if adj.num_rows else 0
+    step = torch.arange(adj.nnz, device=adj.device) - adj.rowptr.index_select(0, row)
+    index = torch.full((adj.num_rows * max_degree,), adj.num_cols, dtype=torch.long,
+                       device=adj.device)
+    index[row * max_degree + step] = adj.col.long().index_select(0, order)
+    return index, max_degree
+
+
 class SAGEConv(torch.nn.Module):
     """GraphSAGE: ``out_i = lin_l(aggr_{j→i} x_j) + lin_r(x_i)``, as PyG's ``SAGEConv``.
 
-    The neighbourhood reduction is :func:`gnnrec.spmm_reduce` (a node without
-    incoming edges aggregates 0). With ``project=True`` the neighbours' features
-    are first ``x_j = ReLU(lin(x_j))`` (the "pool" aggregator of the paper
-    with ``aggr="max"``). ``lin_r`` has no bias. Parameters (``lin_l.weight``,
-    ``lin_l.bias``, ``lin_r.weight``, and ``lin.weight``/``lin.bias`` when
-    projecting) are named and shaped as PyG's.
+    The mean, max and sum reductions are :func:`gnnrec.spmm_reduce` (a node
+    without incoming edges aggregates 0). With ``project=True`` the
+    neighbours' features are first ``x_j = ReLU(lin(x_j))`` (the "pool"
+    aggregator of the paper with ``aggr="max"``). ``lin_r`` has no bias.
+
+    ``aggr="lstm"`` reads each node's neighbours as a sequence, as PyG's
+    ``LSTMAggregation``: every target gets a sequence of the largest in-degree
+    of the graph, its neighbours in ``edge_index`` order followed by zero
+    vectors (a node without neighbours reads only zeros, so its aggregate is
+    the LSTM's response to them, not 0), and the aggregate is the output of
+    ``torch.nn.LSTM(in, in, batch_first=True)`` at the last step (0 for every
+    node of a graph without edges, where PyG raises). PyG needs
+    the ``edge_index`` sorted by target and gives the same result then; here
+    any order works and each target's neighbours keep their relative order.
+    The batch is ``[num_targets, max_in_degree, in]``: memory grows with the
+    largest degree (sample a fixed fanout for power-law graphs).
+
+    Parameters (``lin_l.weight``, ``lin_l.bias``, ``lin_r.weight``,
+    ``lin.weight``/``lin.bias`` when projecting, ``aggr_module.lstm.*`` for
+    the LSTM) are named and shaped as PyG's.
 
     Args:
         in_channels, out_channels: feature widths.
-        aggr: ``"mean"`` or ``"max"`` (``"sum"`` also works).
+        aggr: ``"mean"``, ``"max"``, ``"lstm"`` (``"sum"`` also works).
         project: apply ``ReLU(lin(·))`` to the neighbours first.
 
     ``forward(x, graph)``: x ``[num_nodes, in]``, or a pair ``(x_src, x_dst)``
     for a bipartite graph; graph an ``edge_index`` or a :class:`SparseAdjacency`
     (``num_targets x num_sources``), used as is (no self loops). An
-    ``edge_index`` is converted once and cached. Returns ``[num_targets, out]``.
+    ``edge_index`` is converted once and cached (with the LSTM's layout).
+    Returns ``[num_targets, out]``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, aggr: str = "mean",
                  project: bool = False):
         super().__init__()
-        if aggr not in ("mean", "max", "sum"):
-            raise ValueError(f"SAGEConv: aggr must be 'mean', 'max' or 'sum', got {aggr!r}")
+        if aggr not in ("mean", "max", "sum", "lstm"):
+            raise ValueError(f"SAGEConv: aggr must be 'mean', 'max', 'lstm' or 'sum', got {aggr!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.aggr, self.project = aggr, project
+        if aggr == "lstm":
+            self.aggr_module = _LSTMAggregation(in_channels)
         if project:
             self.lin = torch.nn.Linear(in_channels, in_channels, bias=True)
         self.lin_l = torch.nn.Linear(in_channels, out_channels, bias=True)
@@ -209,6 +289,8 @@ class SAGEConv(torch.nn.Module):
         self._cache = _AdjacencyCache()
 
     def reset_parameters(self) -> None:
+        if self.aggr == "lstm":
+            self.aggr_module.lstm.reset_parameters()
         for lin in ([self.lin] if self.project else []) + [self.lin_l, self.lin_r]:
             lin.reset_parameters()
 
@@ -219,14 +301,25 @@ class SAGEConv(torch.nn.Module):
         def build(g):
             if isinstance(g, SparseAdjacency):
                 _check_adj_size(g, size, "SAGEConv")
-                return g
-            return from_edge_index(g, size=size)
+            else:
+                g = from_edge_index(g, size=size)
+            return (g, _lstm_layout(g)) if self.aggr == "lstm" else (g, None)
 
-        adj = self._cache.get(graph, size, build)
+        adj, layout = self._cache.get(graph, size, build)
         if self.project:
             x_src = torch.relu(self.lin(x_src))
-        out = self.lin_l(spmm_reduce(adj, x_src.contiguous(), self.aggr))
-        return out + self.lin_r(x_dst)
+        if self.aggr == "lstm":
+            agg = self._lstm(x_src, adj, *layout)
+        else:
+            agg = spmm_reduce(adj, x_src.contiguous(), self.aggr)
+        return self.lin_l(agg) + self.lin_r(x_dst)
+
+    def _lstm(self, x_src: Tensor, adj: SparseAdjacency, index: Tensor, max_degree: int) -> Tensor:
+        if max_degree == 0:  # no edges: PyG's LSTM would read empty sequences
+            return x_src.new_zeros(adj.num_rows, x_src.size(1))
+        padded = torch.cat([x_src, x_src.new_zeros(1, x_src.size(1))])
+        seq = padded.index_select(0, index).view(adj.num_rows, max_degree, -1)
+        return self.aggr_module.lstm(seq)[0][:, -1]
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, aggr={self.aggr!r}, "
@@ -296,3 +389,66 @@ class GATConv(_SelfLoopConv):
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, heads={self.heads}, "
                 f"concat={self.concat}")
+
+
+class NGCFConv(torch.nn.Module):
+    """One propagation layer of NGCF (Wang et al., SIGIR 2019), as ``gnnrec train --model ngcf``.
+
+    ``out = LeakyReLU(w1(x + L x) + w2(L x ⊙ x))`` with slope 0.2, where
+    ``L = D_r^-1/2 A D_c^-1/2`` is the graph's symmetric normalisation
+    (:func:`gnnrec.sym_norm`, degrees counted over its entries) and
+    ``w1``, ``w2`` are linear maps with biases: ``(L + I) x W1ᵀ + b1 +
+    (L x ⊙ x) W2ᵀ + b2`` before the activation, the sum and bi-interaction
+    messages of the paper. No self loops are added (the ``I`` is the ``x``
+    term); NGCF's user–item graph has none. This is ``ngcf_conv`` of
+    ``models/layers.h``: parameters ``w1.weight``, ``w1.bias``, ``w2.weight``,
+    ``w2.bias`` (``[out, in]`` and ``[out]``) initialised as there (Glorot
+    uniform weights, zero biases). The model around it (node dropout on L's
+    values, message dropout and L2 normalisation of each layer's output, the
+    concatenation of the layers) is the caller's.
+
+    Args:
+        in_channels, out_channels: feature widths.
+        negative_slope: of the LeakyReLU (0.2 in NGCF).
+        bias: learn ``b1`` and ``b2``.
+
+    ``forward(x, graph, value=None)``: x ``[num_nodes, in]``; graph an
+    ``edge_index`` or a square :class:`SparseAdjacency`, converted once and
+    cached with its normalisation; ``value`` replaces L's values (``[nnz]``
+    in the adjacency's CSR order, e.g. sym_norm with entries dropped).
+    Returns ``[num_nodes, out]``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, negative_slope: float = 0.2,
+                 bias: bool = True):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.negative_slope = negative_slope
+        self.w1 = torch.nn.Linear(in_channels, out_channels, bias=bias)
+        self.w2 = torch.nn.Linear(in_channels, out_channels, bias=bias)
+        self._cache = _AdjacencyCache()
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for lin in (self.w1, self.w2):
+            torch.nn.init.xavier_uniform_(lin.weight)
+            if lin.bias is not None:
+                torch.nn.init.zeros_(lin.bias)
+
+    def forward(self, x: Tensor, graph: Graph, value: Optional[Tensor] = None) -> Tensor:
+        n = x.size(0)
+
+        def build(g):
+            if isinstance(g, SparseAdjacency):
+                _check_adj_size(g, (n, n), "NGCFConv")
+            else:
+                g = from_edge_index(g, num_nodes=n)
+            return g, sym_norm(g, torch.float64)
+
+        adj, norm = self._cache.get(graph, (n, n), build)
+        side = spmm(adj, x.contiguous(), norm.to(x.dtype) if value is None else value)
+        return torch.nn.functional.leaky_relu(self.w1(x + side) + self.w2(side * x),
+                                              self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_channels}, {self.out_channels}, bias={self.w1.bias is not None}"

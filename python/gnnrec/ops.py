@@ -9,7 +9,7 @@ checks, device dispatch and autograd are the operator's (bad input raises a
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -104,3 +104,53 @@ def sample_neighbors(adj: SparseAdjacency, seeds: Tensor, fanout: int, replace: 
     neighbours gets -1 in every slot. Not differentiable.
     """
     return _ops.sample_neighbors(adj.rowptr, adj.col, seeds, fanout, replace, seed)
+
+
+def topk_masked(user_emb: Tensor, item_emb: Tensor, k: int, users: Optional[Tensor] = None,
+                exclude: Optional[Union[Tensor, Tuple[Tensor, Tensor]]] = None,
+                chunk: int = 1024) -> Tuple[Tensor, Tensor]:
+    """Top-``k`` items per user by ``user_emb[u] · item_emb[i]``, excluded items masked.
+
+    Full ranking, as in evaluation: every item is scored for each user in
+    ``users``, the user's items in ``exclude`` (e.g. its training items) get
+    ``-inf``, and the ``k`` best are returned, best first. Ties go to the
+    lower item id (NaN ranks above every number), the same on CPU and CUDA.
+    Scores are computed ``chunk`` users at a time: the ``[n, num_items]``
+    score matrix never exists whole. Calls ``torch.ops.gnnrec.topk_masked``.
+
+    Args:
+        user_emb: float32/float64 ``[num_users, d]``.
+        item_emb: ``[num_items, d]``, same dtype and device.
+        k: items per user, ``0 <= k <= num_items``.
+        users: int64 ``[n]`` user ids (default: every user, in order).
+        exclude: the (user, item) pairs to mask: a ``[2, E]`` tensor (users in
+            row 0, items in row 1; any order, repeats allowed), or a user → item
+            CSR ``(rowptr int64 [num_users + 1], col int32 [E])``; default none.
+        chunk: users scored at once.
+
+    Returns ``(values, indices)``: ``[n, k]`` scores in ``user_emb``'s dtype and
+    int64 item ids. A user with fewer than ``k`` unmasked items gets masked ones
+    last (value ``-inf``, lowest ids first). Not differentiable.
+    """
+    device = user_emb.device
+    num_users = user_emb.shape[0]
+    if users is None:
+        users = torch.arange(num_users, device=device)
+    if exclude is None:
+        rowptr = torch.zeros(num_users + 1, dtype=torch.long, device=device)
+        col = torch.empty(0, dtype=torch.int32, device=device)
+    elif isinstance(exclude, (tuple, list)):
+        rowptr, col = exclude
+    else:
+        if exclude.dim() != 2 or exclude.shape[0] != 2:
+            raise ValueError("exclude: expected a [2, E] tensor of (user, item) pairs or a "
+                             f"(rowptr, col) CSR, got shape {tuple(exclude.shape)}")
+        pair_users = exclude[0].long()
+        if pair_users.numel() and (pair_users.min() < 0 or pair_users.max() >= num_users):
+            raise ValueError(f"exclude: user ids must be in [0, {num_users})")
+        order = torch.argsort(pair_users, stable=True)
+        col = exclude[1][order].to(torch.int32)
+        rowptr = torch.zeros(num_users + 1, dtype=torch.long, device=exclude.device)
+        rowptr[1:] = torch.cumsum(torch.bincount(pair_users, minlength=num_users), 0)
+    return _ops.topk_masked(user_emb, item_emb, users, rowptr.to(device), col.to(device), k,
+                            chunk)

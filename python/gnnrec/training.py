@@ -12,7 +12,8 @@ import torch
 from . import _library  # noqa: F401  (loads the operators)
 
 
-def train(config: Mapping[str, Any]) -> Dict[str, Any]:
+def train(config: Mapping[str, Any], *, resume: bool = False,
+          overwrite: bool = False) -> Dict[str, Any]:
     """Trains a model as ``gnnrec train`` does and returns the run's summary.
 
     Args:
@@ -20,23 +21,42 @@ def train(config: Mapping[str, Any]) -> Dict[str, Any]:
             writes; each is the CLI flag's name with ``-`` as ``_``, e.g.
             ``{"model": "lightgcn", "dataset": "synthetic", "out": "runs/a",
             "epochs": 20, "topk": [10, 20]}``). Missing keys take the CLI's
-            defaults; ``out`` (the run directory, which must not exist yet)
-            is required. Path values may be ``os.PathLike``.
+            defaults; ``out``, the run directory, is required. Path values
+            may be ``os.PathLike``.
+        resume: continue the run in ``out`` from its last checkpoint, as
+            ``gnnrec train --resume``: the run's own ``config.json`` is used,
+            with ``epochs`` from ``config`` when given (the total to reach);
+            any other key given must equal the run's. The result equals an
+            uninterrupted run's.
+        overwrite: replace a run already in ``out`` (``--overwrite``);
+            without it (or ``resume``), an existing run is an error.
 
     Returns:
         The summary (the contents of ``RUN_DIR/summary.json``): best epoch,
         its metrics under ``"best"``, the baseline's under its name, timings.
 
     Raises:
-        ValueError: a bad or unknown key, bad data or an unusable run
-            directory, with the CLI's one-line message (e.g. ``--lr must be
-            > 0, got -1``).
+        FileExistsError: ``out`` already holds a run (its ``config.json``)
+            and neither ``resume`` nor ``overwrite`` is set; nothing in it is
+            touched.
+        ValueError: a bad or unknown key, bad data, an unusable run
+            directory, nothing to resume or a resumed key that differs from
+            the run's, with the CLI's one-line message (e.g. ``--lr must be
+            > 0, got -1``); also ``resume`` and ``overwrite`` together.
     """
     if not isinstance(config, Mapping):
         raise TypeError(f"config must be a mapping, got {type(config).__name__}")
-    text = json.dumps({k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in config.items()})
+    if resume and overwrite:
+        raise ValueError("train: resume=True continues the run in 'out' and overwrite=True "
+                         "replaces it; pass one of them")
+    config = {k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in config.items()}
+    out = config.get("out")
+    if isinstance(out, str) and out and not (resume or overwrite) and \
+            os.path.exists(os.path.join(out, "config.json")):
+        raise FileExistsError(f"train: {out} already holds a run; pass resume=True to continue "
+                              f"it or overwrite=True to replace it")
     try:
-        summary = torch.ops.gnnrec._train(text)
+        summary = torch.ops.gnnrec._train(json.dumps(config), resume, overwrite)
     except RuntimeError as e:
         raise ValueError(str(e).splitlines()[0]) from None
     return json.loads(summary)
@@ -46,14 +66,16 @@ class Trainer:
     """A training run described by a configuration: ``Trainer(config).fit()``.
 
     ``config`` is what :func:`train` takes; :meth:`fit` trains and returns the
-    summary, also kept as :attr:`summary`.
+    summary, also kept as :attr:`summary`. An interrupted run continues with
+    ``fit(resume=True)`` (raise ``config["epochs"]`` to train further).
     """
 
     def __init__(self, config: Mapping[str, Any]):
         self.config = dict(config)
         self.summary = None
 
-    def fit(self) -> Dict[str, Any]:
-        """Trains (see :func:`train`) and returns the summary."""
-        self.summary = train(self.config)
+    def fit(self, *, resume: bool = False, overwrite: bool = False) -> Dict[str, Any]:
+        """Trains (see :func:`train`, whose ``resume`` and ``overwrite`` these
+        are) and returns the summary."""
+        self.summary = train(self.config, resume=resume, overwrite=overwrite)
         return self.summary

@@ -56,14 +56,18 @@ for deb in "$debs"/*.deb; do
 done
 
 echo "== data -> $bundle/data"
+# Gowalla (SpMM benchmark, LightGCN training) and MovieLens 100K (the other
+# models' short GPU runs), about 8 MB together.
 shared_data="$root/../shared/data"
-if [[ -d "$shared_data/gowalla" ]]; then
-  rm -rf "$bundle/data"
-  mkdir -p "$bundle/data"
-  cp -r "$shared_data/gowalla" "$bundle/data/"
-else
-  echo "   $shared_data/gowalla not found: the benchmark will skip Gowalla"
-fi
+rm -rf "$bundle/data"
+mkdir -p "$bundle/data"
+for set in gowalla ml-100k; do
+  if [[ -d "$shared_data/$set" ]]; then
+    cp -r "$shared_data/$set" "$bundle/data/"
+  else
+    echo "   $shared_data/$set not found: the GPU runs will skip it"
+  fi
+done
 
 echo "== check: a configure with only $bundle/deps/usr finds every package"
 probe=$(mktemp -d)

@@ -18,7 +18,7 @@ dst="$root/.gpu/build"
 grep -q 'GNNREC_CUDA:BOOL=ON' "$src/CMakeCache.txt" || { echo "$src is not a CUDA build" >&2; exit 1; }
 rm -rf "$dst"
 mkdir -p "$dst/tests"
-for f in gnnrec libgnnrec.so gnnrec_bench_spmm_cuda gnnrec_bench_spmm tests/gnnrec_core_tests tests/gnnrec_data_tests; do
+for f in gnnrec libgnnrec.so gnnrec_bench_spmm_cuda gnnrec_bench_eval gnnrec_bench_spmm tests/gnnrec_core_tests tests/gnnrec_data_tests; do
   [[ -f "$src/$f" ]] && strip -o "$dst/$f" "$src/$f"
 done
 git rev-parse HEAD > "$dst/COMMIT"

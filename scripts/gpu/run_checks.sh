@@ -25,6 +25,16 @@
 #   train     (not in the default list) `gnnrec train --device cuda`: MF and
 #             LightGCN on synthetic data, then LightGCN on Gowalla for
 #             $GOWALLA_EPOCHS epochs (default 3); run directories under $OUT
+#   eval      (not in the default list) the full-ranking evaluation benchmark
+#             (gnnrec_bench_eval, Gowalla, random d 64 embeddings on the GPU)
+#   models    (not in the default list) every model for a short fixed budget
+#             on MovieLens 100K with --device cuda (MODEL_EPOCHS, default 20)
+#   gowalla   (not in the default list) LightGCN on Gowalla with the paper's
+#             settings until GOWALLA_SECONDS (default 500) have passed, then
+#             interrupted (SIGINT): metrics.jsonl keeps every evaluation
+#   ncu-train (not in the default list) ncu over one LightGCN training batch
+#             on Gowalla (the kernels inside the NVTX range
+#             gnnrec::train::forward..step of batch ~20), summary per kernel
 #   pytest    (not in the default list) the Python package's tests
 #             (tests/python) against the library in $BUILD, CUDA included
 #
@@ -165,6 +175,70 @@ do_train() {
   return $rc
 }
 
+do_eval() {
+  local dataset="$bundle/data/gowalla"
+  [[ -d "$dataset" ]] || dataset="$root/../shared/data/gowalla"
+  "$build/gnnrec_bench_eval" --dataset "$dataset" --device cuda
+  local rc=$?
+  cp bench/results/eval_cuda_*.json "$out/" 2> /dev/null || echo "no bench/results/eval_cuda_*.json"
+  return $rc
+}
+
+do_models() {
+  local bin="$build/gnnrec" rc=0 epochs="${MODEL_EPOCHS:-20}"
+  local dataset="$bundle/data/ml-100k"
+  [[ -d "$dataset" ]] || dataset="$root/../shared/data/ml-100k"
+  [[ -d "$dataset" ]] || { echo "no ml-100k data"; return 1; }
+  export GNNREC_NO_PLOT=1
+  local common=(--dataset "$dataset" --device cuda --epochs "$epochs" --eval-every "$epochs" --quiet)
+  run_model() {  # run_model NAME ARGS...
+    local name=$1
+    shift
+    echo "== $name: $*"
+    "$bin" train "${common[@]}" "$@" --out "$out/run-ml100k-$name" --overwrite || { rc=1; return; }
+    python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); b = s["best"]; print("%s recall@20 %.4f ndcg@20 %.4f, %.3f s/epoch, eval %.3f s" % (sys.argv[2], b["recall@20"], b["ndcg@20"], s["epoch_seconds"], s["eval_seconds"]))' \
+      "$out/run-ml100k-$name/summary.json" "$name"
+  }
+  run_model mf --model mf --lr 0.001
+  run_model lightgcn --model lightgcn --lr 0.001
+  run_model ngcf --model ngcf --lr 0.001
+  run_model gcn --model gcn --dropout 0.1 --lr 0.01
+  run_model gat --model gat --heads 4 --dropout 0.1 --attention-dropout 0.1 --lr 0.01
+  run_model sage-mean --model sage --lr 0.01
+  run_model sage-lstm --model sage --aggregator lstm --fanouts 10,5 --layers 2 --lr 0.01
+  run_model mf-bce --model mf --loss bce --negatives 4 --lr 0.001
+  return $rc
+}
+
+do_gowalla() {
+  local dataset="$bundle/data/gowalla"
+  [[ -d "$dataset" ]] || dataset="$root/../shared/data/gowalla"
+  GNNREC_NO_PLOT=1 timeout -s INT "${GOWALLA_SECONDS:-500}" "$build/gnnrec" train --model lightgcn \
+    --dataset "$dataset" --device cuda --epochs "${GOWALLA_MAX_EPOCHS:-3000}" \
+    --eval-every "${GOWALLA_EVAL_EVERY:-20}" --patience 0 --lr 0.001 --batch-size 2048 --dim 64 \
+    --layers 3 --reg 0.0001 --out "$out/run-gowalla-long" --overwrite
+  local rc=$?
+  [[ $rc -eq 124 || $rc -eq 130 || $rc -eq 0 ]] || return $rc
+  python3 - "$out/run-gowalla-long/metrics.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+evals = [r for r in rows if "recall@20" in json.dumps(r)]
+print(len(rows), "lines;", len(evals), "with recall@20")
+for r in evals[-5:]:
+    print(json.dumps(r)[:400])
+PY
+}
+
+do_ncu_train() {
+  local dataset="$bundle/data/gowalla"
+  [[ -d "$dataset" ]] || dataset="$root/../shared/data/gowalla"
+  GNNREC_NVTX=1 GNNREC_NO_PLOT=1 ncu --nvtx --nvtx-include "gnnrec::train::forward/" \
+    --nvtx-include "gnnrec::train::backward/" --nvtx-include "gnnrec::train::step/" \
+    --launch-skip 300 --launch-count 120 --metrics gpu__time_duration.sum \
+    --print-summary per-kernel "$build/gnnrec" train --model lightgcn --dataset "$dataset" \
+    --device cuda --epochs 1 --eval-every 1 --out /tmp/ncu-train-run --overwrite
+}
+
 do_pytest() {
   GNNREC_BIN="$build/gnnrec" GNNREC_LIBRARY="$build/libgnnrec.so" PYTHONPATH="$root/python" \
     GNNREC_NO_PLOT=1 python3 -m pytest -q -x -p no:cacheprovider tests/python
@@ -187,7 +261,11 @@ for s in "${stages[@]}"; do
     env) stage env do_env ;;
     train) stage train do_train ;;
     pytest) stage pytest do_pytest ;;
-    *) echo "unknown stage $s (build, test, sanitize, bench, profile, env, train, pytest)"; failed=1 ;;
+    models) stage models do_models ;;
+    eval) stage eval do_eval ;;
+    gowalla) stage gowalla do_gowalla ;;
+    ncu-train) stage ncu-train do_ncu_train ;;
+    *) echo "unknown stage $s (build, test, sanitize, bench, profile, env, train, pytest, models, eval, gowalla, ncu-train)"; failed=1 ;;
   esac
 done
 echo "summary ($summary):"

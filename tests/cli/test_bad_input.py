@@ -158,3 +158,72 @@ def test_cuda_requested_without_gpu(existing_run):
     if r.code == 0:
         pytest.skip("a CUDA device is present")
     assert "--device cuda" in r.err
+
+
+# --- the rest of the bad-input catalogue (docs/bad_input.md) ------------------
+
+def test_binary_garbage(tmp_path, existing_run):
+    import random
+    rng = random.Random(3)
+    d = tmp_path / "garbage"
+    d.mkdir()
+    (d / "u.data").write_bytes(bytes(rng.randrange(256) for _ in range(4096)))
+    expect_error(train_on(d, existing_run), "u.data:1:", run_dir=existing_run)
+
+
+def test_truncated_file(tmp_path, existing_run):
+    # A copy cut off mid-line: the last line has too few fields.
+    d = write(tmp_path / "cut", "ratings.dat", "1::10::5::978300760\n2::20::4::978300760\n3::3")
+    expect_error(train_on(d, existing_run), "ratings.dat:3: expected 4 fields separated by '::', got 2",
+                 run_dir=existing_run)
+
+
+def test_wrong_delimiter(tmp_path, existing_run):
+    d = write(tmp_path / "tabs", "ratings.dat", "1\t10\t5\t978300760\n")
+    expect_error(train_on(d, existing_run), "ratings.dat:1: expected 4 fields separated by '::', got 1",
+                 run_dir=existing_run)
+
+
+def test_huge_id(tmp_path, existing_run):
+    d = write(tmp_path / "huge", "train.txt", "0 1 2\n2147483648 3\n")
+    expect_error(train_on(d, existing_run), "train.txt:2:", "2147483648 out of range",
+                 run_dir=existing_run)
+
+
+def test_nan_rating(tmp_path, existing_run):
+    d = write(tmp_path / "nan", "u.data", "1\t10\t5\t1\n2\t20\tnan\t1\n")
+    expect_error(train_on(d, existing_run), "u.data:2: field 3 ('nan') is not a finite number",
+                 run_dir=existing_run)
+
+
+def test_duplicate_edges_and_empty_users_are_accepted(tmp_path):
+    # Duplicate pairs count once; a user line without items is no user.
+    d = write(tmp_path / "dups", "train.txt", "0 1 1 2 2 3\n7\n1 2 2 4\n2 0 3 4\n")
+    write(d, "test.txt", "0 4\n1 0\n2 1\n")
+    out = tmp_path / "run"
+    run("train", "--model", "mf", "--dataset", d, *BASE, "--out", out, check=True)
+    import json
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["users"] == 3 and summary["train_interactions"] == 8  # 3 + 2 + 3
+
+
+def test_huge_fanout(existing_run):
+    expect_error(["train", "--model", "sage", "--fanouts", "1000000,1000000", "--dataset",
+                  "synthetic", *BASE, "--out", existing_run, "--overwrite"],
+                 "--fanouts 1000000,1000000 with --batch-size 256 would sample more than 2^31",
+                 run_dir=existing_run)
+
+
+def test_config_that_does_not_match_the_checkpoint(tmp_path):
+    import json
+    out = tmp_path / "run"
+    run("train", "--model", "mf", "--dataset", "synthetic", "--synthetic-users", "100",
+        "--synthetic-items", "50", *BASE, "--out", out, check=True)
+    cfg = json.loads((out / "config.json").read_text())
+    cfg["dim"] = 16  # the checkpoint holds dim 8
+    (out / "config.json").write_text(json.dumps(cfg))
+    ckpt = (out / "checkpoints" / "last.ckpt").read_bytes()
+    expect_error(["evaluate", "--run", out], "best.ckpt: does not match model mf")
+    expect_error(["train", "--resume", "--epochs", "2", "--out", out],
+                 "last.ckpt does not match this model")
+    assert (out / "checkpoints" / "last.ckpt").read_bytes() == ckpt

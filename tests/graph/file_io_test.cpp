@@ -1,3 +1,4 @@
+#include <cerrno>
 #include <filesystem>
 
 #include <gtest/gtest.h>
@@ -36,6 +37,35 @@ TEST(FileIo, FailedWriteNamesThePathAndKeepsTheOldFile) {
   }
   EXPECT_EQ(read_file(path), "precious");
   EXPECT_THROW(read_file(dir + "/missing"), DataError);
+}
+
+// The test-only write hook (train/fault_injection.h uses it): an errno it
+// returns fails the write as a failing write(2) would, after the first part
+// reached the temporary file; the old file stays and no temporary is left.
+TEST(FileIo, WriteHookFailureKeepsTheOldFileAndLeavesNoTemporaries) {
+  const std::string dir = fresh("hook");
+  const std::string path = dir + "/keep.ckpt";
+  write_file_atomic(path, "precious");
+  static std::string seen;
+  set_write_hook([](const std::string& p) {
+    seen = p;
+    return ENOSPC;
+  });
+  try {
+    write_file_atomic(path, {"head", "tail"});
+    set_write_hook(nullptr);
+    FAIL() << "expected DataError";
+  } catch (const DataError& e) {
+    set_write_hook(nullptr);
+    EXPECT_EQ(std::string(e.what()), path + ": cannot write: No space left on device");
+  }
+  EXPECT_EQ(seen, path);
+  EXPECT_EQ(read_file(path), "precious");
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir)) files += e.is_regular_file();
+  EXPECT_EQ(files, 1);
+  write_file_atomic(path, {"new", "er"});  // unhooked again
+  EXPECT_EQ(read_file(path), "newer");
 }
 
 TEST(FileIo, AppendAddsLines) {

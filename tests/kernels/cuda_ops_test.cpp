@@ -5,7 +5,7 @@
 // for the backward passes) above the block threshold and above 10,000
 // entries, empty graphs, zero widths; gradients against the CPU's and
 // finite differences on the GPU; bitwise run-to-run determinism; and
-// sample_neighbors equal to the CPU's exactly.
+// sample_neighbors and sample_negatives equal to the CPU's exactly.
 //
 // Every test that needs a GPU starts with
 //   if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
@@ -87,16 +87,18 @@ at::Tensor leaf(const at::Tensor& t, at::Device device) {
   return t.to(device).detach().clone().requires_grad_(true);
 }
 
-// A graph with hub rows of 10,400, 3,000, 1,025 and kHubDegree + 1 entries
-// (the block path), a row of exactly kHubDegree entries (the group path),
+// A graph with hub rows of 10,400, 3,000, 1,500 and kBigHubDegree + 1 entries
+// (the big-hub blocks), kBigHubDegree and kHubDegree + 1 entries (the kBlock
+// hub blocks), a row of exactly kHubDegree entries (the group path),
 // and 3,000 small rows that all hold column 5 and half of them column 7, so
 // the transpose has hub rows too (the backward passes). Columns ascending,
 // no duplicates.
 SparseAdjacency hub_graph(bool weighted, uint64_t seed = 3) {
   const int64_t cols = 12000;
   const auto hub = static_cast<int32_t>(cuda::kHubDegree);
+  const auto big = static_cast<int32_t>(cuda::kBigHubDegree);
   std::vector<std::vector<int32_t>> rows;
-  for (const int32_t deg : {10400, 3000, 1025, hub + 1, hub}) {
+  for (const int32_t deg : {10400, 3000, 1500, big + 1, big, hub + 1, hub}) {
     std::vector<int32_t> r;
     for (int32_t c = 0; c < deg; ++c) r.push_back(static_cast<int32_t>((c * 7 + deg) % cols));
     std::sort(r.begin(), r.end());
@@ -710,6 +712,82 @@ TEST(CudaSampleNeighbors, EqualsCpuExactly) {
 }
 
 // ---------------------------------------------------------------------------
+// sample_negatives
+
+// The CPU and CUDA draws of sample_negatives over the user -> item CSR `a`
+// (a.num_cols items) are equal.
+void expect_negatives_equal_cpu(const SparseAdjacency& a, const at::Tensor& users, int64_t k,
+                                int64_t seed) {
+  const at::Tensor got =
+      ops::sample_negatives(cuda(a.rowptr), cuda(a.col), cuda(users), a.num_cols, k, seed);
+  const at::Tensor expected = ops::sample_negatives(a.rowptr, a.col, users, a.num_cols, k, seed);
+  expect_equal(got, expected, "negatives");
+}
+
+TEST(CudaSampleNegatives, EqualsCpuExactly) {
+  if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
+  // Empty rows (every 7th), a hub row of 1,200 items, items nobody has.
+  const SparseAdjacency a = random_csr(300, 1500, 0.01, 1500, 4, false);
+  for (const int64_t n : {1, 31, 32, 33, 255, 256, 257, 1023, 1025, 100000}) {
+    const at::Tensor users = (at::arange(n, at::kLong) * 7919) % 300;
+    for (const int64_t k : {1, 4}) {
+      for (const int64_t seed : {int64_t{99}, int64_t{-3}}) {
+        SCOPED_TRACE(::testing::Message() << "n " << n << ", k " << k << ", seed " << seed);
+        expect_negatives_equal_cpu(a, users, k, seed);
+      }
+    }
+  }
+  // Hub users: 12,800 of 16,000 items; and 11,999 of 12,000 (every draw but
+  // one rejected), three missing items, no items, one item.
+  const SparseAdjacency hub = random_csr(40, 16000, 0.001, 16000, 6, false);
+  expect_negatives_equal_cpu(hub, at::tensor(std::vector<int64_t>{0, 1, 0, 39, 0}), 50, 5);
+  std::vector<int32_t> all_but_one, all_but_three;
+  for (int32_t i = 0; i < 12000; ++i) {
+    if (i != 4321) all_but_one.push_back(i);
+    if (i != 0 && i != 6000 && i != 11999) all_but_three.push_back(i);
+  }
+  const SparseAdjacency nearly_full = csr_of(12000, {all_but_one, all_but_three, {}, {17}});
+  const at::Tensor users = at::arange(2000, at::kLong) % 4;
+  expect_negatives_equal_cpu(nearly_full, users, 3, 11);
+  const at::Tensor neg = ops::sample_negatives(cuda(nearly_full.rowptr), cuda(nearly_full.col),
+                                               cuda(users), 12000, 3, 11);
+  EXPECT_TRUE(neg.index({cuda(users) == 0}).eq(4321).all().item<bool>());
+  const at::Tensor none = ops::sample_negatives(cuda(a.rowptr), cuda(a.col),
+                                                cuda(at::empty({0}, at::kLong)), 1500, 2, 1);
+  EXPECT_TRUE(none.is_cuda());
+  EXPECT_EQ(none.sizes(), (std::vector<int64_t>{0, 2}));
+}
+
+TEST(CudaSampleNegatives, ChecksValuesBeforeLaunching) {
+  if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
+  // User 1 has every item: rejection would spin forever, so the binding
+  // finds it first (one synchronisation) and raises the CPU's message.
+  const SparseAdjacency a = csr_of(4, {{0, 1}, {0, 1, 2, 3}, {}});
+  const at::Tensor rp = cuda(a.rowptr), cp = cuda(a.col);
+  for (const auto device : {at::Device(at::kCPU), at::Device(at::kCUDA)}) {
+    SCOPED_TRACE(device.str());
+    const auto call = [&](std::vector<int64_t> users, int64_t num_items) {
+      ops::sample_negatives(a.rowptr.to(device), a.col.to(device),
+                            at::tensor(users, at::kLong).to(device), num_items, 1, 1);
+    };
+    testing::expect_error([&] { call({0, 2, 1, 1}, 4); },
+                          "sample_negatives: user 1 (users[2]) has 4 items of num_items 4: it has "
+                          "interacted with every item; no negative exists");
+    testing::expect_error([&] { call({0, 3}, 4); }, "sample_negatives: users[1] = 3 is outside [0, 3)");
+    testing::expect_error([&] { call({-2, 1}, 4); }, "sample_negatives: users[0] = -2 is outside [0, 3)");
+  }
+  testing::expect_error([&] { ops::sample_negatives(a.rowptr, cp, cuda(at::zeros({2}, at::kLong)), 4, 1, 1); },
+                        "sample_negatives: rowptr must be on cuda");
+  testing::expect_error([&] { ops::sample_negatives(rp, cp, cuda(at::zeros({2}, at::kLong)), 4, 0, 1); },
+                        "sample_negatives: k must be positive");
+  testing::expect_error([&] { ops::sample_negatives(rp, cp, cuda(at::zeros({2}, at::kInt)), 4, 1, 1); },
+                        "sample_negatives: users must be 1-D int64");
+  // The device is healthy afterwards.
+  const at::Tensor ok = ops::sample_negatives(rp, cp, cuda(at::zeros({5}, at::kLong)), 4, 2, 1);
+  EXPECT_TRUE(ok.ge(2).all().item<bool>());
+}
+
+// ---------------------------------------------------------------------------
 // Errors and malformed input
 
 TEST(CudaOps, ArgumentChecksRunOnCuda) {
@@ -751,6 +829,10 @@ TEST(CudaOps, MalformedIndicesStayInBounds) {
                      cuda(randn({30, 2}, 4, at::kFloat)));
       ops::edge_softmax(rp, cuda(randn({a.nnz(), 2}, 5, at::kFloat)));
       ops::sample_neighbors(rp, cp, cuda(at::tensor(std::vector<int64_t>{0, 5, 7, 39})), 4, false, 1);
+      try {  // a clamped row may hold num_items entries: then it raises, never spins
+        ops::sample_negatives(rp, cp, cuda(at::tensor(std::vector<int64_t>{0, 5, 7, 39})), 30, 2, 1);
+      } catch (const c10::Error&) {
+      }
     }
   }
   // A seed outside [0, rows) gets -1 on the GPU.

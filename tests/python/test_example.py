@@ -4,9 +4,12 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_train_lightgcn_example_beats_popularity():
     proc = subprocess.run([sys.executable, str(ROOT / "examples" / "train_lightgcn.py")],
                           capture_output=True, text=True, timeout=120,

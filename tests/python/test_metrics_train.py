@@ -90,3 +90,50 @@ def test_train_errors_are_value_errors(tmp_path):
     assert not (tmp_path / "bad").exists()
     with pytest.raises(ValueError, match="unknown configuration key 'learning_rate'"):
         gnnrec.train({**TINY, "learning_rate": 0.1, "out": tmp_path / "bad"})
+
+
+def metric_lines(run_dir):
+    return [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_resumed_run_equals_uninterrupted(tmp_path):
+    config = {**TINY, "epochs": 4, "eval_every": 2}
+    full = gnnrec.train({**config, "out": tmp_path / "full"})
+    trainer = gnnrec.Trainer({**config, "epochs": 2, "out": tmp_path / "part"})
+    trainer.fit()  # "interrupted" after 2 of the 4 epochs
+    trainer.config["epochs"] = 4
+    resumed = trainer.fit(resume=True)
+    for key in ("best_epoch", "epochs_run", "best", "popularity"):
+        assert resumed[key] == full[key], key
+    a, b = metric_lines(tmp_path / "full"), metric_lines(tmp_path / "part")
+    assert [l["epoch"] for l in b] == [2, 4]
+    assert [(l["loss"], l["metrics"]) for l in a] == [(l["loss"], l["metrics"]) for l in b]
+    # As `gnnrec train --resume --out RUN_DIR`: out alone takes the run's configuration.
+    again = gnnrec.train({"out": tmp_path / "part"}, resume=True)
+    assert again["best"] == full["best"]
+
+
+def test_resume_rejects_a_different_configuration(tmp_path):
+    out = tmp_path / "run"
+    gnnrec.train({**TINY, "epochs": 2, "out": out})
+    with pytest.raises(ValueError, match=r"resume: 'lr' is 0\.02 here but 0\.01 in .*config\.json"):
+        gnnrec.train({**TINY, "lr": 0.02, "out": out}, resume=True)
+    with pytest.raises(ValueError, match="no run to resume"):
+        gnnrec.train({**TINY, "out": tmp_path / "none"}, resume=True)
+    with pytest.raises(ValueError, match="pass one of them"):
+        gnnrec.train({**TINY, "out": out}, resume=True, overwrite=True)
+
+
+def test_existing_run_needs_resume_or_overwrite(tmp_path):
+    out = tmp_path / "run"
+    gnnrec.train({**TINY, "out": out})
+    files = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    for call in (lambda: gnnrec.train({**TINY, "out": out}),
+                 lambda: gnnrec.Trainer({**TINY, "out": str(out)}).fit()):
+        with pytest.raises(FileExistsError, match=f"train: {out} already holds a run; pass "
+                           "resume=True to continue it or overwrite=True to replace it"):
+            call()
+    assert files == {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}  # untouched
+    summary = gnnrec.train({**TINY, "epochs": 2, "eval_every": 1, "out": out}, overwrite=True)
+    assert summary["epochs_run"] == 2
+    assert [l["epoch"] for l in metric_lines(out)] == [1, 2]

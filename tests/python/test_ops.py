@@ -17,7 +17,8 @@ from torch.library import opcheck
 import gnnrec
 
 OPS = torch.ops.gnnrec
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="no CUDA device"))]
 NUM_SRC, NUM_DST = 7, 5
 
 
@@ -186,6 +187,33 @@ def test_sample_neighbors(graph, device, replace):
             assert eid[r, 0] != eid[r, 1]
 
 
+def test_topk_masked_matches_dense(device):
+    """gnnrec.topk_masked against a dense float64 ranking (masked by index_put, stable
+    descending sort: ties to the lower item id), on small-integer scores full of ties."""
+    g = torch.Generator().manual_seed(11)
+    n_users, n_items = 9, 40
+    user_emb = torch.randint(-1, 2, (n_users, 2), generator=g).double()
+    item_emb = torch.randint(-1, 2, (n_items, 2), generator=g).double()
+    ei = torch.stack([torch.randint(0, n_users, (60,), generator=g),
+                      torch.randint(0, n_items, (60,), generator=g)])  # repeats allowed
+    dense = user_emb @ item_emb.t()
+    dense[ei[0], ei[1]] = -float("inf")
+    ref_v, ref_i = torch.sort(dense, dim=1, descending=True, stable=True)
+    users = torch.tensor([3, 0, 8, 3])
+    for dtype in (torch.float32, torch.float64):
+        u, i = user_emb.to(device, dtype), item_emb.to(device, dtype)
+        for k, chunk in ((1, 1), (7, 3), (n_items, 1024)):
+            v, idx = gnnrec.topk_masked(u, i, k, users.to(device), exclude=ei.to(device), chunk=chunk)
+            assert idx.dtype == torch.int64 and v.dtype == dtype and v.device.type == device.type
+            assert torch.equal(idx.cpu(), ref_i[users, :k])
+            assert torch.equal(v.cpu().double(), ref_v[users, :k])
+        v, idx = gnnrec.topk_masked(u, i, 5)  # every user, nothing masked
+        assert torch.equal(idx.cpu(), torch.sort(user_emb @ item_emb.t(), dim=1, descending=True,
+                                                 stable=True)[1][:, :5])
+    with pytest.raises(RuntimeError, match="topk_masked: k"):
+        gnnrec.topk_masked(user_emb.to(device), item_emb.to(device), n_items + 1)
+
+
 # --- opcheck: schemas, fake (Meta) implementations, autograd registration -------
 
 def public_op_cases(adj, device):
@@ -212,6 +240,9 @@ def public_op_cases(adj, device):
         ("edge_softmax", (adj.rowptr, v)),
         ("sample_neighbors", (*csr, seeds, 3, False, 1)),
         ("sample_neighbors", (*csr, seeds, 2, True, 5)),
+        # Users are A's rows (NUM_DST), items its columns; A masks.
+        ("topk_masked", (a, x, seeds, *csr, 3, 2)),
+        ("topk_masked", (a.detach().float(), x32, seeds, *csr, NUM_SRC, 4)),
     ]
 
 
@@ -219,7 +250,8 @@ def test_opcheck_public_ops(graph, device):
     _, adj = graph
     cases = public_op_cases(adj, device)
     assert {name for name, _ in cases} == {
-        "spmm", "sddmm", "spmm_reduce", "sddmm_add", "edge_softmax", "sample_neighbors"}
+        "spmm", "sddmm", "spmm_reduce", "sddmm_add", "edge_softmax", "sample_neighbors",
+        "topk_masked"}
     for name, args in cases:
         opcheck(getattr(OPS, name).default, args)
 
@@ -235,6 +267,14 @@ def test_opcheck_internal_ops(graph, device):
         opcheck(OPS._segment_sum_csr.default, (adj.t_rowptr, src, adj.t_perm))
         y = gnnrec.edge_softmax(adj, src)
         opcheck(OPS._edge_softmax_backward.default, (adj.rowptr, y, torch.randn_like(src)))
+    # The evaluator's pass: mask and test rows sorted; every user has a test
+    # item and a negative (a NaN AUC would not compare equal).
+    def csr(rowptr, col):
+        return torch.tensor(rowptr, device=device), torch.tensor(col, device=device, dtype=torch.int32)
+
+    mask, test = csr([0, 1, 2, 2, 4, 5], [1, 2, 0, 4, 6]), csr([0, 2, 3, 4, 6, 7], [0, 2, 1, 3, 4, 5, 0])
+    users = torch.tensor([0, 3, 1, 3, 4], device=device)
+    opcheck(OPS._topk_masked_auc.default, (g, x, users, *mask, *test, 3, 2))
 
 
 # --- gradcheck in float64 ----------------------------------------------------------
@@ -281,6 +321,7 @@ def test_gradcheck_edge_softmax(graph, device, heads):
 
 # --- torch.compile ------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_compiled_lightgcn_matches_eager_and_dense(device):
     n = 12
     ei = random_edge_index(n, n, seed=9, p=0.3)

@@ -1,5 +1,6 @@
 // Full-ranking evaluation on a case small enough to rank by hand.
 #include <cmath>
+#include <limits>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -97,6 +98,31 @@ TEST(Evaluator, PopularityAndTopItems) {
   EXPECT_EQ(top[0][0].item<int64_t>(), 1);
   EXPECT_EQ(top[0][1].item<int64_t>(), 2);
   EXPECT_FLOAT_EQ(scores[0][0].item<float>(), 3.0f);
+}
+
+TEST(Evaluator, TiesGoToTheLowerItemId) {
+  Fixture f;
+  Evaluator ev(f.train, f.test, {1, 2});
+  // Popularity-like scores: items 0 and 3 score 1, items 1 and 2 score 0.
+  const at::Tensor users = at::ones({3, 1}, at::kFloat);
+  const at::Tensor items = at::tensor(std::vector<float>{1, 0, 0, 1}).view({4, 1});
+  auto [top, scores] = ev.top_items(users, items, {0, 1, 2}, 4);
+  // User 0 (item 0 masked): 3, then the tied 1 and 2, then the masked 0.
+  EXPECT_TRUE(at::equal(top[0], at::tensor(std::vector<int64_t>{3, 1, 2, 0})));
+  EXPECT_EQ(scores[0][3].item<float>(), -std::numeric_limits<float>::infinity());
+  // User 1 (item 3 masked): 0, then 1 and 2, then 3.
+  EXPECT_TRUE(at::equal(top[1], at::tensor(std::vector<int64_t>{0, 1, 2, 3})));
+  // User 2 (nothing masked): the tied 0 and 3, then the tied 1 and 2.
+  EXPECT_TRUE(at::equal(top[2], at::tensor(std::vector<int64_t>{0, 3, 1, 2})));
+  // The metrics follow that order: user 0's test item 2 is third; user 1's
+  // test items 0 and 1 are first and second.
+  const EvalResult r = ev.evaluate(users, items);
+  EXPECT_DOUBLE_EQ(r.metrics.at("recall@1"), (0.0 + 0.5) / 2);
+  EXPECT_DOUBLE_EQ(r.metrics.at("recall@2"), (0.0 + 1.0) / 2);
+  EXPECT_DOUBLE_EQ(r.metrics.at("coverage@2"), 0.75);  // {3, 1} and {0, 1}
+  // Embeddings of the wrong shape are an error, not a silent misreading.
+  EXPECT_THROW(ev.evaluate(at::ones({2, 1}), items), std::invalid_argument);
+  EXPECT_THROW(ev.evaluate(users, items.narrow(0, 0, 3)), std::invalid_argument);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include "graph/interactions.h"
 #include "tests/testing/scratch.h"
+#include "tests/testing/train_runs.h"
 #include "train/checkpoint.h"
 #include "train/run_dir.h"
 #include "train/trainer.h"
@@ -28,31 +29,8 @@ std::string fresh_dir(const std::string& name) {
   return p.string();
 }
 
-TrainConfig small_config(const std::string& out) {
-  TrainConfig c;
-  c.model = "lightgcn";
-  c.dataset = "synthetic";
-  c.synthetic_users = 400;
-  c.synthetic_items = 300;
-  c.dim = 16;
-  c.layers = 2;
-  c.epochs = 6;
-  c.eval_every = 2;
-  c.batch_size = 512;
-  c.lr = 0.01;
-  c.threads = 2;
-  c.out = out;
-  return c;
-}
-
-std::vector<json> metric_lines(const std::string& run) {
-  std::istringstream in(read_file(run + "/metrics.jsonl"));
-  std::vector<json> out;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) out.push_back(json::parse(line));
-  }
-  return out;
-}
+using gnnrec::testing::metric_lines;
+using gnnrec::testing::small_config;
 
 TEST(Trainer, WritesRunDirectoryAndBeatsPopularity) {
   TrainConfig c = small_config(fresh_dir("basic"));

@@ -22,6 +22,7 @@
 #include "graph/stats.h"
 #include "graph/synthetic.h"
 #include "models/model.h"
+#include "train/cli/config_file.h"
 #include "train/evaluator.h"
 #include "train/metrics.h"
 #include "train/run_dir.h"
@@ -99,7 +100,7 @@ void add_train_options(CLI::App* app, TrainConfig& c) {
   add_optional(app, "--node-dropout", c.node_dropout,
                "fraction of adjacency entries dropped per step, in [0, 1) (ngcf)", "0.1");
   add_optional(app, "--message-dropout", c.message_dropout,
-               "dropout on each layer's messages, in [0, 1) (ngcf)", "0.1");
+               "dropout on each layer's messages, in [0, 1) (ngcf, kgat)", "0.1");
   add_optional(app, "--attention-dropout", c.attention_dropout,
                "dropout on attention coefficients, in [0, 1) (gat)", "0.6");
   add_optional(app, "--heads", c.heads, "attention heads, >= 1, dividing --dim (gat)", "8");
@@ -138,47 +139,9 @@ void add_train_options(CLI::App* app, TrainConfig& c) {
       ->capture_default_str();
   app->add_option("--device", c.device, "cpu or cuda[:N]")->capture_default_str();
   app->add_option("--threads", c.threads, "CPU threads; 0 uses every core")->capture_default_str();
-}
-
-// Expands `train --config FILE`: each key of the TOML file (top level or a
-// [train] section) that is not also given on the command line becomes a
-// flag inserted after the subcommand, so command-line flags win. CLI11 then
-// validates every key like any flag (an unknown key is an error).
-std::vector<std::string> expand_config(const std::vector<std::string>& args) {
-  auto sub = std::find(args.begin(), args.end(), "train");
-  if (sub == args.end()) return args;
-  std::string file;
-  std::set<std::string> given;
-  for (auto it = sub + 1; it != args.end(); ++it) {
-    if (it->rfind("--", 0) != 0) continue;
-    const std::string name = it->substr(2, it->find('=') - 2);
-    given.insert(name);
-    if (name == "config") {
-      if (it->find('=') != std::string::npos) file = it->substr(it->find('=') + 1);
-      else if (it + 1 != args.end()) file = *(it + 1);
-    }
-  }
-  if (file.empty()) return args;
-  std::ifstream in(file);
-  if (!in) throw std::invalid_argument("--config " + file + ": cannot open: " + std::strerror(errno));
-  std::vector<CLI::ConfigItem> items;
-  try {
-    items = CLI::ConfigTOML().from_config(in);
-  } catch (const CLI::Error& e) {
-    throw std::invalid_argument("--config " + file + ": " + e.what());
-  }
-  std::vector<std::string> extra;
-  for (const auto& item : items) {
-    if (!item.parents.empty() && item.parents != std::vector<std::string>{"train"}) continue;
-    if (item.name == "config" || item.name == "++" || item.name == "--" || given.count(item.name)) continue;
-    std::string joined;
-    for (const auto& v : item.inputs) joined += (joined.empty() ? "" : ",") + v;
-    extra.push_back("--" + item.name + "=" + joined);
-  }
-  std::vector<std::string> out(args.begin(), sub + 1);
-  out.insert(out.end(), extra.begin(), extra.end());
-  out.insert(out.end(), sub + 1, args.end());
-  return out;
+  app->add_flag("--deterministic", c.deterministic,
+                "deterministic algorithms on CUDA (ATen's sorting-based index_add/index_select "
+                "backward; an op without one is an error); CPU runs are deterministic anyway");
 }
 
 #ifndef GNNREC_DEFAULT_PYTHON

@@ -1,0 +1,38 @@
+// Test-only fault injection for the crash-safety tests (tests/cli/
+// test_crash_safety.py). Never set in normal use; without the variable every
+// call here is a no-op.
+//
+//   GNNREC_TEST_FAULT=ACTION@POINT:EPOCH
+//
+// fires once, at POINT of epoch EPOCH (1-based):
+//   POINT  batch      after the loss of the epoch's second batch (its first
+//                     when it has one) is computed, before it is read
+//          eval       during the epoch's evaluation, after scoring, before
+//                     its metrics.jsonl line is written
+//          last.ckpt, best.ckpt, summary.json, ...
+//                     inside the atomic write of that file (the basename),
+//                     after the first part (a checkpoint's header) has gone
+//                     to the temporary file, before the rest and the rename
+//   ACTION kill       raise SIGKILL on this process (a crash)
+//          enospc     a file POINT's write fails with ENOSPC (disk full)
+//          eacces     a file POINT's write fails with EACCES (unwritable)
+//          nan        the batch's loss becomes NaN (POINT batch)
+//
+// Not thread-safe: the trainer sets the epoch from its own thread.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace gnnrec::fault {
+
+// Reads GNNREC_TEST_FAULT (std::invalid_argument when it is malformed) and
+// installs the file write hook (graph/file_io.h) when it names a file.
+void install_from_env();
+// The epoch now running (0 before the first).
+void set_epoch(int64_t epoch);
+// At POINT `point` of the current epoch: kill does not return; true when the
+// action is nan (the caller poisons its value); false otherwise.
+bool reached(std::string_view point);
+
+}  // namespace gnnrec::fault
