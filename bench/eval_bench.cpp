@@ -54,6 +54,13 @@ namespace {
 
 using gnnrec::bench::file_tag;
 
+// The data set's folder name (results carry no machine paths).
+std::string dataset_name(const std::string& dir) {
+  std::filesystem::path p(dir);
+  if (p.filename().empty()) p = p.parent_path();
+  return p.filename().string();
+}
+
 // Wall-clock milliseconds of each of `repeats` calls after one warm-up call.
 std::vector<double> times_ms(const std::function<void()>& f, int repeats) {
   f();
@@ -254,7 +261,7 @@ int main(int argc, char** argv) {
   json doc{
       {"benchmark", "full-ranking evaluation of every test user (Evaluator::evaluate) against "
                     "the former CPU-side ranking"},
-      {"dataset", dataset},
+      {"dataset", dataset_name(dataset)},
       {"users", U},
       {"items", I},
       {"train_pairs", train.num_edges()},
