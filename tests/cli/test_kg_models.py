@@ -5,6 +5,8 @@ format; the errors for a data set without a KG. KGCN and KGAT."""
 import json
 import random
 
+import pytest
+
 from conftest import run
 
 USERS, ITEMS, CATEGORIES = 60, 60, 6
@@ -151,5 +153,38 @@ def test_kgat_bad_input_is_one_line(tmp_path):
             "--epochs", "1", "--out", tmp_path / "run")
     assert r.code != 0
     assert "--message-dropout" in r.err
+    assert len(r.err.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("model", ["transe", "transr"])
+def test_translation_models_learn_the_known_answer_and_resume(tmp_path, model):
+    """MF + a TransE / TransR knowledge-graph phase (CKE's structural half):
+    beats popularity by far on the category KG, loads back for evaluate and
+    recommend, and a resumed run is the uninterrupted one."""
+    data = tmp_path / "kg"
+    write_category_kg(data)
+    args = ["--model", model, "--dataset", data, "--dim", "16", "--eval-every", "10",
+            "--lr", "0.01", "--batch-size", "128", "--topk", "10",
+            "--early-stop-metric", "recall@10", "--quiet", "--threads", "2"]
+    out = tmp_path / "run"
+    run("train", *args, "--epochs", "30", "--out", out, check=True)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"] == model
+    best, pop = summary["best"], summary["popularity"]
+    assert best["recall@10"] > pop["recall@10"] + 0.2, (best, pop)
+    assert "recall@10" in run("evaluate", "--run", out, check=True).out
+    assert run("recommend", "--run", out, "--user", "0", "--k", "5", check=True).code == 0
+    run("train", *args, "--epochs", "20", "--out", tmp_path / "part", check=True)
+    run("train", "--resume", "--out", tmp_path / "part", "--epochs", "30", "--quiet", check=True)
+    assert (metrics_without_timings(tmp_path / "part" / "metrics.jsonl")
+            == metrics_without_timings(out / "metrics.jsonl"))
+
+
+def test_translation_model_without_a_kg_is_one_line(tmp_path):
+    r = run("train", "--model", "transe", "--dataset", "synthetic", "--epochs", "1",
+            "--out", tmp_path / "run")
+    assert r.code != 0
+    assert "--model transe needs a knowledge graph" in r.err
     assert len(r.err.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
