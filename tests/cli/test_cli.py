@@ -94,6 +94,26 @@ def test_resume_continues_and_matches_uninterrupted(tmp_path):
     assert [l["metrics"] for l in a] == [l["metrics"] for l in b]
 
 
+def test_resume_rejects_a_changed_option_and_accepts_a_repeated_one(tmp_path):
+    """A resumed run keeps its configuration: a flag that disagrees with the
+    run's config.json is one line naming it and both values, and the run is
+    left as it was; the same command repeated with --resume goes on."""
+    out = tmp_path / "run"
+    args = ["--model", "mf", *SMALL, "--eval-every", "1", "--out", out]
+    run("train", *args, "--epochs", "1", check=True)
+    before = (out / "metrics.jsonl").read_text()
+    r = run("train", "--resume", "--out", out, "--epochs", "2", "--lr", "0.5")
+    assert r.code != 0
+    err = r.err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "--lr is 0.5 here but" in err and "config.json" in err, err
+    assert (out / "metrics.jsonl").read_text() == before
+    r = run("train", "--resume", "--model", "lightgcn", "--out", out, "--epochs", "2")
+    assert r.code != 0 and "--model is \"lightgcn\" here but \"mf\"" in r.err, r.err
+    run("train", "--resume", *args, "--epochs", "2", "--quiet", check=True)
+    assert [l["epoch"] for l in metric_lines(out)] == [1, 2]
+
+
 def test_data_stats_and_split_on_a_written_file(tmp_path):
     d = tmp_path / "tiny"
     d.mkdir()

@@ -218,14 +218,35 @@ void plot_curves(const std::string& run_dir, bool quiet) {
   }
 }
 
-int run_train(TrainConfig cfg, bool resume, bool overwrite, bool quiet, bool epochs_given) {
+// `given`: the long names of the training options on the command line (or
+// in --config). With --resume, the run keeps its own configuration: an
+// option other than --epochs that disagrees with the run's config.json
+// (defaults resolved on both sides) is an error rather than silently
+// ignored, as in gnnrec.train(..., resume=True); repeating a value is fine.
+int run_train(TrainConfig cfg, bool resume, bool overwrite, bool quiet,
+              const std::vector<std::string>& given) {
   if (resume) {
     if (cfg.out.empty()) throw std::invalid_argument("--resume needs --out RUN_DIR");
-    const int64_t epochs = cfg.epochs;
-    const std::string out = cfg.out;
-    cfg = json::parse(read_file((fs::path(out) / "config.json").string())).get<TrainConfig>();
-    cfg.out = out;
-    if (epochs_given) cfg.epochs = epochs;
+    const TrainConfig asked = cfg;
+    const std::string path = (fs::path(cfg.out) / "config.json").string();
+    cfg = json::parse(read_file(path)).get<TrainConfig>();
+    cfg.out = asked.out;
+    const json asked_json = asked.resolved(), run_json = cfg.resolved();
+    bool epochs_given = false;
+    for (const std::string& flag : given) {
+      std::string key = flag.substr(flag.find_first_not_of('-'));
+      std::replace(key.begin(), key.end(), '-', '_');
+      if (key == "epochs") epochs_given = true;
+      if (key == "out" || key == "epochs" || !asked_json.contains(key) || !run_json.contains(key) ||
+          asked_json.at(key) == run_json.at(key)) {
+        continue;
+      }
+      throw std::invalid_argument("--resume: " + flag + " is " + asked_json.at(key).dump() +
+                                  " here but " + run_json.at(key).dump() + " in " + path +
+                                  " (a resumed run keeps its configuration; only --epochs may "
+                                  "change)");
+    }
+    if (epochs_given) cfg.epochs = asked.epochs;
   }
   TrainOptions opts;
   opts.resume = resume;
@@ -357,7 +378,11 @@ int main(int argc, char** argv) {
 
   try {
     if (*train_cmd) {
-      return run_train(cfg, resume, overwrite, quiet, train_cmd->count("--epochs") > 0);
+      std::vector<std::string> given;
+      for (const CLI::Option* opt : train_cmd->get_options()) {
+        if (opt->count() > 0 && !opt->get_lnames().empty()) given.push_back("--" + opt->get_lnames()[0]);
+      }
+      return run_train(cfg, resume, overwrite, quiet, given);
     }
     if (*eval_cmd) return run_evaluate(run_dir, which);
     if (*rec_cmd) return run_recommend(run_dir, user, k, which);
