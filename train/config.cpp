@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "graph/file_io.h"
 #include "train/metrics.h"
 
 namespace gnnrec {
@@ -157,6 +158,33 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
   c.device = j.value("device", d.device);
   c.threads = j.value("threads", d.threads);
   c.deterministic = j.value("deterministic", d.deterministic);
+}
+
+namespace {
+
+// nlohmann's what() without its "[json.exception.parse_error.101] " tag.
+std::string json_message(const nlohmann::json::exception& e) {
+  const std::string w = e.what();
+  const size_t tag = w.find("] ");
+  return tag == std::string::npos ? w : w.substr(tag + 2);
+}
+
+}  // namespace
+
+TrainConfig read_run_config(const std::string& path) {
+  const std::string text = read_file(path);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw std::invalid_argument(path + ": not valid JSON: " + json_message(e));
+  }
+  if (!j.is_object()) throw std::invalid_argument(path + ": expected a JSON object of options");
+  try {
+    return j.get<TrainConfig>();
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(path + ": a value has the wrong type: " + json_message(e));
+  }
 }
 
 }  // namespace gnnrec

@@ -68,4 +68,10 @@ struct TrainConfig {
 void to_json(nlohmann::json& j, const TrainConfig& c);
 void from_json(const nlohmann::json& j, TrainConfig& c);
 
+// A run directory's config.json (written by the trainer). A file that is
+// not JSON, or whose values have the wrong types, throws
+// std::invalid_argument naming the file ("RUN/config.json: not valid JSON:
+// ... at line 2, column 1: ..."), not the parser's bare message.
+TrainConfig read_run_config(const std::string& path);
+
 }  // namespace gnnrec

@@ -118,7 +118,7 @@ TrainConfig resumed_config(const nlohmann::json& given) {
   if (!std::filesystem::exists(path)) {
     throw std::invalid_argument("resume: " + path + " does not exist (no run to resume)");
   }
-  TrainConfig cfg = nlohmann::json::parse(read_file(path)).get<TrainConfig>();
+  TrainConfig cfg = read_run_config(path);
   const nlohmann::json asked_json = asked.resolved(), run_json = cfg.resolved();
   for (const auto& item : given.items()) {
     const std::string& key = item.key();

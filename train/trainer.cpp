@@ -554,7 +554,7 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
 LoadedRun load_run(const std::string& run_dir, const std::string& which) {
   const fs::path run(run_dir);
   LoadedRun out;
-  out.config = json::parse(read_file((run / "config.json").string())).get<TrainConfig>();
+  out.config = read_run_config((run / "config.json").string());
   const std::string ckpt_path = (run / "checkpoints" / (which + ".ckpt")).string();
   const Checkpoint c = load_checkpoint(ckpt_path);
   if (out.config.threads > 0) at::set_num_threads(out.config.threads);

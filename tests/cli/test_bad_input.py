@@ -227,3 +227,22 @@ def test_config_that_does_not_match_the_checkpoint(tmp_path):
     expect_error(["train", "--resume", "--epochs", "2", "--out", out],
                  "last.ckpt does not match this model")
     assert (out / "checkpoints" / "last.ckpt").read_bytes() == ckpt
+
+
+def test_corrupt_run_config_names_the_file(tmp_path):
+    """A run directory whose config.json is cut short, has a value of the
+    wrong type or is not an object: one line naming the file, for evaluate,
+    recommend and train --resume; the checkpoints untouched."""
+    out = tmp_path / "run"
+    run("train", "--model", "mf", "--dataset", "synthetic", "--synthetic-users", "100",
+        "--synthetic-items", "50", *BASE, "--out", out, check=True)
+    path = out / "config.json"
+    ckpt = (out / "checkpoints" / "last.ckpt").read_bytes()
+    for text, problem in [(path.read_text()[:40], "not valid JSON: parse error"),
+                          ('{"model": 5}', "a value has the wrong type"),
+                          ("[1, 2]", "expected a JSON object")]:
+        path.write_text(text)
+        for args in (["evaluate", "--run", out], ["recommend", "--run", out, "--user", "1"],
+                     ["train", "--resume", "--epochs", "2", "--out", out]):
+            expect_error(args, f"{path}: {problem}")
+    assert (out / "checkpoints" / "last.ckpt").read_bytes() == ckpt

@@ -229,7 +229,7 @@ int run_train(TrainConfig cfg, bool resume, bool overwrite, bool quiet,
     if (cfg.out.empty()) throw std::invalid_argument("--resume needs --out RUN_DIR");
     const TrainConfig asked = cfg;
     const std::string path = (fs::path(cfg.out) / "config.json").string();
-    cfg = json::parse(read_file(path)).get<TrainConfig>();
+    cfg = read_run_config(path);
     cfg.out = asked.out;
     const json asked_json = asked.resolved(), run_json = cfg.resolved();
     bool epochs_given = false;
