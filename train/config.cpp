@@ -39,7 +39,9 @@ std::optional<T> optional_from(const nlohmann::json& j, const char* key) {
 
 TrainConfig TrainConfig::resolved() const {
   TrainConfig c = *this;
-  if (c.early_stop_metric.empty()) c.early_stop_metric = rating_mode() ? "rmse" : "recall@20";
+  if (c.early_stop_metric.empty()) {
+    c.early_stop_metric = ctr() ? "auc" : rating_mode() ? "rmse" : "recall@20";
+  }
   return c;
 }
 
@@ -60,6 +62,15 @@ void TrainConfig::validate() const {
     bad("--loss must be bpr, bce or mse, got '" + loss + "'");
   }
   if (negatives < 1) bad("--negatives must be at least 1, got " + std::to_string(negatives));
+  if (protocol != "ranking" && protocol != "ctr") {
+    bad("--protocol must be ranking or ctr, got '" + protocol + "'");
+  }
+  if (ctr() && loss != "bce") {
+    // The records carry their own negatives and labels: the only loss that
+    // fits them is the log loss, and --negatives does not apply.
+    bad("--protocol ctr trains on labelled records with the log loss: pass --loss bce (got '" +
+        loss + "')");
+  }
   if (rating_mode() && min_rating > 0) {
     // Filtering by rating turns ratings into implicit feedback; in rating
     // mode every rating is a target, and dropping the low ones would bias them.
@@ -90,6 +101,16 @@ void TrainConfig::validate() const {
   if (topk.empty()) bad("--topk needs at least one K");
   // The early-stopping metric must be one that evaluation computes.
   const std::string metric = resolved().early_stop_metric;
+  if (ctr()) {
+    for (const std::string& m : ctr_metric_names()) {
+      if (metric == m) return;
+    }
+    bad("--early-stop-metric '" + metric + "' is not a metric of --protocol ctr (auc, acc, f1, "
+        "logloss, on the eval records)");
+  }
+  if (metric == "acc" || metric == "f1" || metric == "logloss") {
+    bad("--early-stop-metric '" + metric + "' is computed only under --protocol ctr");
+  }
   bool found = metric == "auc" || (rating_mode() && (metric == "rmse" || metric == "mae"));
   for (int k : topk) {
     if (k < 1) bad("--topk values must be positive, got " + std::to_string(k));
@@ -105,7 +126,7 @@ void TrainConfig::validate() const {
 
 void to_json(nlohmann::json& j, const TrainConfig& c) {
   j = nlohmann::json{{"model", c.model}, {"dataset", c.dataset}, {"out", c.out},
-                     {"split", c.split}, {"train_ratio", c.train_ratio},
+                     {"protocol", c.protocol}, {"split", c.split}, {"train_ratio", c.train_ratio},
                      {"min_rating", c.min_rating}, {"kcore", c.kcore},
                      {"synthetic_users", c.synthetic_users}, {"synthetic_items", c.synthetic_items},
                      {"dim", c.dim}, {"layers", c.layers},
@@ -129,6 +150,7 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
   c.model = j.value("model", d.model);
   c.dataset = j.value("dataset", d.dataset);
   c.out = j.value("out", d.out);
+  c.protocol = j.value("protocol", d.protocol);
   c.split = j.value("split", d.split);
   c.train_ratio = j.value("train_ratio", d.train_ratio);
   c.min_rating = j.value("min_rating", d.min_rating);

@@ -16,8 +16,14 @@ struct TrainConfig {
   std::string model = "lightgcn";
   std::string dataset = "synthetic";  // a directory, or "synthetic"
   std::string out;                    // run directory
+  // Evaluation protocol: "ranking" (full ranking of a train/test split of
+  // the interactions) or "ctr" (KGCN's CTR protocol, graph/ctr_split.h:
+  // labelled records with sampled negatives split 6:2:2 into train, eval and
+  // test; trained with --loss bce on the records, evaluated by AUC,
+  // accuracy, F1 and log loss; the eval records pick the best epoch).
+  std::string protocol = "ranking";
   // Data preparation (applied in this order: min_rating, kcore, split).
-  std::string split = "per-user";     // used when the data set ships no split
+  std::string split = "per-user";     // used when the data set ships no split (ranking)
   double train_ratio = 0.8;
   double min_rating = 0;              // 0: keep every interaction
   int kcore = 0;
@@ -47,7 +53,8 @@ struct TrainConfig {
   // Evaluation and stopping.
   int64_t eval_every = 5;
   std::vector<int> topk{10, 20};
-  std::string early_stop_metric;      // empty: rmse with --loss mse, recall@20 otherwise
+  std::string early_stop_metric;      // empty: rmse with --loss mse, auc with --protocol ctr,
+                                      // recall@20 otherwise
   int64_t patience = 10;              // evaluations without improvement; 0: never stop early
   // Execution.
   std::string device = "cpu";
@@ -58,6 +65,7 @@ struct TrainConfig {
 
   // Rating mode: explicit ratings are the training targets (--loss mse).
   bool rating_mode() const { return loss == "mse"; }
+  bool ctr() const { return protocol == "ctr"; }
   // A copy with the defaults that depend on other options filled in
   // (early_stop_metric), as config.json records them.
   TrainConfig resolved() const;

@@ -22,7 +22,9 @@ const std::vector<std::string>& per_k_metric_names() {
   return names;
 }
 
-bool lower_is_better(const std::string& metric) { return metric == "rmse" || metric == "mae"; }
+bool lower_is_better(const std::string& metric) {
+  return metric == "rmse" || metric == "mae" || metric == "logloss";
+}
 
 RankingMetrics::RankingMetrics(std::vector<int> ks) : ks_(std::move(ks)) {
   if (ks_.empty()) throw std::invalid_argument("--topk needs at least one K");
@@ -147,6 +149,58 @@ std::map<std::string, double> RatingMetrics::values() const {
   }
   const double n = static_cast<double>(n_);
   return {{"rmse", std::sqrt(squared_ / n)}, {"mae", absolute_ / n}};
+}
+
+const std::vector<std::string>& ctr_metric_names() {
+  static const std::vector<std::string> names{"auc", "acc", "f1", "logloss"};
+  return names;
+}
+
+std::map<std::string, double> ctr_metrics(const std::vector<double>& logits,
+                                          const std::vector<uint8_t>& labels) {
+  if (logits.size() != labels.size() || logits.empty()) {
+    throw std::invalid_argument("ctr metrics: need as many logits as labels, at least one; got " +
+                                std::to_string(logits.size()) + " and " +
+                                std::to_string(labels.size()));
+  }
+  const size_t n = logits.size();
+  // AUC (Mann–Whitney): the rank sum of the positives, each tie group given
+  // its mean rank (1-based).
+  std::vector<size_t> order(n);
+  for (size_t k = 0; k < n; ++k) order[k] = k;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return logits[a] < logits[b]; });
+  double rank_sum = 0;
+  int64_t P = 0, tp = 0, fp = 0, fn = 0, correct = 0;
+  for (size_t s = 0; s < n;) {
+    size_t e = s;
+    while (e < n && logits[order[e]] == logits[order[s]]) ++e;
+    const double mean_rank = 0.5 * static_cast<double>(s + 1 + e);  // mean of s+1 .. e
+    for (size_t k = s; k < e; ++k) {
+      if (labels[order[k]] == 1) rank_sum += mean_rank;
+    }
+    s = e;
+  }
+  double logloss = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const bool y = labels[k] == 1, yhat = logits[k] >= 0;
+    P += y;
+    tp += y && yhat;
+    fp += !y && yhat;
+    fn += y && !yhat;
+    correct += y == yhat;
+    // −log σ(z) = softplus(−z), −log(1 − σ(z)) = softplus(z), computed stably.
+    const double z = y ? -logits[k] : logits[k];
+    logloss += std::max(z, 0.0) + std::log1p(std::exp(-std::abs(z)));
+  }
+  const int64_t N = static_cast<int64_t>(n) - P;
+  const double dP = static_cast<double>(P), dN = static_cast<double>(N);
+  const double auc = P > 0 && N > 0 ? (rank_sum - dP * (dP + 1) / 2) / (dP * dN)
+                                     : std::numeric_limits<double>::quiet_NaN();
+  const int64_t f1_den = 2 * tp + fp + fn;
+  return {{"auc", auc},
+          {"acc", static_cast<double>(correct) / static_cast<double>(n)},
+          {"f1", f1_den > 0 ? 2.0 * static_cast<double>(tp) / static_cast<double>(f1_den) : 0.0},
+          {"logloss", logloss / static_cast<double>(n)}};
 }
 
 }  // namespace gnnrec

@@ -23,6 +23,14 @@
 //
 // Rating mode, over the n test pairs (u, i) with rating r and prediction p:
 //   rmse = sqrt(Σ (p − r)² / n),   mae = Σ |p − r| / n
+//
+// CTR protocol (graph/ctr_split.h), over n labelled records with logit z and
+// label y ∈ {0, 1}, P positive and N negative records, ŷ = [σ(z) >= ½] = [z >= 0]:
+//   auc     = Σ_{y_a=1} Σ_{y_b=0} ( [z_a > z_b] + ½·[z_a = z_b] ) ÷ (P · N)
+//             (over all records at once, NaN without both labels)
+//   acc     = Σ [ŷ = y] / n
+//   f1      = 2·TP ÷ (2·TP + FP + FN)   (0 when TP = FP = FN = 0)
+//   logloss = Σ −y·log σ(z) − (1 − y)·log(1 − σ(z)) / n
 #pragma once
 
 #include <cstdint>
@@ -34,7 +42,7 @@ namespace gnnrec {
 
 // Names of the per-K metrics, in report order; each is keyed "name@K".
 const std::vector<std::string>& per_k_metric_names();
-// Metrics where a lower value is better (rmse, mae); every other metric is
+// Metrics where a lower value is better (rmse, mae, logloss); every other metric is
 // better higher. Early stopping and the best epoch follow this direction.
 bool lower_is_better(const std::string& metric);
 
@@ -96,5 +104,14 @@ class RatingMetrics {
   int64_t n_ = 0;
   double squared_ = 0, absolute_ = 0;
 };
+
+// The CTR metrics of the formulas above: {"auc", "acc", "f1", "logloss"}.
+// logits and labels are aligned; throws std::invalid_argument when their
+// lengths differ or there are none. O(n log n) (AUC from the ranks of the
+// sorted logits, ties given their mean rank).
+std::map<std::string, double> ctr_metrics(const std::vector<double>& logits,
+                                          const std::vector<uint8_t>& labels);
+// Their names, in report order.
+const std::vector<std::string>& ctr_metric_names();
 
 }  // namespace gnnrec

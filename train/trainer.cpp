@@ -117,13 +117,33 @@ PreparedData prepare_data(const TrainConfig& cfg) {
     throw DataError(cfg.dataset + ": --loss mse trains on ratings, but data set '" + ds.name +
                     "' (" + ds.format + " format) has none; use bpr or bce");
   }
+  if (cfg.ctr() && ds.is_split()) {
+    throw DataError(cfg.dataset + ": --protocol ctr draws its own 6:2:2 split of every "
+                    "interaction, but data set '" + ds.name + "' (" + ds.format +
+                    " format) ships a train/test split; use --protocol ranking");
+  }
   dedupe(ds.train);
   if (cfg.min_rating > 0) filter_min_rating(ds, static_cast<float>(cfg.min_rating));
   if (cfg.kcore > 1) k_core(ds, cfg.kcore);
-  if (!ds.is_split()) split(ds, parse_split_kind(cfg.split), cfg.train_ratio, cfg.seed);
-  if (ds.train.empty()) throw DataError(cfg.dataset + ": no training interactions after filtering");
-  if (ds.test.empty()) throw DataError(cfg.dataset + ": no test interactions after splitting");
   PreparedData out;
+  if (cfg.ctr()) {
+    if (ds.train.empty()) throw DataError(cfg.dataset + ": no interactions after filtering");
+    CtrSplit records = make_ctr_split(ds.train, ds.num_users(), ds.num_items(), cfg.seed);
+    if (records.train.positives() == 0 || records.eval.empty() || records.test.empty()) {
+      throw DataError(cfg.dataset + ": " + std::to_string(ds.train.size()) +
+                      " interactions are too few for --protocol ctr's 6:2:2 split (train " +
+                      std::to_string(records.train.size()) + ", eval " +
+                      std::to_string(records.eval.size()) + ", test " +
+                      std::to_string(records.test.size()) + " records)");
+    }
+    ds.train = ctr_positives(records.train);
+    ds.test = ctr_positives(records.test);
+    out.ctr = std::move(records);
+  } else {
+    if (!ds.is_split()) split(ds, parse_split_kind(cfg.split), cfg.train_ratio, cfg.seed);
+    if (ds.train.empty()) throw DataError(cfg.dataset + ": no training interactions after filtering");
+    if (ds.test.empty()) throw DataError(cfg.dataset + ": no test interactions after splitting");
+  }
   out.train = std::make_shared<BipartiteGraph>(
       BipartiteGraph::build(ds.num_users(), ds.num_items(), ds.train));
   out.test = std::make_shared<BipartiteGraph>(
@@ -181,6 +201,68 @@ EvalResult evaluate_model(Model& model, const Evaluator& evaluator, bool rating_
   return r;
 }
 
+EvalResult evaluate_ctr(Model& model, const CtrRecords& records, int64_t pairs_per_call) {
+  at::NoGradGuard no_grad;
+  model.set_training(false);
+  const at::Device device = model.parameters().at(0).tensor.device();
+  std::vector<double> logits;
+  logits.reserve(records.size());
+  const int64_t n = static_cast<int64_t>(records.size());
+  for (int64_t start = 0; start < n; start += pairs_per_call) {
+    const int64_t len = std::min(pairs_per_call, n - start);
+    const at::Tensor users =
+        at::tensor(at::ArrayRef<int32_t>(records.user.data() + start, len), at::kInt).to(device, at::kLong);
+    const at::Tensor items =
+        at::tensor(at::ArrayRef<int32_t>(records.item.data() + start, len), at::kInt).to(device, at::kLong);
+    auto [u, i] = model.represent(users, items);
+    const at::Tensor z = model.score(u, i).detach().to(at::kDouble).cpu().contiguous().view({-1});
+    if (z.numel() != len) {
+      throw std::logic_error("evaluate_ctr: " + model.name() + " returned " +
+                             std::to_string(z.numel()) + " scores for " + std::to_string(len) +
+                             " records");
+    }
+    logits.insert(logits.end(), z.data_ptr<double>(), z.data_ptr<double>() + len);
+  }
+  EvalResult r;
+  r.metrics = ctr_metrics(logits, records.label);
+  r.users = n;
+  return r;
+}
+
+namespace {
+
+// --protocol ctr's baseline: items scored by their number of positive
+// training records (the AUC of popularity; accuracy and F1 need a
+// calibrated threshold, which a count does not have).
+Baseline evaluate_ctr_popularity(const CtrSplit& ctr, int64_t num_items) {
+  std::vector<double> count(static_cast<size_t>(num_items), 0.0);
+  for (size_t k = 0; k < ctr.train.size(); ++k) count[static_cast<size_t>(ctr.train.item[k])] += ctr.train.label[k];
+  std::vector<double> scores(ctr.test.size());
+  for (size_t k = 0; k < ctr.test.size(); ++k) scores[k] = count[static_cast<size_t>(ctr.test.item[k])];
+  EvalResult r;
+  r.metrics = {{"auc", ctr_metrics(scores, ctr.test.label).at("auc")}};
+  r.users = static_cast<int64_t>(ctr.test.size());
+  return {"popularity", r};
+}
+
+// RUN_DIR/ctr_records.tsv: every record with raw ids and its part, so that
+// the split can be audited or handed to another tool.
+void write_ctr_records(const std::string& path, const PreparedData& data) {
+  std::string text = "user\titem\tlabel\tpart\n";
+  const auto add = [&](const CtrRecords& r, const char* part) {
+    for (size_t k = 0; k < r.size(); ++k) {
+      text += data.dataset.users.raw(r.user[k]) + "\t" + data.dataset.items.raw(r.item[k]) + "\t" +
+              (r.label[k] ? "1" : "0") + "\t" + part + "\n";
+    }
+  };
+  add(data.ctr->train, "train");
+  add(data.ctr->eval, "eval");
+  add(data.ctr->test, "test");
+  write_file_atomic(path, text);
+}
+
+}  // namespace
+
 Baseline evaluate_baseline(const Evaluator& evaluator, bool rating_mode) {
   if (rating_mode) return {"global_mean", evaluator.evaluate_global_mean()};
   return {"popularity", evaluator.evaluate_popularity()};
@@ -220,8 +302,12 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
   const double load_seconds = now_seconds() - t_load;
   PropagationGraph graph(data.train, data.side);
   std::unique_ptr<Model> model = make_model(cfg.model, model_options(cfg), graph, device);
-  Evaluator evaluator(*data.train, *data.test, cfg.topk);
-  if (evaluator.test_users().empty()) throw DataError(cfg.dataset + ": no user has a test interaction");
+  // The ranking protocol's evaluator; --protocol ctr scores its records instead.
+  std::optional<Evaluator> evaluator;
+  if (!cfg.ctr()) {
+    evaluator.emplace(*data.train, *data.test, cfg.topk);
+    if (evaluator->test_users().empty()) throw DataError(cfg.dataset + ": no user has a test interaction");
+  }
 
   ensure_writable_dir(cfg.out);
   const fs::path ckpt_dir = run / "checkpoints";
@@ -237,6 +323,7 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
   }
   json cfg_json = cfg;
   write_file_atomic((run / "config.json").string(), cfg_json.dump(2) + "\n");
+  if (cfg.ctr()) write_ctr_records((run / "ctr_records.tsv").string(), data);
 
   std::vector<NamedTensor> params = model->parameters();
   std::vector<at::Tensor> tensors;
@@ -247,6 +334,7 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
   int64_t epoch = 0;
   EarlyStopping stop{cfg.early_stop_metric, cfg.patience};
   json best_metrics = json::object();
+  json best_valid = json::object();  // --protocol ctr: the eval records' metrics at the best epoch
   std::vector<double> epoch_times;
   Progress progress(opts.quiet);
 
@@ -254,7 +342,8 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
     Checkpoint c;
     c.meta = {{"epoch", epoch}, {"adam_steps", adam.steps()}, {"best_epoch", stop.best_epoch},
               {"best_value", stop.best_value}, {"best_metrics", best_metrics},
-              {"bad_evals", stop.bad_evals}, {"epoch_times", epoch_times}, {"model", cfg.model}};
+              {"bad_evals", stop.bad_evals}, {"epoch_times", epoch_times}, {"model", cfg.model},
+              {"best_valid", best_valid}};
     for (size_t i = 0; i < params.size(); ++i) {
       c.tensors.push_back({params[i].name, params[i].tensor});
       c.tensors.push_back({params[i].name + ".exp_avg", adam.exp_avg()[i]});
@@ -309,26 +398,44 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
     stop.best_epoch = c.meta.at("best_epoch");
     stop.best_value = c.meta.at("best_value");
     best_metrics = c.meta.at("best_metrics");
+    best_valid = c.meta.value("best_valid", json::object());
     stop.bad_evals = c.meta.at("bad_evals");
     epoch_times = c.meta.at("epoch_times").get<std::vector<double>>();
     truncate_metrics(metrics_path, epoch);
     progress.line("resuming " + cfg.out + " after epoch " + std::to_string(epoch));
   }
 
-  const Baseline baseline = evaluate_baseline(evaluator, cfg.rating_mode());
-  progress.line("data: " + std::to_string(data.train->num_users()) + " users, " +
-                std::to_string(data.train->num_items()) + " items, " +
-                std::to_string(data.train->num_edges()) + " train / " +
-                std::to_string(data.test->num_edges()) + " test interactions (" +
-                std::to_string(load_seconds).substr(0, 5) + " s to load)");
+  const Baseline baseline = cfg.ctr() ? evaluate_ctr_popularity(*data.ctr, data.train->num_items())
+                                      : evaluate_baseline(*evaluator, cfg.rating_mode());
+  if (cfg.ctr()) {
+    progress.line("data: " + std::to_string(data.train->num_users()) + " users, " +
+                  std::to_string(data.train->num_items()) + " items, CTR records " +
+                  std::to_string(data.ctr->train.size()) + " train / " +
+                  std::to_string(data.ctr->eval.size()) + " eval / " +
+                  std::to_string(data.ctr->test.size()) + " test (" +
+                  std::to_string(load_seconds).substr(0, 5) + " s to load)");
+  } else {
+    progress.line("data: " + std::to_string(data.train->num_users()) + " users, " +
+                  std::to_string(data.train->num_items()) + " items, " +
+                  std::to_string(data.train->num_edges()) + " train / " +
+                  std::to_string(data.test->num_edges()) + " test interactions (" +
+                  std::to_string(load_seconds).substr(0, 5) + " s to load)");
+  }
   progress.line(baseline.name + ": " + format_metrics(baseline.result.metrics, cfg.topk));
 
   // All training edges as (user, item) pairs in CSR order (and their
   // ratings in rating mode), built once and kept on the device; each epoch
-  // visits them in a permutation drawn from (seed, epoch).
-  const int64_t m = data.train->num_edges();
+  // visits them in a permutation drawn from (seed, epoch). Under --protocol
+  // ctr, the training records in record order, with their labels as targets.
+  const int64_t m = cfg.ctr() ? static_cast<int64_t>(data.ctr->train.size()) : data.train->num_edges();
   at::Tensor edge_user = at::empty({m}, at::kLong), edge_item = at::empty({m}, at::kLong);
-  {
+  at::Tensor edge_rating;  // rating mode: float32 [m]; ctr: the labels, float32 [m]
+  if (cfg.ctr()) {
+    const CtrRecords& r = data.ctr->train;
+    edge_user = at::tensor(r.user, at::kInt).to(at::kLong);
+    edge_item = at::tensor(r.item, at::kInt).to(at::kLong);
+    edge_rating = at::tensor(std::vector<float>(r.label.begin(), r.label.end()), at::kFloat).to(device);
+  } else {
     int64_t* eu = edge_user.data_ptr<int64_t>();
     int64_t* ei = edge_item.data_ptr<int64_t>();
     for (int64_t u = 0, e = 0; u < data.train->num_users(); ++u) {
@@ -340,13 +447,14 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
   }
   edge_user = edge_user.to(device);
   edge_item = edge_item.to(device);
-  at::Tensor edge_rating;  // rating mode: float32 [m]
   if (cfg.rating_mode()) edge_rating = at::tensor(data.train->rating(), at::kFloat).to(device);
   // Negatives per training pair: BPR pairs each with one, BCE with
   // cfg.negatives; rating mode fits the ratings of the pairs themselves.
   // They are drawn where the model trains, from the training graph's CSR,
   // copied there once (the draws are equal on every device).
-  const int64_t negatives = cfg.loss == "bpr" ? 1 : cfg.loss == "bce" ? cfg.negatives : 0;
+  // Under --protocol ctr the records carry their negatives: none is drawn.
+  const int64_t negatives =
+      cfg.ctr() ? 0 : cfg.loss == "bpr" ? 1 : cfg.loss == "bce" ? cfg.negatives : 0;
   std::optional<NegativeSampler> sampler;
   if (negatives > 0) sampler.emplace(*data.train, device);
   const int64_t batches = (m + cfg.batch_size - 1) / cfg.batch_size;
@@ -377,8 +485,8 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
     const at::Tensor order_dev = at::from_blob(order.data(), {m}, at::kLong).to(device);
     const at::Tensor users_dev = edge_user.index_select(0, order_dev);
     const at::Tensor pos_dev = edge_item.index_select(0, order_dev);
-    at::Tensor target_all;  // rating mode: the pairs' ratings, float32 [m]
-    if (cfg.rating_mode()) target_all = edge_rating.index_select(0, order_dev);
+    at::Tensor target_all;  // rating mode: the pairs' ratings; ctr: their labels; float32 [m]
+    if (edge_rating.defined()) target_all = edge_rating.index_select(0, order_dev);
     // Row j holds pair j's negatives ([m, negatives]).
     at::Tensor neg_dev;
     if (negatives > 0) neg_dev = (*sampler)(users_dev, negatives, rng.next());
@@ -424,6 +532,8 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
       at::Tensor data_loss;
       if (cfg.loss == "mse") {
         data_loss = at::mse_loss(pos, target_all.narrow(0, start, len));
+      } else if (cfg.ctr()) {
+        data_loss = at::binary_cross_entropy_with_logits(pos, target_all.narrow(0, start, len));
       } else {
         // Each user's representation repeated for its negatives, aligned
         // with them (BPR's single negative takes u as it is).
@@ -491,21 +601,30 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
     if (epoch % cfg.eval_every == 0 || epoch == cfg.epochs) {
       const double te = now_seconds();
       phase.emplace("gnnrec::train::evaluate");
-      const EvalResult r = evaluate_model(*model, evaluator, cfg.rating_mode());
+      // Under --protocol ctr, the eval records pick the best epoch and the
+      // test records are reported ("metrics"); otherwise the test split does both.
+      const EvalResult r = cfg.ctr() ? evaluate_ctr(*model, data.ctr->test)
+                                     : evaluate_model(*model, *evaluator, cfg.rating_mode());
+      std::optional<EvalResult> valid;
+      if (cfg.ctr()) valid = evaluate_ctr(*model, data.ctr->eval);
       fault::reached("eval");
       phase.reset();
       const double eval_seconds = now_seconds() - te;
       eval_seconds_total += eval_seconds;
       ++evaluations;
-      const bool improved = stop.update(epoch, r.metrics.at(cfg.early_stop_metric));
+      const bool improved =
+          stop.update(epoch, (valid ? *valid : r).metrics.at(cfg.early_stop_metric));
       if (improved) best_metrics = metrics_json(r);
-      append_line_durable(metrics_path, json{{"epoch", epoch},
-                                             {"loss", mean_loss},
-                                             {"train_seconds", train_seconds},
-                                             {"eval_seconds", eval_seconds},
-                                             {"metrics", metrics_json(r)}}
-                                            .dump());
+      if (improved && valid) best_valid = metrics_json(*valid);
+      json line{{"epoch", epoch},
+                {"loss", mean_loss},
+                {"train_seconds", train_seconds},
+                {"eval_seconds", eval_seconds},
+                {"metrics", metrics_json(r)}};
+      if (valid) line["valid"] = metrics_json(*valid);
+      append_line_durable(metrics_path, line.dump());
       progress.line("  eval epoch " + std::to_string(epoch) + ": " +
+                    (valid ? "valid " + format_metrics(valid->metrics, cfg.topk) + "  test " : "") +
                     format_metrics(r.metrics, cfg.topk) + (improved ? "  *" : ""));
       if (improved) save("best.ckpt");
       if (stop.should_stop()) {
@@ -542,11 +661,24 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
       {"items", data.train->num_items()},
       {"train_interactions", data.train->num_edges()},
       {"test_interactions", data.test->num_edges()},
-      {"test_users", static_cast<int64_t>(evaluator.test_users().size())},
+      {"test_users", evaluator ? static_cast<int64_t>(evaluator->test_users().size())
+                               : static_cast<int64_t>(0)},
       {"protocol",
-       std::string("full ranking over all items with each user's training items masked; metrics "
-                   "averaged over users with at least one test item") +
-           (cfg.rating_mode() ? "; rmse and mae over every test rating" : "")}};
+       cfg.ctr()
+           ? std::string("ctr (KGCN, WWW 2019): every interaction a positive record, as many "
+                         "negatives per user drawn from the items it never interacted with, "
+                         "records split 6:2:2 into train/eval/test at random; trained with the "
+                         "log loss; auc over all test records, acc and f1 at sigmoid >= 0.5; "
+                         "the best epoch by the eval records' ") + cfg.early_stop_metric
+           : std::string("full ranking over all items with each user's training items masked; "
+                         "metrics averaged over users with at least one test item") +
+                 (cfg.rating_mode() ? "; rmse and mae over every test rating" : "")}};
+  if (cfg.ctr()) {
+    summary["best_valid"] = best_valid;
+    summary["ctr_records"] = {{"train", data.ctr->train.size()},
+                              {"eval", data.ctr->eval.size()},
+                              {"test", data.ctr->test.size()}};
+  }
   write_file_atomic((run / "summary.json").string(), summary.dump(2) + "\n");
   return summary;
 }

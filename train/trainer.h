@@ -8,11 +8,13 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "graph/adjacency.h"
+#include "graph/ctr_split.h"
 #include "graph/interactions.h"
 #include "models/model.h"
 #include "train/config.h"
@@ -29,12 +31,17 @@ struct PreparedData {
   // (graph/kg_loaders.h: load_side_graph), aligned with the final ids; nullptr
   // when the data set has none.
   std::shared_ptr<const TypedGraph> side;
+  // --protocol ctr: the labelled records (graph/ctr_split.h); `train` and
+  // `test` are then the label-1 records of their parts. Unset otherwise.
+  std::optional<CtrSplit> ctr;
 };
 
 // Loads cfg.dataset (a directory, through the binary cache, or the built-in
 // synthetic data), drops duplicate pairs, applies min_rating, kcore and the
-// split (unless the data set ships one), and builds the graphs. Throws
-// DataError (file and line for bad files) or std::invalid_argument.
+// split (unless the data set ships one; under --protocol ctr, the CTR
+// records and their 6:2:2 split instead, which a data set that ships a
+// split cannot have), and builds the graphs. Throws DataError (file and line
+// for bad files) or std::invalid_argument.
 PreparedData prepare_data(const TrainConfig& cfg);
 
 struct TrainOptions {
@@ -64,6 +71,8 @@ ModelOptions model_options(const TrainConfig& cfg);
 
 // Trains cfg.model and returns the summary (also written to summary.json).
 // The loss (cfg.loss), per batch of training pairs (u, i), with s = score():
+//   --protocol ctr: mean binary cross-entropy with logits of the batch's
+//        labelled training records (their own negatives, none sampled);
 //   bpr: mean softplus(s(u, j) − s(u, i)), one uniform negative j per pair
 //   bce: mean binary cross-entropy with logits over the pairs (label 1) and
 //        cfg.negatives uniform negatives per pair (label 0)
@@ -75,6 +84,11 @@ nlohmann::json train(const TrainConfig& cfg, const TrainOptions& opts);
 // ranking metrics of model.ranking(), and in rating mode also rmse and mae of
 // score() on the test pairs.
 EvalResult evaluate_model(Model& model, const Evaluator& evaluator, bool rating_mode);
+
+// --protocol ctr: the CTR metrics (train/metrics.h ctr_metrics: auc, acc,
+// f1, logloss) of score() on `records`, in evaluation mode, at most
+// pairs_per_call records per represent() call.
+EvalResult evaluate_ctr(Model& model, const CtrRecords& records, int64_t pairs_per_call = 65536);
 
 // The baseline reported beside the model: the popularity ranking, or in
 // rating mode the global mean training rating ("global_mean", rmse and mae).

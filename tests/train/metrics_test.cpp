@@ -1,6 +1,9 @@
 // Ranking metrics against values worked out by hand from the definitions.
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#include <stdexcept>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -119,9 +122,62 @@ TEST(RatingMetrics, HandWorked) {
   EXPECT_TRUE(std::isnan(RatingMetrics().values().at("rmse")));
 }
 
+TEST(CtrMetrics, HandWorked) {
+  // Positives 2, 0.5, 0 against negatives -1, 0.5, -3: of the 9 pairs the
+  // positive wins 3 + 2 + 2 and ties 1 (0.5 = 0.5), so AUC = 7.5 / 9.
+  // Predicted positive at z >= 0 (σ >= ½): 1 0 1 1 0 1 against 1 0 1 0 0 1:
+  // 5 of 6 right; TP 3, FP 1, FN 0, F1 = 6 / 7.
+  const std::vector<double> z{2.0, -1.0, 0.5, 0.5, -3.0, 0.0};
+  const std::vector<uint8_t> y{1, 0, 1, 0, 0, 1};
+  const auto m = ctr_metrics(z, y);
+  EXPECT_DOUBLE_EQ(m.at("auc"), 7.5 / 9.0);
+  EXPECT_DOUBLE_EQ(m.at("acc"), 5.0 / 6.0);
+  EXPECT_DOUBLE_EQ(m.at("f1"), 6.0 / 7.0);
+  const double logloss = (std::log1p(std::exp(-2.0)) + std::log1p(std::exp(-1.0)) +
+                          std::log1p(std::exp(-0.5)) + std::log1p(std::exp(0.5)) +
+                          std::log1p(std::exp(-3.0)) + std::log(2.0)) / 6.0;
+  EXPECT_NEAR(m.at("logloss"), logloss, 1e-12);
+}
+
+TEST(CtrMetrics, AucMatchesPairCounting) {
+  // The rank formula against counting every (positive, negative) pair, on
+  // scores with many ties.
+  std::vector<double> z;
+  std::vector<uint8_t> y;
+  uint64_t state = 12345;
+  for (int k = 0; k < 301; ++k) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    z.push_back(static_cast<double>((state >> 33) % 17) - 8.0);
+    y.push_back(static_cast<uint8_t>((state >> 20) % 3 == 0));
+  }
+  double wins = 0, pairs = 0;
+  for (size_t a = 0; a < z.size(); ++a) {
+    for (size_t b = 0; b < z.size(); ++b) {
+      if (y[a] != 1 || y[b] != 0) continue;
+      wins += z[a] > z[b] ? 1.0 : z[a] == z[b] ? 0.5 : 0.0;
+      pairs += 1;
+    }
+  }
+  ASSERT_GT(pairs, 0);
+  EXPECT_NEAR(ctr_metrics(z, y).at("auc"), wins / pairs, 1e-12);
+}
+
+TEST(CtrMetrics, EdgeCases) {
+  // One label only: AUC undefined; nothing predicted positive and no
+  // positive: F1 0.
+  const auto m = ctr_metrics({-1.0, -2.0}, {0, 0});
+  EXPECT_TRUE(std::isnan(m.at("auc")));
+  EXPECT_DOUBLE_EQ(m.at("acc"), 1.0);
+  EXPECT_DOUBLE_EQ(m.at("f1"), 0.0);
+  EXPECT_THROW(ctr_metrics({1.0}, {1, 0}), std::invalid_argument);
+  EXPECT_THROW(ctr_metrics({}, {}), std::invalid_argument);
+}
+
 TEST(Metrics, Direction) {
   EXPECT_TRUE(lower_is_better("rmse"));
   EXPECT_TRUE(lower_is_better("mae"));
+  EXPECT_TRUE(lower_is_better("logloss"));
+  EXPECT_FALSE(lower_is_better("acc"));
   EXPECT_FALSE(lower_is_better("auc"));
   EXPECT_FALSE(lower_is_better("recall@20"));
 }

@@ -42,7 +42,7 @@ void print_table(const std::string& title, const std::vector<std::pair<std::stri
   for (const auto& metric : per_k_metric_names()) {
     for (int k : ks) keys.push_back(metric + "@" + std::to_string(k));
   }
-  for (const char* key : {"auc", "rmse", "mae"}) keys.emplace_back(key);
+  for (const char* key : {"auc", "acc", "f1", "logloss", "rmse", "mae"}) keys.emplace_back(key);
   std::printf("%s\n%-14s", title.c_str(), "metric");
   for (const auto& [name, m] : cols) std::printf(" %12s", name.c_str());
   std::printf("\n");
@@ -80,6 +80,12 @@ void add_train_options(CLI::App* app, TrainConfig& c) {
                   "u.data, ratings.dat, one .csv/.tsv) or 'synthetic'")->capture_default_str();
   app->add_option("--out", c.out, "run directory to write (config.json, metrics.jsonl, "
                                   "summary.json, checkpoints/)");
+  app->add_option("--protocol", c.protocol,
+                  "evaluation protocol: ranking (full ranking over a train/test split of the "
+                  "interactions) or ctr (KGCN's CTR protocol: every interaction a positive, as "
+                  "many sampled negatives per user, records split 6:2:2 into train/eval/test; "
+                  "needs --loss bce; reports auc, acc, f1, logloss)")
+      ->capture_default_str();
   app->add_option("--split", c.split, "split when the data set has none: random, per-user, "
                                       "temporal, loo")->capture_default_str();
   app->add_option("--train-ratio", c.train_ratio, "fraction of interactions kept for training")
@@ -132,8 +138,8 @@ void add_train_options(CLI::App* app, TrainConfig& c) {
       ->delimiter(',');
   app->add_option("--early-stop-metric", c.early_stop_metric,
                   "metric that picks the best epoch and drives early stopping (lower is better "
-                  "for rmse and mae, higher for the others) [default: recall@20; rmse with "
-                  "--loss mse]");
+                  "for rmse, mae and logloss, higher for the others) [default: recall@20; rmse "
+                  "with --loss mse; auc with --protocol ctr]");
   app->add_option("--patience", c.patience, "stop after this many evaluations without "
                                             "improvement; 0 never stops early")
       ->capture_default_str();
@@ -257,8 +263,11 @@ int run_train(TrainConfig cfg, bool resume, bool overwrite, bool quiet,
   print_table("\n" + cfg.model + " on " + cfg.dataset + " (best epoch " +
                   std::to_string(summary["best_epoch"].get<int64_t>()) + " of " +
                   std::to_string(summary["epochs_run"].get<int64_t>()) + ", " +
-                  std::to_string(summary["test_users"].get<int64_t>()) + " test users, " +
-                  "full ranking, training items masked)",
+                  (cfg.ctr() ? std::to_string(summary["ctr_records"]["test"].get<int64_t>()) +
+                                   " test records, --protocol ctr, best epoch by the eval "
+                                   "records' " + cfg.early_stop_metric + ")"
+                             : std::to_string(summary["test_users"].get<int64_t>()) +
+                                   " test users, full ranking, training items masked)"),
               {{cfg.model, summary["best"]}, {baseline, summary[baseline]}}, cfg.topk);
   std::printf("mean epoch %.3f s, evaluation %.3f s; run directory %s\n",
               summary["epoch_seconds"].get<double>(), summary["eval_seconds"].get<double>(),
@@ -273,6 +282,16 @@ int run_train(TrainConfig cfg, bool resume, bool overwrite, bool quiet,
 
 int run_evaluate(const std::string& run_dir, const std::string& which) {
   LoadedRun r = load_run(run_dir, which);
+  if (r.config.ctr()) {
+    const EvalResult res = evaluate_ctr(*r.model, r.data.ctr->test);
+    std::printf("%s (%s checkpoint, epoch %lld) on %s, %lld test records (--protocol ctr)\n",
+                r.config.model.c_str(), which.c_str(), static_cast<long long>(r.epoch),
+                r.config.dataset.c_str(), static_cast<long long>(res.users));
+    for (const std::string& name : ctr_metric_names()) {
+      std::printf("%-8s %.4f\n", name.c_str(), res.metrics.at(name));
+    }
+    return 0;
+  }
   Evaluator ev(*r.data.train, *r.data.test, r.config.topk);
   const EvalResult res = evaluate_model(*r.model, ev, r.config.rating_mode());
   const Baseline baseline = evaluate_baseline(ev, r.config.rating_mode());
