@@ -98,6 +98,13 @@ void TrainConfig::validate() const {
         " would sample more than 2^31 neighbours per batch; lower either");
   }
   if (device != "cpu" && device.rfind("cuda", 0) != 0) bad("--device must be 'cpu' or 'cuda[:N]', got '" + device + "'");
+  if (!(cold_fraction >= 0 && cold_fraction <= 1)) {
+    bad("--cold-fraction must be in [0, 1], got " + str(cold_fraction));
+  }
+  if (ctr() && cold_fraction > 0) {
+    bad("--cold-fraction reports ranking metrics of cold users; --protocol ctr has no ranking "
+        "evaluation");
+  }
   if (topk.empty()) bad("--topk needs at least one K");
   // The early-stopping metric must be one that evaluation computes.
   const std::string metric = resolved().early_stop_metric;
@@ -128,6 +135,7 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
   j = nlohmann::json{{"model", c.model}, {"dataset", c.dataset}, {"out", c.out},
                      {"protocol", c.protocol}, {"split", c.split}, {"train_ratio", c.train_ratio},
                      {"min_rating", c.min_rating}, {"kcore", c.kcore},
+                     {"side_info", c.side_info},
                      {"synthetic_users", c.synthetic_users}, {"synthetic_items", c.synthetic_items},
                      {"dim", c.dim}, {"layers", c.layers},
                      {"dropout", optional_json(c.dropout)},
@@ -140,7 +148,8 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
                      {"loss", c.loss}, {"negatives", c.negatives},
                      {"epochs", c.epochs}, {"batch_size", c.batch_size}, {"lr", c.lr},
                      {"reg", c.reg}, {"seed", c.seed}, {"eval_every", c.eval_every},
-                     {"topk", c.topk}, {"early_stop_metric", c.early_stop_metric},
+                     {"topk", c.topk}, {"cold_fraction", c.cold_fraction},
+                     {"early_stop_metric", c.early_stop_metric},
                      {"patience", c.patience}, {"device", c.device}, {"threads", c.threads},
                      {"deterministic", c.deterministic}};
 }
@@ -155,6 +164,7 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
   c.train_ratio = j.value("train_ratio", d.train_ratio);
   c.min_rating = j.value("min_rating", d.min_rating);
   c.kcore = j.value("kcore", d.kcore);
+  c.side_info = j.value("side_info", d.side_info);
   c.synthetic_users = j.value("synthetic_users", d.synthetic_users);
   c.synthetic_items = j.value("synthetic_items", d.synthetic_items);
   c.dim = j.value("dim", d.dim);
@@ -175,6 +185,7 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
   c.seed = j.value("seed", d.seed);
   c.eval_every = j.value("eval_every", d.eval_every);
   c.topk = j.value("topk", d.topk);
+  c.cold_fraction = j.value("cold_fraction", d.cold_fraction);
   c.early_stop_metric = j.value("early_stop_metric", d.early_stop_metric);
   c.patience = j.value("patience", d.patience);
   c.device = j.value("device", d.device);

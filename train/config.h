@@ -27,6 +27,10 @@ struct TrainConfig {
   double train_ratio = 0.8;
   double min_rating = 0;              // 0: keep every interaction
   int kcore = 0;
+  // Load the data set's knowledge graph or side information (graph/
+  // kg_loaders.h: load_side_graph) for the models that use one; false
+  // trains them on the interactions alone (heterogat: user-item relations).
+  bool side_info = true;
   // Synthetic data set (dataset == "synthetic").
   int64_t synthetic_users = 3000;
   int64_t synthetic_items = 2000;
@@ -53,6 +57,10 @@ struct TrainConfig {
   // Evaluation and stopping.
   int64_t eval_every = 5;
   std::vector<int> topk{10, 20};
+  // Also report the ranking metrics over the cold users, the given fraction
+  // of test users with the fewest training interactions (Evaluator::
+  // set_cold_users), keyed "cold/recall@20", ...; 0: not reported.
+  double cold_fraction = 0;
   std::string early_stop_metric;      // empty: rmse with --loss mse, auc with --protocol ctr,
                                       // recall@20 otherwise
   int64_t patience = 10;              // evaluations without improvement; 0: never stop early

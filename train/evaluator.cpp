@@ -82,9 +82,14 @@ EvalResult Evaluator::evaluate(const at::Tensor& user_emb_in, const at::Tensor& 
   const auto& titems = test_.user_items();
   double auc_sum = 0;
   int64_t auc_users = 0;
+  std::vector<RankingMetrics> group_acc(groups_.size(), RankingMetrics(ks_));
   for (size_t r = 0; r < test_users_.size(); ++r) {
     const int64_t u = test_users_[r];
     acc.add_user(tp + r * k, k, titems.data() + toff[u], toff[u + 1] - toff[u]);
+    for (size_t g = 0; g < groups_.size(); ++g) {
+      if (groups_[g].member[static_cast<size_t>(u)] == 0) continue;
+      group_acc[g].add_user(tp + r * k, k, titems.data() + toff[u], toff[u + 1] - toff[u]);
+    }
     coverage.add_list(tp + r * k, k);
     // Summed in user order, skipping users without negatives.
     if (std::isnan(ap[r])) continue;
@@ -95,7 +100,43 @@ EvalResult Evaluator::evaluate(const at::Tensor& user_emb_in, const at::Tensor& 
   for (const auto& [name, value] : coverage.values()) out.metrics[name] = value;
   out.metrics["auc"] = auc_users > 0 ? auc_sum / static_cast<double>(auc_users)
                                      : std::numeric_limits<double>::quiet_NaN();
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    if (group_acc[g].users() == 0) continue;
+    for (const auto& [name, value] : group_acc[g].means()) {
+      out.metrics[groups_[g].name + "/" + name] = value;
+    }
+  }
   return out;
+}
+
+void Evaluator::add_user_group(const std::string& name, const std::vector<int64_t>& users) {
+  for (const auto& g : groups_) {
+    if (g.name == name) throw std::invalid_argument("evaluator: user group '" + name + "' is added twice");
+  }
+  UserGroup g{name, std::vector<char>(static_cast<size_t>(train_.num_users()), 0)};
+  for (int64_t u : users) {
+    if (u < 0 || u >= train_.num_users()) {
+      throw std::invalid_argument("evaluator: user group '" + name + "': user " +
+                                  std::to_string(u) + " is out of range [0, " +
+                                  std::to_string(train_.num_users()) + ")");
+    }
+    g.member[static_cast<size_t>(u)] = 1;
+  }
+  groups_.push_back(std::move(g));
+}
+
+std::vector<int64_t> Evaluator::coldest_test_users(double fraction) const {
+  if (!(fraction >= 0 && fraction <= 1)) {
+    throw std::invalid_argument("evaluator: the cold-user fraction must be in [0, 1], got " +
+                                std::to_string(fraction));
+  }
+  std::vector<int64_t> users = test_users_;
+  std::stable_sort(users.begin(), users.end(), [&](int64_t a, int64_t b) {
+    return train_.user_degree(a) < train_.user_degree(b);
+  });
+  const auto n = static_cast<size_t>(std::ceil(fraction * static_cast<double>(users.size()) - 1e-9));
+  users.resize(std::min(n, users.size()));
+  return users;
 }
 
 std::map<std::string, double> Evaluator::evaluate_ratings(const PairPredictor& predict,

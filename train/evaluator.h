@@ -75,6 +75,19 @@ class Evaluator {
 
   const std::vector<int64_t>& test_users() const { return test_users_; }
 
+  // A user group whose ranking metrics evaluate() also reports, keyed
+  // NAME + "/" + metric ("cold/recall@20", ...; not coverage or auc): the
+  // same per-user metrics averaged over the group's test users only (users
+  // without test items are ignored; an empty group reports nothing). Call
+  // before evaluating: not thread-safe with evaluate(). Throws
+  // std::invalid_argument for a user id out of range or a repeated name.
+  void add_user_group(const std::string& name, const std::vector<int64_t>& users);
+  // The cold users: the ceil(fraction · number of test users) test users
+  // with the fewest training interactions, ties to the lower user id,
+  // ascending by (training degree, id). fraction in [0, 1], else
+  // std::invalid_argument.
+  std::vector<int64_t> coldest_test_users(double fraction) const;
+
  private:
   // The operators' inputs, on one device: training items as the mask CSR
   // (int64 rowptr, int32 col), the test CSR, and the test users (int64).
@@ -93,6 +106,11 @@ class Evaluator {
   std::vector<int> ks_;
   int64_t chunk_;
   std::vector<int64_t> test_users_;
+  struct UserGroup {
+    std::string name;
+    std::vector<char> member;  // [num_users]
+  };
+  std::vector<UserGroup> groups_;
   struct GraphCache {
     std::mutex mutex;
     std::vector<std::pair<c10::Device, std::shared_ptr<const DeviceGraphs>>> by_device;

@@ -149,7 +149,7 @@ PreparedData prepare_data(const TrainConfig& cfg) {
   out.test = std::make_shared<BipartiteGraph>(
       BipartiteGraph::build(ds.num_users(), ds.num_items(), ds.test));
   // After filtering, so that the graph is aligned with the final ids.
-  if (cfg.dataset != "synthetic") out.side = load_side_graph(cfg.dataset, ds);
+  if (cfg.dataset != "synthetic" && cfg.side_info) out.side = load_side_graph(cfg.dataset, ds);
   out.dataset = std::move(ds);
   return out;
 }
@@ -183,6 +183,13 @@ ModelOptions model_options(const TrainConfig& cfg) {
   mo.aggregator = cfg.aggregator;
   mo.fanouts = cfg.fanouts;
   return mo;
+}
+
+std::vector<int64_t> add_cold_users(Evaluator& evaluator, const TrainConfig& cfg) {
+  if (cfg.cold_fraction <= 0) return {};
+  std::vector<int64_t> cold = evaluator.coldest_test_users(cfg.cold_fraction);
+  evaluator.add_user_group("cold", cold);
+  return cold;
 }
 
 EvalResult evaluate_model(Model& model, const Evaluator& evaluator, bool rating_mode) {
@@ -308,6 +315,8 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
     evaluator.emplace(*data.train, *data.test, cfg.topk);
     if (evaluator->test_users().empty()) throw DataError(cfg.dataset + ": no user has a test interaction");
   }
+  const std::vector<int64_t> cold_users =
+      evaluator ? add_cold_users(*evaluator, cfg) : std::vector<int64_t>{};
 
   ensure_writable_dir(cfg.out);
   const fs::path ckpt_dir = run / "checkpoints";
@@ -678,6 +687,11 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
     summary["ctr_records"] = {{"train", data.ctr->train.size()},
                               {"eval", data.ctr->eval.size()},
                               {"test", data.ctr->test.size()}};
+  }
+  if (cfg.cold_fraction > 0) {
+    summary["cold_users"] = static_cast<int64_t>(cold_users.size());
+    summary["cold_max_train_degree"] =
+        cold_users.empty() ? int64_t{0} : data.train->user_degree(cold_users.back());
   }
   write_file_atomic((run / "summary.json").string(), summary.dump(2) + "\n");
   return summary;

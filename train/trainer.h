@@ -29,7 +29,7 @@ struct PreparedData {
   std::shared_ptr<const BipartiteGraph> test;
   // The knowledge graph or side information beside the interactions
   // (graph/kg_loaders.h: load_side_graph), aligned with the final ids; nullptr
-  // when the data set has none.
+  // when the data set has none or the configuration turns it off (side_info).
   std::shared_ptr<const TypedGraph> side;
   // --protocol ctr: the labelled records (graph/ctr_split.h); `train` and
   // `test` are then the label-1 records of their parts. Unset otherwise.
@@ -79,6 +79,12 @@ ModelOptions model_options(const TrainConfig& cfg);
 //   mse: mean (s(u, i) − rating)² over the pairs (rating mode, no negatives)
 // plus cfg.reg · ½ ‖ego embeddings of the batch's users and items‖² / batch.
 nlohmann::json train(const TrainConfig& cfg, const TrainOptions& opts);
+
+// With cfg.cold_fraction > 0, adds the group "cold" of
+// evaluator.coldest_test_users(cfg.cold_fraction) to the evaluator (its
+// metrics are keyed "cold/recall@20", ...) and returns those users; else
+// returns nothing and adds nothing.
+std::vector<int64_t> add_cold_users(Evaluator& evaluator, const TrainConfig& cfg);
 
 // Evaluates in evaluation mode (set_training(false), no gradients): the
 // ranking metrics of model.ranking(), and in rating mode also rmse and mae of

@@ -125,5 +125,62 @@ TEST(Evaluator, TiesGoToTheLowerItemId) {
   EXPECT_THROW(ev.evaluate(users, items.narrow(0, 0, 3)), std::invalid_argument);
 }
 
+TEST(Evaluator, UserGroupMetricsByHand) {
+  // User 0 trains on {0}, user 1 on {2, 3}; tests {2} and {0, 1}.
+  Interactions tr, te;
+  tr.user = {0, 1, 1};
+  tr.item = {0, 2, 3};
+  te.user = {0, 1, 1};
+  te.item = {2, 0, 1};
+  const BipartiteGraph train = BipartiteGraph::build(3, 4, tr), test = BipartiteGraph::build(3, 4, te);
+  Evaluator ev(train, test, {1, 2});
+  // The coldest half of the two test users is user 0 (1 training item).
+  EXPECT_EQ(ev.coldest_test_users(0.5), (std::vector<int64_t>{0}));
+  ev.add_user_group("cold", ev.coldest_test_users(0.5));
+  ev.add_user_group("warm", {1, 2});  // user 2 has no test item: ignored
+  ev.add_user_group("none", {});
+  const at::Tensor users = at::tensor(std::vector<float>{1, -1, 0}).view({3, 1});
+  const at::Tensor items = at::tensor(std::vector<float>{4, 3, 2, 1}).view({4, 1});
+  const EvalResult r = ev.evaluate(users, items);
+  // User 0: ranking [1, 2, 3] (0 masked), test {2} at rank 2.
+  const double l3 = std::log2(3.0);
+  EXPECT_DOUBLE_EQ(r.metrics.at("cold/recall@1"), 0.0);
+  EXPECT_DOUBLE_EQ(r.metrics.at("cold/recall@2"), 1.0);
+  EXPECT_NEAR(r.metrics.at("cold/ndcg@2"), 1 / l3, 1e-12);
+  EXPECT_DOUBLE_EQ(r.metrics.at("cold/precision@2"), 0.5);
+  // User 1: scores [-4, -3, -2, -1] with 2 and 3 masked: ranking [1, 0],
+  // test {0, 1}: both found; at K = 1, one of two.
+  EXPECT_DOUBLE_EQ(r.metrics.at("warm/recall@1"), 0.5);
+  EXPECT_DOUBLE_EQ(r.metrics.at("warm/recall@2"), 1.0);
+  EXPECT_NEAR(r.metrics.at("warm/ndcg@2"), 1.0, 1e-12);
+  EXPECT_NEAR(r.metrics.at("warm/ndcg@1"), 1.0, 1e-12);
+  // The overall means are those of the two users.
+  EXPECT_DOUBLE_EQ(r.metrics.at("recall@2"), 1.0);
+  EXPECT_NEAR(r.metrics.at("ndcg@2"), (1 / l3 + 1.0) / 2, 1e-12);
+  // No per-group auc or coverage; an empty group reports nothing.
+  EXPECT_EQ(r.metrics.count("cold/auc"), 0u);
+  EXPECT_EQ(r.metrics.count("cold/coverage@2"), 0u);
+  EXPECT_EQ(r.metrics.count("none/recall@2"), 0u);
+  EXPECT_THROW(ev.add_user_group("cold", {0}), std::invalid_argument);
+  EXPECT_THROW(ev.add_user_group("bad", {3}), std::invalid_argument);
+}
+
+TEST(Evaluator, ColdestTestUsersBreakTiesByUserId) {
+  // Training degrees 2, 1, 1, 3; every user has a test item.
+  Interactions tr, te;
+  tr.user = {0, 0, 1, 2, 3, 3, 3};
+  tr.item = {0, 1, 0, 1, 0, 1, 2};
+  te.user = {0, 1, 2, 3};
+  te.item = {4, 4, 4, 4};
+  const BipartiteGraph train = BipartiteGraph::build(4, 5, tr), test = BipartiteGraph::build(4, 5, te);
+  const Evaluator ev(train, test, {1});
+  EXPECT_TRUE(ev.coldest_test_users(0).empty());
+  EXPECT_EQ(ev.coldest_test_users(0.5), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(ev.coldest_test_users(0.6), (std::vector<int64_t>{1, 2, 0}));  // ceil(2.4)
+  EXPECT_EQ(ev.coldest_test_users(1), (std::vector<int64_t>{1, 2, 0, 3}));
+  EXPECT_THROW(ev.coldest_test_users(1.5), std::invalid_argument);
+  EXPECT_THROW(ev.coldest_test_users(-0.1), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace gnnrec

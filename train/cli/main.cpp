@@ -43,14 +43,24 @@ void print_table(const std::string& title, const std::vector<std::pair<std::stri
     for (int k : ks) keys.push_back(metric + "@" + std::to_string(k));
   }
   for (const char* key : {"auc", "acc", "f1", "logloss", "rmse", "mae"}) keys.emplace_back(key);
-  std::printf("%s\n%-14s", title.c_str(), "metric");
+  for (const auto& metric : per_k_metric_names()) {
+    for (int k : ks) keys.push_back("cold/" + metric + "@" + std::to_string(k));
+  }
+  // Wide enough for the longest key shown ("cold/precision@20").
+  int width = 14;
+  for (const auto& key : keys) {
+    const bool any = std::any_of(cols.begin(), cols.end(),
+                                 [&](const auto& col) { return col.second.contains(key); });
+    if (any) width = std::max(width, static_cast<int>(key.size()) + 1);
+  }
+  std::printf("%s\n%-*s", title.c_str(), width, "metric");
   for (const auto& [name, m] : cols) std::printf(" %12s", name.c_str());
   std::printf("\n");
   for (const auto& key : keys) {
     const bool any = std::any_of(cols.begin(), cols.end(),
                                  [&](const auto& col) { return col.second.contains(key); });
     if (!any) continue;
-    std::printf("%-14s", key.c_str());
+    std::printf("%-*s", width, key.c_str());
     for (const auto& [name, m] : cols) {
       if (m.contains(key) && m[key].is_number()) std::printf(" %12.4f", m[key].get<double>());
       else std::printf(" %12s", "-");
@@ -95,23 +105,29 @@ void add_train_options(CLI::App* app, TrainConfig& c) {
       ->capture_default_str();
   app->add_option("--kcore", c.kcore, "drop users and items with fewer interactions, repeatedly; "
                                       "0 keeps all")->capture_default_str();
+  app->add_flag_callback("--no-side-info", [&c] { c.side_info = false; },
+                "ignore the data set's knowledge graph or side information (kgat and kgcn then "
+                "fail; heterogat keeps the user-item relations only)");
   app->add_option("--synthetic-users", c.synthetic_users, "users of the synthetic data set")
       ->capture_default_str();
   app->add_option("--synthetic-items", c.synthetic_items, "items of the synthetic data set")
       ->capture_default_str();
   app->add_option("--dim", c.dim, "embedding width")->capture_default_str();
   app->add_option("--layers", c.layers, "propagation layers (graph models)")->capture_default_str();
-  add_optional(app, "--dropout", c.dropout, "feature dropout, in [0, 1) (gcn, gat, sage)",
-               "gcn 0.5, gat 0.6, sage 0");
+  add_optional(app, "--dropout", c.dropout, "feature dropout, in [0, 1) (gcn, gat, sage, heterogat)",
+               "gcn 0.5, gat 0.6, sage 0, heterogat 0");
   add_optional(app, "--node-dropout", c.node_dropout,
                "fraction of adjacency entries dropped per step, in [0, 1) (ngcf)", "0.1");
   add_optional(app, "--message-dropout", c.message_dropout,
                "dropout on each layer's messages, in [0, 1) (ngcf, kgat)", "0.1");
   add_optional(app, "--attention-dropout", c.attention_dropout,
-               "dropout on attention coefficients, in [0, 1) (gat)", "0.6");
-  add_optional(app, "--heads", c.heads, "attention heads, >= 1, dividing --dim (gat)", "8");
-  add_optional(app, "--aggregator", c.aggregator, "neighbour aggregator: mean, max, pool, lstm (sage)",
-               "mean");
+               "dropout on attention coefficients, in [0, 1) (gat, heterogat)",
+               "gat 0.6, heterogat 0");
+  add_optional(app, "--heads", c.heads, "attention heads, >= 1, dividing --dim (gat, heterogat)",
+               "gat 8, heterogat 4");
+  add_optional(app, "--aggregator", c.aggregator, "neighbour aggregator: mean, max, pool, lstm (sage); sum, concat, "
+               "neighbor (kgcn); sum or mean across relations (heterogat)",
+               "sage mean, kgcn sum, heterogat mean");
   app->add_option_function<std::vector<int64_t>>(
          "--fanouts", [&c](const std::vector<int64_t>& v) { c.fanouts = v; },
          "neighbours sampled per layer in training, one per --layers, e.g. 10,10 (sage) "
@@ -136,6 +152,10 @@ void add_train_options(CLI::App* app, TrainConfig& c) {
       ->capture_default_str();
   app->add_option("--topk", c.topk, "cut-offs K for the metrics")->capture_default_str()
       ->delimiter(',');
+  app->add_option("--cold-fraction", c.cold_fraction,
+                  "also report the ranking metrics (cold/recall@K, ...) over this fraction of test "
+                  "users with the fewest training interactions; 0 reports none")
+      ->capture_default_str();
   app->add_option("--early-stop-metric", c.early_stop_metric,
                   "metric that picks the best epoch and drives early stopping (lower is better "
                   "for rmse, mae and logloss, higher for the others) [default: recall@20; rmse "
@@ -293,6 +313,7 @@ int run_evaluate(const std::string& run_dir, const std::string& which) {
     return 0;
   }
   Evaluator ev(*r.data.train, *r.data.test, r.config.topk);
+  add_cold_users(ev, r.config);
   const EvalResult res = evaluate_model(*r.model, ev, r.config.rating_mode());
   const Baseline baseline = evaluate_baseline(ev, r.config.rating_mode());
   print_table(r.config.model + " (" + which + " checkpoint, epoch " + std::to_string(r.epoch) +
