@@ -53,8 +53,9 @@ def test_records_split_and_negatives(tmp_path):
     data = tmp_path / "music"
     positives = write_music(data)
     out = tmp_path / "run"
-    ctr_train(data, out, "--model", "kgcn", "--layers", "1", "--dim", "8", "--fanouts", "4",
-              "--epochs", "2", "--eval-every", "1", "--batch-size", "64")
+    r = ctr_train(data, out, "--model", "kgcn", "--layers", "1", "--dim", "8", "--fanouts", "4",
+                  "--epochs", "2", "--eval-every", "1", "--batch-size", "64")
+    assert "--protocol ctr, best epoch by the eval records' auc)" in r.out, r.out
     records = read_records(out)
     n = len(records)
     # Every positive once with label 1, and as many negatives in all.

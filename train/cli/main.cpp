@@ -285,7 +285,7 @@ int run_train(TrainConfig cfg, bool resume, bool overwrite, bool quiet,
                   std::to_string(summary["epochs_run"].get<int64_t>()) + ", " +
                   (cfg.ctr() ? std::to_string(summary["ctr_records"]["test"].get<int64_t>()) +
                                    " test records, --protocol ctr, best epoch by the eval "
-                                   "records' " + cfg.early_stop_metric + ")"
+                                   "records' " + summary["early_stop_metric"].get<std::string>() + ")"
                              : std::to_string(summary["test_users"].get<int64_t>()) +
                                    " test users, full ranking, training items masked)"),
               {{cfg.model, summary["best"]}, {baseline, summary[baseline]}}, cfg.topk);
