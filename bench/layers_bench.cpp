@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   // SAGE: a mini-batch of random seed nodes, two mean layers.
   const SparseAdjacency sage_adj = unified_adjacency(g, Normalization::kNone, false, at::kFloat);
   std::vector<layers::SageLayer> sage;
-  for (int l = 0; l < static_cast<int>(fanouts.size()); ++l) {
+  for (uint64_t l = 0; l < fanouts.size(); ++l) {
     sage.push_back({"mean", layers::make_linear(dim, dim, true, 2, 2 * l, at::kCPU),
                     layers::make_linear(dim, dim, false, 2, 2 * l + 1, at::kCPU), {}, {}});
   }

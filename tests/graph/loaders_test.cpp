@@ -22,7 +22,7 @@ class LoadersTest : public testing::ScratchDirTest {
  protected:
   LoadersTest() : ScratchDirTest("gnnrec_loaders") {}
   std::string sub(const std::string& name) {
-    const std::string d = (fs::path(dir_) / name).string();
+    std::string d = (fs::path(dir_) / name).string();
     fs::create_directories(d);
     return d;
   }

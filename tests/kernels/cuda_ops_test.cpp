@@ -766,7 +766,7 @@ TEST(CudaSampleNegatives, ChecksValuesBeforeLaunching) {
   const at::Tensor rp = cuda(a.rowptr), cp = cuda(a.col);
   for (const auto device : {at::Device(at::kCPU), at::Device(at::kCUDA)}) {
     SCOPED_TRACE(device.str());
-    const auto call = [&](std::vector<int64_t> users, int64_t num_items) {
+    const auto call = [&](const std::vector<int64_t>& users, int64_t num_items) {
       ops::sample_negatives(a.rowptr.to(device), a.col.to(device),
                             at::tensor(users, at::kLong).to(device), num_items, 1, 1);
     };

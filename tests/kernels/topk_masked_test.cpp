@@ -60,7 +60,7 @@ struct Case {
   Rows mask, test;
   at::Tensor mask_rowptr, mask_col, test_rowptr, test_col;
 
-  Case(at::Tensor u, at::Tensor i, std::vector<int64_t> ids, Rows m, Rows t)
+  Case(at::Tensor u, at::Tensor i, const std::vector<int64_t>& ids, Rows m, Rows t)
       : user_emb(std::move(u)), item_emb(std::move(i)), users(at::tensor(ids, at::kLong)),
         mask(std::move(m)), test(std::move(t)) {
     std::tie(mask_rowptr, mask_col) = csr(mask);
@@ -464,10 +464,13 @@ TEST(TopkMasked, BadInputNamesOperatorAndArgument) {
   expect_error([&] {
     ops::topk_masked_auc(u, it, users, rp, col, c.test_rowptr.narrow(0, 0, 3), c.test_col, 2, 4);
   }, "_topk_masked_auc: test_rowptr must have one entry per user plus one (9), got 3");
-  const auto [rp2, col2] = csr(Rows{{}, {}, {}, {5, 4}, {}, {}, {}, {}});
+  // Plain variables, not structured bindings: lambdas capture those only
+  // from C++20 on (g++ allows it in C++17, clang does not).
+  at::Tensor rp2, col2, rp3, col3;
+  std::tie(rp2, col2) = csr(Rows{{}, {}, {}, {5, 4}, {}, {}, {}, {}});
   expect_error([&] { ops::topk_masked_auc(u, it, users, rp, col, rp2, col2, 2, 4); },
                "_topk_masked_auc: test_col must be sorted ascending without duplicates");
-  const auto [rp3, col3] = csr(Rows{{}, {}, {}, {4, 4}, {}, {}, {}, {}});
+  std::tie(rp3, col3) = csr(Rows{{}, {}, {}, {4, 4}, {}, {}, {}, {}});
   expect_error([&] { ops::topk_masked_auc(u, it, users, rp3, col3, rp2, col2, 2, 4); },
                "_topk_masked_auc: mask_col must be sorted ascending without duplicates");
 }

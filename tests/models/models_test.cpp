@@ -226,7 +226,7 @@ TEST(Layers, SageLstmShuffleReadsARandomPermutation) {
   layer.lstm = {at::randn({4 * d, d}, gen), at::randn({4 * d, d}, gen), at::randn({4 * d}, gen),
                 at::randn({4 * d}, gen)};
   const at::Tensor x = at::randn({2, d}, gen);
-  auto block = [&](std::vector<int32_t> cols) {
+  auto block = [&](const std::vector<int32_t>& cols) {
     SparseAdjacency a;
     a.num_rows = 1;
     a.num_cols = 2;

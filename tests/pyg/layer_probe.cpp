@@ -29,7 +29,8 @@ namespace {
 using gnnrec::Normalization;
 using nlohmann::json;
 
-at::Tensor read_tensor(const std::string& path, std::vector<int64_t> shape, at::ScalarType dtype) {
+at::Tensor read_tensor(const std::string& path, const std::vector<int64_t>& shape,
+                       at::ScalarType dtype) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot open");
   at::Tensor t = at::empty(shape, dtype);

@@ -101,7 +101,7 @@ TEST(CudaTrainer, ResumeAgreesWithAnUninterruptedRun) {
 
 // User 7 (raw id) has every item in training: BPR has no negative for it.
 std::string full_user_dataset() {
-  const std::string dir = gnnrec::testing::fresh_dir("full_user_data");
+  std::string dir = gnnrec::testing::fresh_dir("full_user_data");
   std::ofstream(dir + "/train.txt") << "7 0 1 2 3 4\n8 0 1\n9 2\n";
   std::ofstream(dir + "/test.txt") << "8 3\n9 4\n";
   return dir;

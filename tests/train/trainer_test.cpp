@@ -1,6 +1,8 @@
 // End-to-end training on small synthetic data: the run directory, the
 // baseline comparison, resume equivalence and checkpoint integrity; the
 // losses against hand computations, rating mode, early stopping.
+#include <unistd.h>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -23,8 +25,11 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+// Unique per process (like testing::fresh_dir): two test runs on one machine
+// (make test and make asan, or two checkouts) must not share a run folder.
 std::string fresh_dir(const std::string& name) {
-  const fs::path p = fs::path(::testing::TempDir()) / ("gnnrec_trainer_" + name);
+  const fs::path p = fs::path(::testing::TempDir()) /
+                     ("gnnrec_trainer_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(p);
   return p.string();
 }

@@ -336,7 +336,7 @@ int run_recommend(const std::string& run_dir, const std::string& user, int64_t k
   auto [items, scores] = ev.top_items(P, Q, {u}, k);
   std::printf("rank\titem\tscore\n");
   for (int64_t j = 0; j < items.size(1); ++j) {
-    std::printf("%lld\t%s\t%.5f\n", static_cast<long long>(j + 1),
+    std::printf("%lld\t%s\t%.5f\n", static_cast<long long>(j) + 1,
                 r.data.dataset.items.raw(static_cast<int32_t>(items[0][j].item<int64_t>())).c_str(),
                 scores[0][j].item<float>());
   }
