@@ -9,9 +9,7 @@
 
 namespace gnnrec {
 
-int64_t CtrRecords::positives() const {
-  return std::count(label.begin(), label.end(), uint8_t{1});
-}
+int64_t CtrRecords::positives() const { return std::count(label.begin(), label.end(), uint8_t{1}); }
 
 CtrSplit make_ctr_split(const Interactions& positives, int64_t num_users, int64_t num_items,
                         uint64_t seed, double eval_ratio, double test_ratio) {

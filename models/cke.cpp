@@ -122,8 +122,7 @@ class Cke : public Model {
     const int64_t n = heads_.numel();
     if (n == 0) return;
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-    const at::Tensor perm =
-        at::randperm(n, gen, at::TensorOptions().dtype(at::kLong)).to(device_);
+    const at::Tensor perm = at::randperm(n, gen, at::TensorOptions().dtype(at::kLong)).to(device_);
     const int64_t bs = std::max<int64_t>(1, batch_size);
     for (int64_t s = 0, b = 0; s < n; s += bs, ++b) {
       const at::Tensor idx = perm.narrow(0, s, std::min(bs, n - s));
@@ -134,13 +133,13 @@ class Cke : public Model {
       at::Tensor d_pos, d_neg;
       if (transr_) {
         const at::Tensor m = projections_.index_select(0, r);
-        d_pos = kg::transr_distance(entities_.index_select(0, h), re,
-                                    entities_.index_select(0, t), m);
+        d_pos =
+            kg::transr_distance(entities_.index_select(0, h), re, entities_.index_select(0, t), m);
         d_neg = kg::transr_distance(entities_.index_select(0, h_neg), re,
                                     entities_.index_select(0, t_neg), m);
       } else {
-        d_pos = kg::transe_distance(entities_.index_select(0, h), re,
-                                    entities_.index_select(0, t), 2);
+        d_pos =
+            kg::transe_distance(entities_.index_select(0, h), re, entities_.index_select(0, t), 2);
         d_neg = kg::transe_distance(entities_.index_select(0, h_neg), re,
                                     entities_.index_select(0, t_neg), 2);
       }
@@ -158,14 +157,14 @@ class Cke : public Model {
   std::vector<NamedTensor> params_;
 };
 
-const ModelRegistrar kTransE("transe", [](const ModelOptions& o, const PropagationGraph& g,
-                                          at::Device d) {
-  return std::make_unique<Cke>("transe", false, o, g, d);
-});
-const ModelRegistrar kTransR("transr", [](const ModelOptions& o, const PropagationGraph& g,
-                                          at::Device d) {
-  return std::make_unique<Cke>("transr", true, o, g, d);
-});
+const ModelRegistrar kTransE("transe",
+                             [](const ModelOptions& o, const PropagationGraph& g, at::Device d) {
+                               return std::make_unique<Cke>("transe", false, o, g, d);
+                             });
+const ModelRegistrar kTransR("transr",
+                             [](const ModelOptions& o, const PropagationGraph& g, at::Device d) {
+                               return std::make_unique<Cke>("transr", true, o, g, d);
+                             });
 
 }  // namespace
 }  // namespace gnnrec

@@ -83,8 +83,10 @@ Graph build_graph(const BipartiteGraph& g, const TypedGraph* side) {
     // Side types keep their order after user and item.
     std::vector<int32_t> type_of(static_cast<size_t>(side->num_node_types()));
     for (int32_t t = 0; t < side->num_node_types(); ++t) {
-      type_of[static_cast<size_t>(t)] =
-          t == su ? user : t == si ? item : b.add_node_type(side->type_name(t), side->ids(t));
+      type_of[static_cast<size_t>(t)] = t == su ? user
+                                        : t == si
+                                            ? item
+                                            : b.add_node_type(side->type_name(t), side->ids(t));
     }
     // Forward relations only: build() adds every inverse.
     for (int32_t r = 0; r < side->num_forward(); ++r) {
@@ -106,9 +108,9 @@ Graph build_graph(const BipartiteGraph& g, const TypedGraph* side) {
   }
   for (int32_t r = 0; r < tg.num_relations(); ++r) {
     const RelationStore& rs = tg.relation(r);
-    out.relations.push_back({rs.name, rs.src_type, rs.dst_type,
-                             relation_adjacency(rs, tg.num_nodes(rs.src_type),
-                                                tg.num_nodes(rs.dst_type))});
+    out.relations.push_back(
+        {rs.name, rs.src_type, rs.dst_type,
+         relation_adjacency(rs, tg.num_nodes(rs.src_type), tg.num_nodes(rs.dst_type))});
   }
   return out;
 }
@@ -135,8 +137,9 @@ void check_shapes(const Relation& rel, const at::Tensor& x_src, const at::Tensor
   if (heads < 1 || p.att_src.dim() != 2 || p.att_src.size(0) != heads ||
       !p.att_dst.sizes().equals(p.att_src.sizes()) ||
       p.weight.size(0) != heads * p.att_src.size(1)) {
-    throw std::invalid_argument("heterogat: relation " + rel.name +
-                                ": attention vectors must be [heads, C] and the weight [heads*C, d]");
+    throw std::invalid_argument(
+        "heterogat: relation " + rel.name +
+        ": attention vectors must be [heads, C] and the weight [heads*C, d]");
   }
   if (x_src.size(0) != rel.adj.num_cols || x_dst.size(0) != rel.adj.num_rows) {
     throw std::invalid_argument("heterogat: relation " + rel.name + " joins " +
@@ -216,13 +219,13 @@ namespace {
 class HeteroGat : public Model {
  public:
   HeteroGat(const ModelOptions& o, const PropagationGraph& g, at::Device device)
-      : seed_(o.seed),
-        device_(device),
+      : seed_(o.seed), device_(device),
         dropout_(checked_probability("--dropout", o.dropout.value_or(0.0))),
         attention_dropout_(
             checked_probability("--attention-dropout", o.attention_dropout.value_or(0.0))) {
     const int64_t heads = o.heads.value_or(4);
-    if (heads < 1) throw std::invalid_argument("--heads must be at least 1, got " + std::to_string(heads));
+    if (heads < 1)
+      throw std::invalid_argument("--heads must be at least 1, got " + std::to_string(heads));
     if (o.dim % heads != 0) {
       throw std::invalid_argument("--heads (" + std::to_string(heads) + ") must divide --dim (" +
                                   std::to_string(o.dim) + ") for heterogat");
@@ -267,7 +270,8 @@ class HeteroGat : public Model {
           layer.self.emplace_back();
           continue;
         }
-        layer.self.push_back(add_linear(p + "self." + graph_.type_names[static_cast<size_t>(t)], d, d, true));
+        layer.self.push_back(
+            add_linear(p + "self." + graph_.type_names[static_cast<size_t>(t)], d, d, true));
       }
       layers_.push_back(std::move(layer));
     }
@@ -307,7 +311,8 @@ class HeteroGat : public Model {
     return l;
   }
   at::Tensor add_glorot(const std::string& name, int64_t rows, int64_t cols) {
-    at::Tensor t = layers::make_linear(cols, rows, false, seed_, 100 + params_.size(), device_).weight;
+    at::Tensor t =
+        layers::make_linear(cols, rows, false, seed_, 100 + params_.size(), device_).weight;
     params_.push_back({name, t});
     return t;
   }
@@ -319,16 +324,16 @@ class HeteroGat : public Model {
   at::Device device_;
   double dropout_, attention_dropout_;
   Graph graph_;
-  std::vector<at::Tensor> embeddings_;      // per node type
-  std::vector<layers::Linear> inputs_;      // per node type
+  std::vector<at::Tensor> embeddings_;  // per node type
+  std::vector<layers::Linear> inputs_;  // per node type
   std::vector<Layer> layers_;
   std::vector<NamedTensor> params_;
 };
 
-const ModelRegistrar kRegister("heterogat", [](const ModelOptions& o, const PropagationGraph& g,
-                                               at::Device d) {
-  return std::make_unique<HeteroGat>(o, g, d);
-});
+const ModelRegistrar kRegister("heterogat",
+                               [](const ModelOptions& o, const PropagationGraph& g, at::Device d) {
+                                 return std::make_unique<HeteroGat>(o, g, d);
+                               });
 
 }  // namespace
 }  // namespace gnnrec::heterogat

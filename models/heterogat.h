@@ -38,9 +38,9 @@ namespace gnnrec::heterogat {
 
 struct Relation {
   std::string name;
-  int32_t src = 0;       // node type of the sources (columns)
-  int32_t dst = 0;       // node type of the destinations (rows)
-  SparseAdjacency adj;   // [n_dst, n_src], no values, transpose filled
+  int32_t src = 0;      // node type of the sources (columns)
+  int32_t dst = 0;      // node type of the destinations (rows)
+  SparseAdjacency adj;  // [n_dst, n_src], no values, transpose filled
 };
 
 struct Graph {
@@ -69,9 +69,9 @@ struct RelationParams {
 
 struct Layer {
   int64_t heads = 1;
-  std::string aggregator = "mean";         // sum | mean
-  std::vector<RelationParams> relations;   // one per graph relation
-  std::vector<layers::Linear> self;        // one per node type, [d, d] with bias
+  std::string aggregator = "mean";        // sum | mean
+  std::vector<RelationParams> relations;  // one per graph relation
+  std::vector<layers::Linear> self;       // one per node type, [d, d] with bias
   double negative_slope = 0.2;
 };
 

@@ -112,7 +112,8 @@ void TrainConfig::validate() const {
     for (const std::string& m : ctr_metric_names()) {
       if (metric == m) return;
     }
-    bad("--early-stop-metric '" + metric + "' is not a metric of --protocol ctr (auc, acc, f1, "
+    bad("--early-stop-metric '" + metric +
+        "' is not a metric of --protocol ctr (auc, acc, f1, "
         "logloss, on the eval records)");
   }
   if (metric == "acc" || metric == "f1" || metric == "logloss") {
@@ -132,26 +133,42 @@ void TrainConfig::validate() const {
 }
 
 void to_json(nlohmann::json& j, const TrainConfig& c) {
-  j = nlohmann::json{{"model", c.model}, {"dataset", c.dataset}, {"out", c.out},
-                     {"protocol", c.protocol}, {"split", c.split}, {"train_ratio", c.train_ratio},
-                     {"min_rating", c.min_rating}, {"kcore", c.kcore},
-                     {"side_info", c.side_info},
-                     {"synthetic_users", c.synthetic_users}, {"synthetic_items", c.synthetic_items},
-                     {"dim", c.dim}, {"layers", c.layers},
-                     {"dropout", optional_json(c.dropout)},
-                     {"node_dropout", optional_json(c.node_dropout)},
-                     {"message_dropout", optional_json(c.message_dropout)},
-                     {"attention_dropout", optional_json(c.attention_dropout)},
-                     {"heads", optional_json(c.heads)},
-                     {"aggregator", optional_json(c.aggregator)},
-                     {"fanouts", c.fanouts.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.fanouts)},
-                     {"loss", c.loss}, {"negatives", c.negatives},
-                     {"epochs", c.epochs}, {"batch_size", c.batch_size}, {"lr", c.lr},
-                     {"reg", c.reg}, {"seed", c.seed}, {"eval_every", c.eval_every},
-                     {"topk", c.topk}, {"cold_fraction", c.cold_fraction},
-                     {"early_stop_metric", c.early_stop_metric},
-                     {"patience", c.patience}, {"device", c.device}, {"threads", c.threads},
-                     {"deterministic", c.deterministic}};
+  j = nlohmann::json{
+      {"model", c.model},
+      {"dataset", c.dataset},
+      {"out", c.out},
+      {"protocol", c.protocol},
+      {"split", c.split},
+      {"train_ratio", c.train_ratio},
+      {"min_rating", c.min_rating},
+      {"kcore", c.kcore},
+      {"side_info", c.side_info},
+      {"synthetic_users", c.synthetic_users},
+      {"synthetic_items", c.synthetic_items},
+      {"dim", c.dim},
+      {"layers", c.layers},
+      {"dropout", optional_json(c.dropout)},
+      {"node_dropout", optional_json(c.node_dropout)},
+      {"message_dropout", optional_json(c.message_dropout)},
+      {"attention_dropout", optional_json(c.attention_dropout)},
+      {"heads", optional_json(c.heads)},
+      {"aggregator", optional_json(c.aggregator)},
+      {"fanouts", c.fanouts.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.fanouts)},
+      {"loss", c.loss},
+      {"negatives", c.negatives},
+      {"epochs", c.epochs},
+      {"batch_size", c.batch_size},
+      {"lr", c.lr},
+      {"reg", c.reg},
+      {"seed", c.seed},
+      {"eval_every", c.eval_every},
+      {"topk", c.topk},
+      {"cold_fraction", c.cold_fraction},
+      {"early_stop_metric", c.early_stop_metric},
+      {"patience", c.patience},
+      {"device", c.device},
+      {"threads", c.threads},
+      {"deterministic", c.deterministic}};
 }
 
 void from_json(const nlohmann::json& j, TrainConfig& c) {

@@ -23,7 +23,7 @@ struct TrainConfig {
   // accuracy, F1 and log loss; the eval records pick the best epoch).
   std::string protocol = "ranking";
   // Data preparation (applied in this order: min_rating, kcore, split).
-  std::string split = "per-user";     // used when the data set ships no split (ranking)
+  std::string split = "per-user";  // used when the data set ships no split (ranking)
   double train_ratio = 0.8;
   double min_rating = 0;              // 0: keep every interaction
   int kcore = 0;

@@ -111,7 +111,8 @@ EvalResult Evaluator::evaluate(const at::Tensor& user_emb_in, const at::Tensor& 
 
 void Evaluator::add_user_group(const std::string& name, const std::vector<int64_t>& users) {
   for (const auto& g : groups_) {
-    if (g.name == name) throw std::invalid_argument("evaluator: user group '" + name + "' is added twice");
+    if (g.name == name)
+      throw std::invalid_argument("evaluator: user group '" + name + "' is added twice");
   }
   UserGroup g{name, std::vector<char>(static_cast<size_t>(train_.num_users()), 0)};
   for (int64_t u : users) {
@@ -134,7 +135,8 @@ std::vector<int64_t> Evaluator::coldest_test_users(double fraction) const {
   std::stable_sort(users.begin(), users.end(), [&](int64_t a, int64_t b) {
     return train_.user_degree(a) < train_.user_degree(b);
   });
-  const auto n = static_cast<size_t>(std::ceil(fraction * static_cast<double>(users.size()) - 1e-9));
+  const auto n =
+      static_cast<size_t>(std::ceil(fraction * static_cast<double>(users.size()) - 1e-9));
   users.resize(std::min(n, users.size()));
   return users;
 }

@@ -195,7 +195,7 @@ std::map<std::string, double> ctr_metrics(const std::vector<double>& logits,
   const int64_t N = static_cast<int64_t>(n) - P;
   const double dP = static_cast<double>(P), dN = static_cast<double>(N);
   const double auc = P > 0 && N > 0 ? (rank_sum - dP * (dP + 1) / 2) / (dP * dN)
-                                     : std::numeric_limits<double>::quiet_NaN();
+                                    : std::numeric_limits<double>::quiet_NaN();
   const int64_t f1_den = 2 * tp + fp + fn;
   return {{"auc", auc},
           {"acc", static_cast<double>(correct) / static_cast<double>(n)},

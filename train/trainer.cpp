@@ -118,8 +118,10 @@ PreparedData prepare_data(const TrainConfig& cfg) {
                     "' (" + ds.format + " format) has none; use bpr or bce");
   }
   if (cfg.ctr() && ds.is_split()) {
-    throw DataError(cfg.dataset + ": --protocol ctr draws its own 6:2:2 split of every "
-                    "interaction, but data set '" + ds.name + "' (" + ds.format +
+    throw DataError(cfg.dataset +
+                    ": --protocol ctr draws its own 6:2:2 split of every "
+                    "interaction, but data set '" +
+                    ds.name + "' (" + ds.format +
                     " format) ships a train/test split; use --protocol ranking");
   }
   dedupe(ds.train);
@@ -141,7 +143,8 @@ PreparedData prepare_data(const TrainConfig& cfg) {
     out.ctr = std::move(records);
   } else {
     if (!ds.is_split()) split(ds, parse_split_kind(cfg.split), cfg.train_ratio, cfg.seed);
-    if (ds.train.empty()) throw DataError(cfg.dataset + ": no training interactions after filtering");
+    if (ds.train.empty())
+      throw DataError(cfg.dataset + ": no training interactions after filtering");
     if (ds.test.empty()) throw DataError(cfg.dataset + ": no test interactions after splitting");
   }
   out.train = std::make_shared<BipartiteGraph>(
@@ -218,9 +221,11 @@ EvalResult evaluate_ctr(Model& model, const CtrRecords& records, int64_t pairs_p
   for (int64_t start = 0; start < n; start += pairs_per_call) {
     const int64_t len = std::min(pairs_per_call, n - start);
     const at::Tensor users =
-        at::tensor(at::ArrayRef<int32_t>(records.user.data() + start, len), at::kInt).to(device, at::kLong);
+        at::tensor(at::ArrayRef<int32_t>(records.user.data() + start, len), at::kInt)
+            .to(device, at::kLong);
     const at::Tensor items =
-        at::tensor(at::ArrayRef<int32_t>(records.item.data() + start, len), at::kInt).to(device, at::kLong);
+        at::tensor(at::ArrayRef<int32_t>(records.item.data() + start, len), at::kInt)
+            .to(device, at::kLong);
     auto [u, i] = model.represent(users, items);
     const at::Tensor z = model.score(u, i).detach().to(at::kDouble).cpu().contiguous().view({-1});
     if (z.numel() != len) {
@@ -243,9 +248,11 @@ namespace {
 // calibrated threshold, which a count does not have).
 Baseline evaluate_ctr_popularity(const CtrSplit& ctr, int64_t num_items) {
   std::vector<double> count(static_cast<size_t>(num_items), 0.0);
-  for (size_t k = 0; k < ctr.train.size(); ++k) count[static_cast<size_t>(ctr.train.item[k])] += ctr.train.label[k];
+  for (size_t k = 0; k < ctr.train.size(); ++k)
+    count[static_cast<size_t>(ctr.train.item[k])] += ctr.train.label[k];
   std::vector<double> scores(ctr.test.size());
-  for (size_t k = 0; k < ctr.test.size(); ++k) scores[k] = count[static_cast<size_t>(ctr.test.item[k])];
+  for (size_t k = 0; k < ctr.test.size(); ++k)
+    scores[k] = count[static_cast<size_t>(ctr.test.item[k])];
   EvalResult r;
   r.metrics = {{"auc", ctr_metrics(scores, ctr.test.label).at("auc")}};
   r.users = static_cast<int64_t>(ctr.test.size());
@@ -313,7 +320,8 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
   std::optional<Evaluator> evaluator;
   if (!cfg.ctr()) {
     evaluator.emplace(*data.train, *data.test, cfg.topk);
-    if (evaluator->test_users().empty()) throw DataError(cfg.dataset + ": no user has a test interaction");
+    if (evaluator->test_users().empty())
+      throw DataError(cfg.dataset + ": no user has a test interaction");
   }
   const std::vector<int64_t> cold_users =
       evaluator ? add_cold_users(*evaluator, cfg) : std::vector<int64_t>{};
@@ -349,9 +357,14 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
 
   auto make_checkpoint = [&]() {
     Checkpoint c;
-    c.meta = {{"epoch", epoch}, {"adam_steps", adam.steps()}, {"best_epoch", stop.best_epoch},
-              {"best_value", stop.best_value}, {"best_metrics", best_metrics},
-              {"bad_evals", stop.bad_evals}, {"epoch_times", epoch_times}, {"model", cfg.model},
+    c.meta = {{"epoch", epoch},
+              {"adam_steps", adam.steps()},
+              {"best_epoch", stop.best_epoch},
+              {"best_value", stop.best_value},
+              {"best_metrics", best_metrics},
+              {"bad_evals", stop.bad_evals},
+              {"epoch_times", epoch_times},
+              {"model", cfg.model},
               {"best_valid", best_valid}};
     for (size_t i = 0; i < params.size(); ++i) {
       c.tensors.push_back({params[i].name, params[i].tensor});
@@ -436,14 +449,16 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
   // ratings in rating mode), built once and kept on the device; each epoch
   // visits them in a permutation drawn from (seed, epoch). Under --protocol
   // ctr, the training records in record order, with their labels as targets.
-  const int64_t m = cfg.ctr() ? static_cast<int64_t>(data.ctr->train.size()) : data.train->num_edges();
+  const int64_t m =
+      cfg.ctr() ? static_cast<int64_t>(data.ctr->train.size()) : data.train->num_edges();
   at::Tensor edge_user = at::empty({m}, at::kLong), edge_item = at::empty({m}, at::kLong);
   at::Tensor edge_rating;  // rating mode: float32 [m]; ctr: the labels, float32 [m]
   if (cfg.ctr()) {
     const CtrRecords& r = data.ctr->train;
     edge_user = at::tensor(r.user, at::kInt).to(at::kLong);
     edge_item = at::tensor(r.item, at::kInt).to(at::kLong);
-    edge_rating = at::tensor(std::vector<float>(r.label.begin(), r.label.end()), at::kFloat).to(device);
+    edge_rating =
+        at::tensor(std::vector<float>(r.label.begin(), r.label.end()), at::kFloat).to(device);
   } else {
     int64_t* eu = edge_user.data_ptr<int64_t>();
     int64_t* ei = edge_item.data_ptr<int64_t>();
@@ -462,8 +477,10 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
   // They are drawn where the model trains, from the training graph's CSR,
   // copied there once (the draws are equal on every device).
   // Under --protocol ctr the records carry their negatives: none is drawn.
-  const int64_t negatives =
-      cfg.ctr() ? 0 : cfg.loss == "bpr" ? 1 : cfg.loss == "bce" ? cfg.negatives : 0;
+  const int64_t negatives = cfg.ctr()           ? 0
+                            : cfg.loss == "bpr" ? 1
+                            : cfg.loss == "bce" ? cfg.negatives
+                                                : 0;
   std::optional<NegativeSampler> sampler;
   if (negatives > 0) sampler.emplace(*data.train, device);
   const int64_t batches = (m + cfg.batch_size - 1) / cfg.batch_size;
@@ -670,15 +687,16 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
       {"items", data.train->num_items()},
       {"train_interactions", data.train->num_edges()},
       {"test_interactions", data.test->num_edges()},
-      {"test_users", evaluator ? static_cast<int64_t>(evaluator->test_users().size())
-                               : static_cast<int64_t>(0)},
+      {"test_users",
+       evaluator ? static_cast<int64_t>(evaluator->test_users().size()) : static_cast<int64_t>(0)},
       {"protocol",
        cfg.ctr()
            ? std::string("ctr (KGCN, WWW 2019): every interaction a positive record, as many "
                          "negatives per user drawn from the items it never interacted with, "
                          "records split 6:2:2 into train/eval/test at random; trained with the "
                          "log loss; auc over all test records, acc and f1 at sigmoid >= 0.5; "
-                         "the best epoch by the eval records' ") + cfg.early_stop_metric
+                         "the best epoch by the eval records' ") +
+                 cfg.early_stop_metric
            : std::string("full ranking over all items with each user's training items masked; "
                          "metrics averaged over users with at least one test item") +
                  (cfg.rating_mode() ? "; rmse and mae over every test rating" : "")}};

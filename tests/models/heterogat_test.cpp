@@ -66,9 +66,9 @@ struct Small {
     const bool rev = r.name.rfind("rev_", 0) == 0;
     const std::string base = rev ? r.name.substr(4) : r.name;
     const Edges& e = base == "interacts" ? interacts : base == "item-has-genre" ? genre : age;
-    at::Tensor m = at::zeros({hg.num_nodes[static_cast<size_t>(r.dst)],
-                              hg.num_nodes[static_cast<size_t>(r.src)]},
-                             at::kDouble);
+    at::Tensor m = at::zeros(
+        {hg.num_nodes[static_cast<size_t>(r.dst)], hg.num_nodes[static_cast<size_t>(r.src)]},
+        at::kDouble);
     for (auto [s, d] : e) {
       if (rev) std::swap(s, d);
       m[d][s] = 1.0;
@@ -77,7 +77,8 @@ struct Small {
   }
 };
 
-heterogat::RelationParams random_params(int64_t heads, int64_t channels, int64_t dim, uint64_t seed) {
+heterogat::RelationParams random_params(int64_t heads, int64_t channels, int64_t dim,
+                                        uint64_t seed) {
   return {randn64({heads * channels, dim}, seed) * 0.5, randn64({heads, channels}, seed + 1),
           randn64({heads, channels}, seed + 2)};
 }
@@ -101,7 +102,8 @@ heterogat::Layer random_layer(const heterogat::Graph& hg, int64_t heads, int64_t
 std::vector<at::Tensor> random_features(const heterogat::Graph& hg, int64_t d, uint64_t seed) {
   std::vector<at::Tensor> x;
   for (int64_t t = 0; t < hg.num_types(); ++t) {
-    x.push_back(randn64({hg.num_nodes[static_cast<size_t>(t)], d}, seed + static_cast<uint64_t>(t)));
+    x.push_back(
+        randn64({hg.num_nodes[static_cast<size_t>(t)], d}, seed + static_cast<uint64_t>(t)));
   }
   return x;
 }
@@ -113,7 +115,7 @@ at::Tensor dense_attention(const at::Tensor& mask, const at::Tensor& x_src, cons
   const at::Tensor zs = at::matmul(x_src, p.weight.t()).view({x_src.size(0), heads, -1});
   const at::Tensor zd = at::matmul(x_dst, p.weight.t()).view({x_dst.size(0), heads, -1});
   const at::Tensor as = (zs * p.att_src).sum(-1), ad = (zd * p.att_dst).sum(-1);  // [n, H]
-  at::Tensor e = ad.unsqueeze(1) + as.unsqueeze(0);                              // [nd, ns, H]
+  at::Tensor e = ad.unsqueeze(1) + as.unsqueeze(0);                               // [nd, ns, H]
   e = at::where(e > 0, e, e * slope);
   const at::Tensor m = mask.unsqueeze(-1).expand_as(e);
   e = e.masked_fill(m.eq(0), -1e300);
@@ -130,7 +132,8 @@ std::vector<at::Tensor> dense_layer(const Small& s, const heterogat::Graph& hg,
     const auto& rel = hg.relations[r];
     const at::Tensor& xs = x[static_cast<size_t>(rel.src)];
     const at::Tensor& xd = x[static_cast<size_t>(rel.dst)];
-    const at::Tensor a = dense_attention(s.dense(hg, rel), xs, xd, l.relations[r], l.heads, l.negative_slope);
+    const at::Tensor a =
+        dense_attention(s.dense(hg, rel), xs, xd, l.relations[r], l.heads, l.negative_slope);
     const at::Tensor zs = at::matmul(xs, l.relations[r].weight.t()).view({xs.size(0), l.heads, -1});
     const at::Tensor m = at::einsum("ijk,jkc->ikc", {a, zs}).reshape({xd.size(0), -1});
     auto& acc = sum[static_cast<size_t>(rel.dst)];
@@ -158,14 +161,15 @@ TEST(HeteroGat, GraphHoldsEveryRelationBothWays) {
   EXPECT_EQ(hg.num_nodes, (std::vector<int64_t>{3, 4, 3, 2}));
   std::vector<std::string> names;
   for (const auto& r : hg.relations) names.push_back(r.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"interacts", "item-has-genre", "user-has-age",
-                                             "rev_interacts", "rev_item-has-genre",
-                                             "rev_user-has-age"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"interacts", "item-has-genre", "user-has-age",
+                                      "rev_interacts", "rev_item-has-genre", "rev_user-has-age"}));
   for (const auto& r : hg.relations) {
     // The CSR rows (destinations) and columns (sources) as a dense matrix.
     at::Tensor m = at::zeros({r.adj.num_rows, r.adj.num_cols}, at::kDouble);
     for (int64_t i = 0; i < r.adj.num_rows; ++i) {
-      for (int64_t k = r.adj.rowptr[i].item<int64_t>(); k < r.adj.rowptr[i + 1].item<int64_t>(); ++k) {
+      for (int64_t k = r.adj.rowptr[i].item<int64_t>(); k < r.adj.rowptr[i + 1].item<int64_t>();
+           ++k) {
         m[i][r.adj.col[k].item<int>()] += 1.0;
       }
     }
@@ -192,12 +196,14 @@ TEST(HeteroGat, AttentionSumsToOneAndMatchesDense) {
     ASSERT_EQ(alpha.sizes(), (std::vector<int64_t>{rel.adj.nnz(), heads}));
     const at::Tensor ref = dense_attention(s.dense(hg, rel), xs, xd, p, heads, 0.2);
     for (int64_t i = 0; i < rel.adj.num_rows; ++i) {
-      const int64_t b = rel.adj.rowptr[i].item<int64_t>(), e = rel.adj.rowptr[i + 1].item<int64_t>();
+      const int64_t b = rel.adj.rowptr[i].item<int64_t>(),
+                    e = rel.adj.rowptr[i + 1].item<int64_t>();
       for (int64_t k = 0; k < heads; ++k) {
         double row_sum = 0;
         for (int64_t q = b; q < e; ++q) {
           row_sum += alpha[q][k].item<double>();
-          EXPECT_NEAR(alpha[q][k].item<double>(), ref[i][rel.adj.col[q].item<int>()][k].item<double>(), 1e-12)
+          EXPECT_NEAR(alpha[q][k].item<double>(),
+                      ref[i][rel.adj.col[q].item<int>()][k].item<double>(), 1e-12)
               << rel.name << " dst " << i << " head " << k;
         }
         if (e > b) {

@@ -10,9 +10,9 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <set>
 #include <tuple>
-#include <memory>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -581,7 +581,8 @@ TEST(Cke, KgPhaseTrainsOnlyKgParametersAndLearnsTheKnownTails) {
         const std::vector<double> tt = project(t);
         double dist = 0;
         for (int64_t j = 0; j < d; ++j) {
-          const double v = h[static_cast<size_t>(j)] + r[tr[1]][j].item<double>() - tt[static_cast<size_t>(j)];
+          const double v =
+              h[static_cast<size_t>(j)] + r[tr[1]][j].item<double>() - tt[static_cast<size_t>(j)];
           dist += v * v;
         }
         by_distance.emplace_back(dist, t);
@@ -610,7 +611,8 @@ TEST(Cke, Errors) {
     make_model("transr", o, no_kg, at::kCPU);
     FAIL() << "expected an error";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("--model transr needs a knowledge graph"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("--model transr needs a knowledge graph"),
+              std::string::npos)
         << e.what();
   }
   TypedGraphBuilder b;

@@ -132,7 +132,8 @@ TEST(Evaluator, UserGroupMetricsByHand) {
   tr.item = {0, 2, 3};
   te.user = {0, 1, 1};
   te.item = {2, 0, 1};
-  const BipartiteGraph train = BipartiteGraph::build(3, 4, tr), test = BipartiteGraph::build(3, 4, te);
+  const BipartiteGraph train = BipartiteGraph::build(3, 4, tr),
+                       test = BipartiteGraph::build(3, 4, te);
   Evaluator ev(train, test, {1, 2});
   // The coldest half of the two test users is user 0 (1 training item).
   EXPECT_EQ(ev.coldest_test_users(0.5), (std::vector<int64_t>{0}));
@@ -172,7 +173,8 @@ TEST(Evaluator, ColdestTestUsersBreakTiesByUserId) {
   tr.item = {0, 1, 0, 1, 0, 1, 2};
   te.user = {0, 1, 2, 3};
   te.item = {4, 4, 4, 4};
-  const BipartiteGraph train = BipartiteGraph::build(4, 5, tr), test = BipartiteGraph::build(4, 5, te);
+  const BipartiteGraph train = BipartiteGraph::build(4, 5, tr),
+                       test = BipartiteGraph::build(4, 5, te);
   const Evaluator ev(train, test, {1});
   EXPECT_TRUE(ev.coldest_test_users(0).empty());
   EXPECT_EQ(ev.coldest_test_users(0.5), (std::vector<int64_t>{1, 2}));

@@ -133,9 +133,10 @@ TEST(CtrMetrics, HandWorked) {
   EXPECT_DOUBLE_EQ(m.at("auc"), 7.5 / 9.0);
   EXPECT_DOUBLE_EQ(m.at("acc"), 5.0 / 6.0);
   EXPECT_DOUBLE_EQ(m.at("f1"), 6.0 / 7.0);
-  const double logloss = (std::log1p(std::exp(-2.0)) + std::log1p(std::exp(-1.0)) +
-                          std::log1p(std::exp(-0.5)) + std::log1p(std::exp(0.5)) +
-                          std::log1p(std::exp(-3.0)) + std::log(2.0)) / 6.0;
+  const double logloss =
+      (std::log1p(std::exp(-2.0)) + std::log1p(std::exp(-1.0)) + std::log1p(std::exp(-0.5)) +
+       std::log1p(std::exp(0.5)) + std::log1p(std::exp(-3.0)) + std::log(2.0)) /
+      6.0;
   EXPECT_NEAR(m.at("logloss"), logloss, 1e-12);
 }
 

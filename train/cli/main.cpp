@@ -105,16 +105,18 @@ void add_train_options(CLI::App* app, TrainConfig& c) {
       ->capture_default_str();
   app->add_option("--kcore", c.kcore, "drop users and items with fewer interactions, repeatedly; "
                                       "0 keeps all")->capture_default_str();
-  app->add_flag_callback("--no-side-info", [&c] { c.side_info = false; },
-                "ignore the data set's knowledge graph or side information (kgat and kgcn then "
-                "fail; heterogat keeps the user-item relations only)");
+  app->add_flag_callback(
+      "--no-side-info", [&c] { c.side_info = false; },
+      "ignore the data set's knowledge graph or side information (kgat and kgcn then "
+      "fail; heterogat keeps the user-item relations only)");
   app->add_option("--synthetic-users", c.synthetic_users, "users of the synthetic data set")
       ->capture_default_str();
   app->add_option("--synthetic-items", c.synthetic_items, "items of the synthetic data set")
       ->capture_default_str();
   app->add_option("--dim", c.dim, "embedding width")->capture_default_str();
   app->add_option("--layers", c.layers, "propagation layers (graph models)")->capture_default_str();
-  add_optional(app, "--dropout", c.dropout, "feature dropout, in [0, 1) (gcn, gat, sage, heterogat)",
+  add_optional(app, "--dropout", c.dropout,
+               "feature dropout, in [0, 1) (gcn, gat, sage, heterogat)",
                "gcn 0.5, gat 0.6, sage 0, heterogat 0");
   add_optional(app, "--node-dropout", c.node_dropout,
                "fraction of adjacency entries dropped per step, in [0, 1) (ngcf)", "0.1");
@@ -125,7 +127,8 @@ void add_train_options(CLI::App* app, TrainConfig& c) {
                "gat 0.6, heterogat 0");
   add_optional(app, "--heads", c.heads, "attention heads, >= 1, dividing --dim (gat, heterogat)",
                "gat 8, heterogat 4");
-  add_optional(app, "--aggregator", c.aggregator, "neighbour aggregator: mean, max, pool, lstm (sage); sum, concat, "
+  add_optional(app, "--aggregator", c.aggregator,
+               "neighbour aggregator: mean, max, pool, lstm (sage); sum, concat, "
                "neighbor (kgcn); sum or mean across relations (heterogat)",
                "sage mean, kgcn sum, heterogat mean");
   app->add_option_function<std::vector<int64_t>>(
@@ -285,7 +288,8 @@ int run_train(TrainConfig cfg, bool resume, bool overwrite, bool quiet,
                   std::to_string(summary["epochs_run"].get<int64_t>()) + ", " +
                   (cfg.ctr() ? std::to_string(summary["ctr_records"]["test"].get<int64_t>()) +
                                    " test records, --protocol ctr, best epoch by the eval "
-                                   "records' " + summary["early_stop_metric"].get<std::string>() + ")"
+                                   "records' " +
+                                   summary["early_stop_metric"].get<std::string>() + ")"
                              : std::to_string(summary["test_users"].get<int64_t>()) +
                                    " test users, full ranking, training items masked)"),
               {{cfg.model, summary["best"]}, {baseline, summary[baseline]}}, cfg.topk);
@@ -420,7 +424,8 @@ int main(int argc, char** argv) {
     if (*train_cmd) {
       std::vector<std::string> given;
       for (const CLI::Option* opt : train_cmd->get_options()) {
-        if (opt->count() > 0 && !opt->get_lnames().empty()) given.push_back("--" + opt->get_lnames()[0]);
+        if (opt->count() > 0 && !opt->get_lnames().empty())
+          given.push_back("--" + opt->get_lnames()[0]);
       }
       return run_train(cfg, resume, overwrite, quiet, given);
     }
