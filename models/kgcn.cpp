@@ -25,8 +25,10 @@
 // trainer's pair layout is used in represent(): items [n·(1+k)] for users
 // [n] are the n positives then k negatives per user in user order.
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include "kernels/ops.h"
@@ -88,9 +90,21 @@ class Kgcn : public Model {
                         .to(device);
     adj_mask_ = valid.to(device);
 
-    users_ = normal_parameter(num_users_, o.dim, o.init_std, o.seed, 1, device);
-    entities_ = normal_parameter(num_entities, o.dim, o.init_std, o.seed, 2, device);
-    relations_ = normal_parameter(num_relations, o.dim, o.init_std, o.seed, 3, device);
+    // Xavier-uniform embeddings, U(±sqrt(6 / (rows + dim))), as the
+    // authors' code (tf.contrib.layers.xavier_initializer); with N(0, 0.1²)
+    // KGCN learns far more slowly (kgcn-music CTR AUC 0.638 against 0.744
+    // after the paper's 10 epochs, with --reg-scope batch).
+    auto xavier = [&](int64_t rows, uint64_t stream) {
+      auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed * 1000003ULL + stream);
+      const double bound = std::sqrt(6.0 / static_cast<double>(rows + o.dim));
+      return at::empty({rows, o.dim}, at::kFloat)
+          .uniform_(-bound, bound, gen)
+          .to(device)
+          .requires_grad_();
+    };
+    users_ = xavier(num_users_, 1);
+    entities_ = xavier(num_entities, 2);
+    relations_ = xavier(num_relations, 3);
     params_ = {{"user_embedding", users_}, {"entity_embedding", entities_},
                {"relation_embedding", relations_}};
     const int64_t in = aggregator_ == "concat" ? 2 * o.dim : o.dim;

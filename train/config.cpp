@@ -48,6 +48,9 @@ TrainConfig TrainConfig::resolved() const {
 void TrainConfig::validate() const {
   if (!(lr > 0) || !std::isfinite(lr)) bad("--lr must be a positive number, got " + str(lr));
   if (!(reg >= 0) || !std::isfinite(reg)) bad("--reg must be >= 0, got " + str(reg));
+  if (reg_scope != "batch" && reg_scope != "full") {
+    bad("--reg-scope must be batch or full, got '" + reg_scope + "'");
+  }
   if (dim < 1) bad("--dim must be at least 1, got " + std::to_string(dim));
   if (layers < 0) bad("--layers must be >= 0, got " + std::to_string(layers));
   if (epochs < 1) bad("--epochs must be at least 1, got " + std::to_string(epochs));
@@ -160,6 +163,7 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
       {"batch_size", c.batch_size},
       {"lr", c.lr},
       {"reg", c.reg},
+      {"reg_scope", c.reg_scope},
       {"seed", c.seed},
       {"eval_every", c.eval_every},
       {"topk", c.topk},
@@ -199,6 +203,7 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
   c.batch_size = j.value("batch_size", d.batch_size);
   c.lr = j.value("lr", d.lr);
   c.reg = j.value("reg", d.reg);
+  c.reg_scope = j.value("reg_scope", d.reg_scope);
   c.seed = j.value("seed", d.seed);
   c.eval_every = j.value("eval_every", d.eval_every);
   c.topk = j.value("topk", d.topk);

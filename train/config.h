@@ -52,7 +52,12 @@ struct TrainConfig {
   int64_t epochs = 100;
   int64_t batch_size = 2048;
   double lr = 1e-3;
-  double reg = 1e-4;                  // L2 on the batch's ego embeddings
+  double reg = 1e-4;  // L2 weight (see reg_scope)
+  // What --reg weighs: "batch", ½‖·‖² of the batch's layer-0 (ego) rows
+  // divided by the batch size (LightGCN's and NGCF's code); "full", ½‖p‖²
+  // of every parameter tensor whole, once per batch (KGCN's code:
+  // l2_weight · tf.nn.l2_loss of the embedding matrices and weights).
+  std::string reg_scope = "batch";
   uint64_t seed = 2020;
   // Evaluation and stopping.
   int64_t eval_every = 5;

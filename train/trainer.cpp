@@ -573,8 +573,14 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
           data_loss = at::binary_cross_entropy_with_logits(logits, labels);
         }
       }
-      auto [eu, ei] = model->ego(bu, items);
-      const at::Tensor l2 = (eu.pow(2).sum() + ei.pow(2).sum()) * (0.5 / static_cast<double>(len));
+      at::Tensor l2;
+      if (cfg.reg_scope == "full") {
+        l2 = at::zeros({}, data_loss.options());
+        for (const auto& p : params) l2 = l2 + p.tensor.pow(2).sum() * 0.5;
+      } else {
+        auto [eu, ei] = model->ego(bu, items);
+        l2 = (eu.pow(2).sum() + ei.pow(2).sum()) * (0.5 / static_cast<double>(len));
+      }
       at::Tensor loss = data_loss + cfg.reg * l2;
       if (b == std::min<int64_t>(1, batches - 1) && fault::reached("batch")) {
         loss = loss * std::nan("");  // test-only: GNNREC_TEST_FAULT=nan@batch:EPOCH

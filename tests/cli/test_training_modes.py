@@ -113,3 +113,32 @@ def test_rating_mode_end_to_end(tmp_path):
     line = next(l for l in ev.splitlines() if l.startswith("rmse"))
     assert abs(float(line.split()[1]) - s["best"]["rmse"]) < 1e-4
     assert abs(float(line.split()[2]) - s["global_mean"]["rmse"]) < 1e-4
+
+
+def test_reg_scope_full_weighs_every_parameter_whole(tmp_path):
+    """--reg-scope full adds reg · ½‖p‖² of every parameter tensor to each
+    batch's loss (KGCN's code), --reg-scope batch ½‖ego rows‖² / batch size.
+    One batch holds every training pair, so epoch 1's loss is taken at the
+    initial parameters: MF's user and item tables, N(0, 0.1²), whose ½‖p‖²
+    is close to ½ · 0.01 · (users + items) · dim. Two runs that differ only
+    in --reg differ in epoch 1's loss by exactly reg times that term."""
+    users, items, dim, reg = 300, 200, 16, 0.01
+    def epoch1_loss(name, *extra):
+        out = tmp_path / name
+        run("train", "--model", "mf", "--dataset", "synthetic", "--synthetic-users", str(users),
+            "--synthetic-items", str(items), "--dim", str(dim), "--batch-size", "1000000",
+            "--epochs", "1", "--quiet", "--threads", "2", "--out", out, *extra, check=True)
+        line = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+        return line["loss"], config_of(out)
+    base, _ = epoch1_loss("none", "--reg", "0")
+    full, cfg = epoch1_loss("full", "--reg", str(reg), "--reg-scope", "full")
+    batch, _ = epoch1_loss("batch", "--reg", str(reg))
+    assert cfg["reg_scope"] == "full"
+    expected = 0.5 * 0.01 * (users + items) * dim  # 40
+    assert abs((full - base) / reg - expected) < 0.05 * expected, (full, base)
+    # The batch scope's term is about ½ · 3 rows · 0.01 · dim = 0.24 (a user,
+    # its positive and its negative per pair): two orders of magnitude less.
+    assert 0.1 < (batch - base) / reg < 0.5, (batch, base)
+    r = run("train", "--model", "mf", "--dataset", "synthetic", "--reg-scope", "rows",
+            "--epochs", "1", "--out", tmp_path / "bad")
+    assert r.code != 0 and "--reg-scope must be batch or full, got 'rows'" in r.err, r.err

@@ -147,7 +147,11 @@ void add_train_options(CLI::App* app, TrainConfig& c) {
                                         "interactions each)")->capture_default_str();
   app->add_option("--batch-size", c.batch_size, "interactions per batch")->capture_default_str();
   app->add_option("--lr", c.lr, "Adam learning rate")->capture_default_str();
-  app->add_option("--reg", c.reg, "L2 weight on the batch's layer-0 embeddings")
+  app->add_option("--reg", c.reg, "L2 weight (on what: --reg-scope)")->capture_default_str();
+  app->add_option(
+         "--reg-scope", c.reg_scope,
+         "batch: 1/2 |ego rows of the batch|^2 / batch size (LightGCN); full: 1/2 |p|^2 of "
+         "every parameter whole, each batch (KGCN's code)")
       ->capture_default_str();
   app->add_option("--seed", c.seed, "seed for the split, initialisation and sampling")
       ->capture_default_str();
