@@ -175,6 +175,10 @@ TypedGraph load_kgcn_kg(const std::string& dir, const IdMap& items, bool inverse
   Lines lines(text);
   std::string_view l;
   std::vector<int64_t> item_entity(static_cast<size_t>(items.size()), -1);
+  // KGCN's items are the first entities, one each: an item listed twice or
+  // an entity given to two items is an error (found by fuzzing: two items
+  // on one entity reached the graph builder as an out-of-range edge).
+  std::unordered_map<int64_t, int64_t> item_line, entity_line;
   while (lines.next(&l)) {
     const auto f = fields(l, " \t", true);
     if (f.size() != 2) {
@@ -182,6 +186,17 @@ TypedGraph load_kgcn_kg(const std::string& dir, const IdMap& items, bool inverse
     }
     const int64_t item = to_int(f[0], map_path, lines.number(), 1);
     const int64_t entity = to_int(f[1], map_path, lines.number(), 2);
+    const int64_t line = static_cast<int64_t>(lines.number());
+    if (const auto [it, fresh] = item_line.emplace(item, line); !fresh) {
+      fail(map_path, lines.number(),
+           "item " + std::to_string(item) + " is listed twice (first on line " +
+               std::to_string(it->second) + ")");
+    }
+    if (const auto [it, fresh] = entity_line.emplace(entity, line); !fresh) {
+      fail(map_path, lines.number(),
+           "entity " + std::to_string(entity) + " is already the entity of the item on line " +
+               std::to_string(it->second) + " (each item needs its own entity)");
+    }
     const int32_t dense = items.find(std::to_string(item));
     if (dense >= 0) item_entity[static_cast<size_t>(dense)] = entity;
   }

@@ -123,6 +123,20 @@ TEST_F(KgLoadersTest, KgcnErrorsNameFileAndLine) {
   write("kg.txt", "0\tr\t1\n0\tr\n");
   msg = testing::error_of<DataError>([&] { load_kgcn_kg(dir_, ids({"51"}), true); });
   EXPECT_NE(msg.find("kg.txt:2: expected 3 fields (head relation tail), got 2"), std::string::npos) << msg;
+  // Two items on one entity (the fuzzer's reproducer, fuzz/corpus/kgcn/
+  // regression_two_items_one_entity), and an item listed twice.
+  write("kg.txt", "0\t.parent\t5\n");
+  write("item_index2entity_id.txt", "51\t0\n52\t0\n53\t5\n");
+  msg = testing::error_of<DataError>([&] { load_kgcn_kg(dir_, ids({"51", "52", "53"}), true); });
+  EXPECT_NE(msg.find("item_index2entity_id.txt:2: entity 0 is already the entity of the item on "
+                     "line 1"),
+            std::string::npos)
+      << msg;
+  write("item_index2entity_id.txt", "51\t0\n52\t1\n51\t2\n");
+  msg = testing::error_of<DataError>([&] { load_kgcn_kg(dir_, ids({"51", "52"}), true); });
+  EXPECT_NE(msg.find("item_index2entity_id.txt:3: item 51 is listed twice (first on line 1)"),
+            std::string::npos)
+      << msg;
 }
 
 // --- MovieLens 100K side information ------------------------------------------
