@@ -242,4 +242,26 @@ TrainConfig read_run_config(const std::string& path) {
   }
 }
 
+TrainConfig resumed_config(const std::string& path, const TrainConfig& asked,
+                           const std::vector<std::string>& given, const std::string& prefix,
+                           const std::function<std::string(const std::string&)>& name) {
+  TrainConfig cfg = read_run_config(path);
+  const nlohmann::json asked_json = asked.resolved(), run_json = cfg.resolved();
+  bool epochs_given = false;
+  for (const std::string& key : given) {
+    if (key == "epochs") epochs_given = true;
+    if (key == "out" || key == "epochs" || !asked_json.contains(key) || !run_json.contains(key) ||
+        asked_json.at(key) == run_json.at(key)) {
+      continue;
+    }
+    throw std::invalid_argument(prefix + ": " + name(key) + " is " + asked_json.at(key).dump() +
+                                " here but " + run_json.at(key).dump() + " in " + path +
+                                " (a resumed run keeps its configuration; only " + name("epochs") +
+                                " may change)");
+  }
+  cfg.out = asked.out;
+  if (epochs_given) cfg.epochs = asked.epochs;
+  return cfg;
+}
+
 }  // namespace gnnrec

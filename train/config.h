@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -94,5 +95,17 @@ void from_json(const nlohmann::json& j, TrainConfig& c);
 // std::invalid_argument naming the file ("RUN/config.json: not valid JSON:
 // ... at line 2, column 1: ..."), not the parser's bare message.
 TrainConfig read_run_config(const std::string& path);
+
+// The configuration of the run whose config.json is `path`, to resume it:
+// its own options, with out and (when "epochs" is among `given`) epochs
+// from `asked`. `given` lists the configuration keys ("lr", ...) the caller
+// set; one that disagrees with the run's (defaults resolved on both sides)
+// throws std::invalid_argument, "<prefix>: <name(key)> is 0.5 here but
+// 0.001 in PATH (... only <name("epochs")> may change)", rather than being
+// ignored. Shared by `gnnrec train --resume` (names as flags) and
+// gnnrec.train(resume=True) (names as keys).
+TrainConfig resumed_config(const std::string& path, const TrainConfig& asked,
+                           const std::vector<std::string>& given, const std::string& prefix,
+                           const std::function<std::string(const std::string&)>& name);
 
 }  // namespace gnnrec

@@ -118,18 +118,10 @@ TrainConfig resumed_config(const nlohmann::json& given) {
   if (!std::filesystem::exists(path)) {
     throw std::invalid_argument("resume: " + path + " does not exist (no run to resume)");
   }
-  TrainConfig cfg = read_run_config(path);
-  const nlohmann::json asked_json = asked.resolved(), run_json = cfg.resolved();
-  for (const auto& item : given.items()) {
-    const std::string& key = item.key();
-    if (key == "out" || key == "epochs" || asked_json.at(key) == run_json.at(key)) continue;
-    throw std::invalid_argument("resume: '" + key + "' is " + asked_json.at(key).dump() +
-                                " here but " + run_json.at(key).dump() + " in " + path +
-                                " (a resumed run keeps its configuration; only 'epochs' may change)");
-  }
-  cfg.out = asked.out;
-  if (given.contains("epochs")) cfg.epochs = asked.epochs;
-  return cfg;
+  std::vector<std::string> keys;
+  for (const auto& item : given.items()) keys.push_back(item.key());
+  return gnnrec::resumed_config(path, asked, keys, "resume",
+                                [](const std::string& key) { return "'" + key + "'"; });
 }
 
 std::string train_json(const std::string& config_json, bool resume, bool overwrite) {

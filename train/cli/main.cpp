@@ -260,26 +260,17 @@ int run_train(TrainConfig cfg, bool resume, bool overwrite, bool quiet,
               const std::vector<std::string>& given) {
   if (resume) {
     if (cfg.out.empty()) throw std::invalid_argument("--resume needs --out RUN_DIR");
-    const TrainConfig asked = cfg;
-    const std::string path = (fs::path(cfg.out) / "config.json").string();
-    cfg = read_run_config(path);
-    cfg.out = asked.out;
-    const json asked_json = asked.resolved(), run_json = cfg.resolved();
-    bool epochs_given = false;
+    std::vector<std::string> keys;
     for (const std::string& flag : given) {
       std::string key = flag.substr(flag.find_first_not_of('-'));
       std::replace(key.begin(), key.end(), '-', '_');
-      if (key == "epochs") epochs_given = true;
-      if (key == "out" || key == "epochs" || !asked_json.contains(key) || !run_json.contains(key) ||
-          asked_json.at(key) == run_json.at(key)) {
-        continue;
-      }
-      throw std::invalid_argument("--resume: " + flag + " is " + asked_json.at(key).dump() +
-                                  " here but " + run_json.at(key).dump() + " in " + path +
-                                  " (a resumed run keeps its configuration; only --epochs may "
-                                  "change)");
+      keys.push_back(key);
     }
-    if (epochs_given) cfg.epochs = asked.epochs;
+    auto flag = [](std::string key) {
+      std::replace(key.begin(), key.end(), '_', '-');
+      return "--" + key;
+    };
+    cfg = resumed_config((fs::path(cfg.out) / "config.json").string(), cfg, keys, "--resume", flag);
   }
   TrainOptions opts;
   opts.resume = resume;
