@@ -156,7 +156,10 @@ bool is_identity(const std::vector<int32_t>& p) {
 
 // Replaces validated raw integer ids in `columns` by dense ids in numeric
 // order and returns the map. A direct lookup table when the id range is
-// modest (the usual case), sort + binary search otherwise.
+// within a small multiple of the column lengths (the usual case: ids
+// 0..n-1), sort + binary search otherwise. The bound follows the data, not
+// a fixed size: a three-line file with an id near 2^24 used to fill and
+// scan a 64 MB table (fuzzing spent 90% of its time there).
 IdMap densify(std::initializer_list<std::vector<int32_t>*> columns) {
   int64_t max_id = -1;
   size_t total = 0;
@@ -167,7 +170,7 @@ IdMap densify(std::initializer_list<std::vector<int32_t>*> columns) {
   IdMap map;
   if (max_id < 0) return map;
   const auto range = static_cast<size_t>(max_id) + 1;
-  if (range <= std::max<size_t>(size_t{1} << 24, 4 * total)) {
+  if (range <= 4 * total + 4096) {
     std::vector<int32_t> table(range, -1);
     for (auto* c : columns) {
       for (int32_t v : *c) table[static_cast<size_t>(v)] = 0;

@@ -62,6 +62,37 @@ TEST_F(LoadersTest, LightGcnDensifiesInRawOrder) {
   EXPECT_TRUE(ds.is_split());
 }
 
+// Sparse raw ids (far apart, up to the largest allowed) take densify's
+// sort path, dense ones its lookup table; both give numeric order.
+TEST_F(LoadersTest, LightGcnDensifiesSparseAndDenseIdsAlike) {
+  const std::string d = sub("lg");
+  write("lg/train.txt", "2147483647 16777216 3\n40000 3\n");
+  write("lg/test.txt", "40000 999999\n");
+  const Dataset ds = load_lightgcn(d);
+  // users raw {40000, 2147483647} -> {0, 1}; items raw {3, 999999, 16777216}.
+  EXPECT_EQ(ds.users.raw_ids(), (std::vector<std::string>{"40000", "2147483647"}));
+  EXPECT_EQ(ds.items.raw_ids(), (std::vector<std::string>{"3", "999999", "16777216"}));
+  EXPECT_EQ(ds.train.user, (std::vector<int32_t>{1, 1, 0}));
+  EXPECT_EQ(ds.train.item, (std::vector<int32_t>{2, 0, 0}));
+  EXPECT_EQ(ds.test.user, (std::vector<int32_t>{0}));
+  EXPECT_EQ(ds.test.item, (std::vector<int32_t>{1}));
+
+  // Ids 0..n-1 with gaps small enough for the table: raw order kept.
+  std::string lines;
+  for (int u = 0; u < 50; ++u) lines += std::to_string(3 * u) + " " + std::to_string(5 * u) + "\n";
+  write("lg/train.txt", lines);
+  fs::remove(fs::path(d) / "test.txt");
+  const Dataset dense = load_lightgcn(d);
+  ASSERT_EQ(dense.num_users(), 50);
+  ASSERT_EQ(dense.num_items(), 50);
+  for (int u = 0; u < 50; ++u) {
+    EXPECT_EQ(dense.users.raw(u), std::to_string(3 * u));
+    EXPECT_EQ(dense.items.raw(u), std::to_string(5 * u));
+    EXPECT_EQ(dense.train.user[static_cast<size_t>(u)], u);
+    EXPECT_EQ(dense.train.item[static_cast<size_t>(u)], u);
+  }
+}
+
 TEST_F(LoadersTest, LightGcnToleratesCrlfTabsBlankLinesAndEmptyUsers) {
   const std::string d = sub("lg");
   // CRLF, tabs, runs of spaces, a blank line, a user without items (9),
