@@ -1,7 +1,8 @@
 // `gnnrec recommend --user ID`: the raw id is looked up in the data set's
 // user IdMap (IdMap::find after the loaders' intern + canonicalize). Input:
 // the raw ids, one a line, then a NUL byte and the --user string. Checks
-// that the map round-trips and that a lookup returns -1 or the id itself.
+// that the map round-trips, that a lookup returns -1 or the id itself, and
+// that find_integer ("007" for "7") returns -1 or an id of the same value.
 #include "fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -25,5 +26,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int32_t u = users.find(user);
   if (u < -1 || u >= users.size()) finding("find out of range");
   if (u >= 0 && users.raw(u) != user) finding("find returned another id");
+  // find_integer: -1, or an id whose raw form is the decimal spelling of
+  // the integer `user` spells another way.
+  const int32_t v = users.find_integer(user);
+  if (v < -1 || v >= users.size()) finding("find_integer out of range");
+  if (v >= 0) {
+    if (users.raw(v) == user) finding("find_integer matched the spelling itself");
+    const std::string& d = users.raw(v);
+    const std::string digits = d[0] == '-' ? d.substr(1) : d;
+    std::string_view w = user;
+    const bool negative = !w.empty() && w[0] == '-';
+    if (!w.empty() && (w[0] == '+' || w[0] == '-')) w.remove_prefix(1);
+    while (w.size() > 1 && w[0] == '0') w.remove_prefix(1);
+    if (w != digits || (negative != (d[0] == '-') && digits != "0")) {
+      finding("find_integer returned an id of another value");
+    }
+  }
   return 0;
 }

@@ -23,6 +23,20 @@ int32_t IdMap::find(const std::string& raw) const {
   return it == index_.end() ? -1 : it->second;
 }
 
+int32_t IdMap::find_integer(const std::string& raw) const {
+  const char* begin = raw.data();
+  const char* end = begin + raw.size();
+  if (begin != end && *begin == '+') {  // from_chars takes '-' only
+    ++begin;
+    if (begin != end && *begin == '-') return -1;  // "+-7"
+  }
+  int64_t value = 0;
+  auto [p, ec] = std::from_chars(begin, end, value);
+  if (begin == end || ec != std::errc() || p != end) return -1;
+  const std::string decimal = std::to_string(value);
+  return decimal == raw ? -1 : find(decimal);
+}
+
 std::vector<int32_t> IdMap::canonicalize() {
   const size_t n = raw_.size();
   // Numeric order only if every id is an integer in full ("12", "-3"); one

@@ -28,6 +28,11 @@ class IdMap {
   int32_t intern(const std::string& raw);
   // Returns the dense id of `raw`, or -1 if it was never interned.
   int32_t find(const std::string& raw) const;
+  // When `raw` is an integer written another way than its decimal form
+  // ("007", "+7"), the dense id of that decimal form ("7"); else -1. The
+  // loaders that parse integer ids store that form, so "007" in their
+  // files and "7" are the same id.
+  int32_t find_integer(const std::string& raw) const;
   const std::string& raw(int32_t dense) const { return raw_.at(static_cast<size_t>(dense)); }
   int64_t size() const { return static_cast<int64_t>(raw_.size()); }
   const std::vector<std::string>& raw_ids() const { return raw_; }

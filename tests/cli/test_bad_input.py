@@ -146,6 +146,22 @@ def test_existing_run_not_replaced_without_flag(existing_run):
 
 def test_unknown_user_for_recommend(existing_run):
     expect_error(["recommend", "--run", existing_run, "--user", "no-such-user"], "no-such-user")
+    expect_error(["recommend", "--run", existing_run, "--user", "100000"], "'100000'")
+
+
+def test_csv_user_ids_are_matched_as_written(tmp_path):
+    """A delimited file's ids are strings: "007" is not "7" there, but the
+    error points at the id that is."""
+    data = tmp_path / "shop"
+    data.mkdir()
+    rows = ["user,item"] + [f"{u},{i}" for u in range(7, 27) for i in range(10) if (u + i) % 3]
+    (data / "buys.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "run"
+    run("train", "--model", "mf", "--dataset", data, *BASE, "--out", out, check=True)
+    rec = run("recommend", "--run", out, "--user", "7", "--k", "3", check=True).out
+    assert rec.splitlines()[0].split() == ["rank", "item", "score"]
+    expect_error(["recommend", "--run", out, "--user", "007"], "'007' is not a user",
+                 "matched as written", "'7' is one", run_dir=out)
 
 
 def test_missing_run_for_evaluate(tmp_path):

@@ -62,6 +62,11 @@ def test_train_evaluate_recommend(tmp_path):
     assert not set(items) & train_items["5"]
     scores = [float(l.split()[2]) for l in rec[1:]]
     assert scores == sorted(scores, reverse=True)
+    # The LightGCN-format loader reads ids as integers ("005" in a file is
+    # user 5), so --user 005 is user 5 too.
+    for spelling in ("005", "+5"):
+        again = run("recommend", "--run", out, "--user", spelling, "--k", "7", check=True).out
+        assert again.splitlines() == rec, spelling
 
 
 def test_mf_trains(tmp_path):

@@ -74,6 +74,21 @@ TEST(Interactions, SelectKeepsOrderAndOptionalColumns) {
   EXPECT_FALSE(z.has_timestamp());
 }
 
+TEST(IdMap, FindIntegerMatchesOtherSpellingsOfAnInteger) {
+  IdMap m;
+  for (const char* raw : {"7", "12", "-3", "0"}) m.intern(raw);
+  EXPECT_EQ(m.find_integer("007"), m.find("7"));
+  EXPECT_EQ(m.find_integer("+12"), m.find("12"));
+  EXPECT_EQ(m.find_integer("-03"), m.find("-3"));
+  EXPECT_EQ(m.find_integer("-0"), m.find("0"));
+  EXPECT_EQ(m.find_integer("000"), m.find("0"));
+  // The decimal form itself, and what is no integer or not in the map: -1.
+  for (const char* raw : {"7", "0", "99", "099", "7a", " 7", "", "+", "-", "++7", "+-3", "+-0",
+                          "99999999999999999999"}) {
+    EXPECT_EQ(m.find_integer(raw), -1) << raw;
+  }
+}
+
 TEST(Interactions, PushFrom) {
   Interactions x;
   x.user = {0, 1};

@@ -326,8 +326,21 @@ int run_recommend(const std::string& run_dir, const std::string& user, int64_t k
                   const std::string& which) {
   if (k < 1) throw std::invalid_argument("--k must be at least 1, got " + std::to_string(k));
   LoadedRun r = load_run(run_dir, which);
-  const int32_t u = r.data.dataset.users.find(user);
-  if (u < 0) throw std::invalid_argument("--user '" + user + "' is not a user of " + r.config.dataset);
+  const IdMap& users = r.data.dataset.users;
+  int32_t u = users.find(user);
+  if (u < 0) {
+    // "007" for a data set whose loader read its ids as integers is user 7
+    // (the loader did the same); a delimited file's ids are strings, matched
+    // as written, so there it is only a hint.
+    const int32_t v = users.find_integer(user);
+    if (v >= 0 && r.data.dataset.format != "csv") {
+      u = v;
+    } else {
+      std::string msg = "--user '" + user + "' is not a user of " + r.config.dataset;
+      if (v >= 0) msg += " (its ids are matched as written; '" + users.raw(v) + "' is one)";
+      throw std::invalid_argument(msg);
+    }
+  }
   Evaluator ev(*r.data.train, *r.data.test, r.config.topk);
   at::NoGradGuard no_grad;
   r.model->set_training(false);
