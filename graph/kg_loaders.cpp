@@ -169,15 +169,17 @@ TypedGraph load_kgat_kg(const std::string& kg_final_path, const IdMap& items, bo
   return entity_graph(t, item_entity, inverse);
 }
 
-TypedGraph load_kgcn_kg(const std::string& dir, const IdMap& items, bool inverse) {
-  const std::string map_path = join(dir, "item_index2entity_id.txt");
+namespace {
+
+// KGCN's item_index2entity_id.txt: item -> entity. KGCN's items are the
+// first entities, one each: an item listed twice or an entity given to two
+// items is an error (found by fuzzing: two items on one entity reached the
+// graph builder as an out-of-range edge). Read by both KGCN loaders.
+std::unordered_map<int64_t, int64_t> read_item_entities(const std::string& map_path) {
   const std::string text = read_file(map_path);
   Lines lines(text);
   std::string_view l;
-  std::vector<int64_t> item_entity(static_cast<size_t>(items.size()), -1);
-  // KGCN's items are the first entities, one each: an item listed twice or
-  // an entity given to two items is an error (found by fuzzing: two items
-  // on one entity reached the graph builder as an out-of-range edge).
+  std::unordered_map<int64_t, int64_t> entity_of;
   std::unordered_map<int64_t, int64_t> item_line, entity_line;
   while (lines.next(&l)) {
     const auto f = fields(l, " \t", true);
@@ -197,6 +199,18 @@ TypedGraph load_kgcn_kg(const std::string& dir, const IdMap& items, bool inverse
            "entity " + std::to_string(entity) + " is already the entity of the item on line " +
                std::to_string(it->second) + " (each item needs its own entity)");
     }
+    entity_of.emplace(item, entity);
+  }
+  return entity_of;
+}
+
+}  // namespace
+
+TypedGraph load_kgcn_kg(const std::string& dir, const IdMap& items, bool inverse) {
+  const std::unordered_map<int64_t, int64_t> entity_of =
+      read_item_entities(join(dir, "item_index2entity_id.txt"));
+  std::vector<int64_t> item_entity(static_cast<size_t>(items.size()), -1);
+  for (const auto& [item, entity] : entity_of) {
     const int32_t dense = items.find(std::to_string(item));
     if (dense >= 0) item_entity[static_cast<size_t>(dense)] = entity;
   }
@@ -205,19 +219,7 @@ TypedGraph load_kgcn_kg(const std::string& dir, const IdMap& items, bool inverse
 
 Dataset load_kgcn_interactions(const std::string& dir) {
   const std::string map_path = join(dir, "item_index2entity_id.txt");
-  std::unordered_map<int64_t, bool> linked;
-  {
-    const std::string text = read_file(map_path);
-    Lines lines(text);
-    std::string_view l;
-    while (lines.next(&l)) {
-      const auto f = fields(l, " \t", true);
-      if (f.size() != 2) {
-        fail(map_path, lines.number(), "expected 2 fields (item entity), got " + std::to_string(f.size()));
-      }
-      linked[to_int(f[0], map_path, lines.number(), 1)] = true;
-    }
-  }
+  const std::unordered_map<int64_t, int64_t> linked = read_item_entities(map_path);
   const std::string path = join(dir, "user_artists.dat");
   const std::string text = read_file(path);
   Lines lines(text);

@@ -137,6 +137,18 @@ TEST_F(KgLoadersTest, KgcnErrorsNameFileAndLine) {
   EXPECT_NE(msg.find("item_index2entity_id.txt:3: item 51 is listed twice (first on line 1)"),
             std::string::npos)
       << msg;
+  // The interactions loader reads the same file with the same checks, so
+  // load_dataset stops there before any graph is built.
+  write("user_artists.dat", "userID\tartistID\tweight\n2\t51\t10\n");
+  msg = testing::error_of<DataError>([&] { load_kgcn_interactions(dir_); });
+  EXPECT_NE(msg.find("item_index2entity_id.txt:3: item 51 is listed twice (first on line 1)"),
+            std::string::npos)
+      << msg;
+  write("item_index2entity_id.txt", "51\t0\n52\t0\n");
+  msg = testing::error_of<DataError>([&] { load_dataset(dir_); });
+  EXPECT_NE(msg.find("item_index2entity_id.txt:2: entity 0 is already the entity"),
+            std::string::npos)
+      << msg;
 }
 
 // --- MovieLens 100K side information ------------------------------------------
