@@ -87,12 +87,7 @@ class Cke : public Model {
                {"entity_embedding", entities_},
                {"relation_embedding", relations_}};
     if (transr_) {
-      auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed * 1000003ULL + 5);
-      const double bound = std::sqrt(6.0 / static_cast<double>(2 * d));
-      projections_ = at::empty({relations_.size(0), d, d}, at::kFloat)
-                         .uniform_(-bound, bound, gen)
-                         .to(device)
-                         .requires_grad_();
+      projections_ = xavier_parameter({relations_.size(0), d, d}, d, d, o.seed, 5, device);
       params_.push_back({"relation_projection", projections_});
     }
   }

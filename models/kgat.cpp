@@ -188,11 +188,7 @@ class Kgat : public Model {
     const int64_t R = ckg_.num_relations, d = o.dim;
     embedding_ = normal_parameter(ckg_.num_nodes(), d, o.init_std, o.seed, 1, device);
     relations_ = normal_parameter(R, d, o.init_std, o.seed, 2, device);
-    {
-      auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed * 1000003ULL + 3);
-      const double bound = std::sqrt(6.0 / static_cast<double>(2 * d));
-      w_ = at::empty({R, d, d}, at::kFloat).uniform_(-bound, bound, gen).to(device).requires_grad_();
-    }
+    w_ = xavier_parameter({R, d, d}, d, d, o.seed, 3, device);
     params_ = {{"embedding", embedding_}, {"relation_embedding", relations_},
                {"relation_projection", w_}};
     int64_t in = d;

@@ -25,10 +25,8 @@
 // trainer's pair layout is used in represent(): items [n·(1+k)] for users
 // [n] are the n positives then k negatives per user in user order.
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
-#include <cmath>
 #include <stdexcept>
 
 #include "kernels/ops.h"
@@ -95,12 +93,7 @@ class Kgcn : public Model {
     // KGCN learns far more slowly (kgcn-music CTR AUC 0.638 against 0.744
     // after the paper's 10 epochs, with --reg-scope batch).
     auto xavier = [&](int64_t rows, uint64_t stream) {
-      auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed * 1000003ULL + stream);
-      const double bound = std::sqrt(6.0 / static_cast<double>(rows + o.dim));
-      return at::empty({rows, o.dim}, at::kFloat)
-          .uniform_(-bound, bound, gen)
-          .to(device)
-          .requires_grad_();
+      return xavier_parameter({rows, o.dim}, rows, o.dim, o.seed, stream, device);
     };
     users_ = xavier(num_users_, 1);
     entities_ = xavier(num_entities, 2);

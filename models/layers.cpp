@@ -1,12 +1,11 @@
 #include "models/layers.h"
 
-#include <cmath>
 #include <stdexcept>
 
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
 
 #include "kernels/ops.h"
+#include "models/model.h"
 
 namespace gnnrec::layers {
 
@@ -14,11 +13,8 @@ at::Tensor Linear::operator()(const at::Tensor& x) const { return at::linear(x, 
 
 Linear make_linear(int64_t in, int64_t out, bool bias, uint64_t seed, uint64_t stream,
                    at::Device device) {
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed * 1000003ULL + stream);
-  const double bound = std::sqrt(6.0 / static_cast<double>(in + out));
   Linear l;
-  l.weight = at::empty({out, in}, at::kFloat).uniform_(-bound, bound, gen).to(device);
-  l.weight.requires_grad_(true);
+  l.weight = xavier_parameter({out, in}, in, out, seed, stream, device);
   if (bias) l.bias = at::zeros({out}, at::TensorOptions(device).dtype(at::kFloat)).requires_grad_();
   return l;
 }

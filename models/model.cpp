@@ -1,5 +1,6 @@
 #include "models/model.h"
 
+#include <cmath>
 #include <map>
 #include <stdexcept>
 
@@ -59,6 +60,15 @@ at::Tensor normal_parameter(int64_t rows, int64_t dim, double std, uint64_t seed
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed * 1000003ULL + stream);
   at::Tensor t = at::empty({rows, dim}, at::kFloat);
   t.normal_(0.0, std, gen);
+  return t.to(device).requires_grad_(true);
+}
+
+at::Tensor xavier_parameter(at::IntArrayRef shape, int64_t fan_in, int64_t fan_out, uint64_t seed,
+                            uint64_t stream, at::Device device) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed * 1000003ULL + stream);
+  const double bound = std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
+  at::Tensor t = at::empty(shape, at::kFloat);
+  t.uniform_(-bound, bound, gen);
   return t.to(device).requires_grad_(true);
 }
 

@@ -105,4 +105,10 @@ struct ModelRegistrar {
 at::Tensor normal_parameter(int64_t rows, int64_t dim, double std, uint64_t seed,
                             uint64_t stream, at::Device device);
 
+// A leaf parameter of `shape` drawn from the Glorot/Xavier uniform
+// U(±sqrt(6 / (fan_in + fan_out))), with a generator seeded by
+// (seed, stream), created on the CPU in float32 then moved.
+at::Tensor xavier_parameter(at::IntArrayRef shape, int64_t fan_in, int64_t fan_out, uint64_t seed,
+                            uint64_t stream, at::Device device);
+
 }  // namespace gnnrec
