@@ -13,7 +13,8 @@
 # inputs run and exec/s. A crash, sanitizer report, hang (> 10 s on one
 # input), out-of-memory (> 2 GB) or unexpected exception stops that target;
 # its input is saved as $FUZZ_BUILD/artifacts/<target>-crash-* and the
-# script exits 1 after running the rest.
+# script exits 1 after running the rest. FUZZ_JOBS=N (default 1) runs N
+# targets at once (the long runs: one target per core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,28 +52,42 @@ mkdir -p "$BUILD/seeds/cache" "$BUILD/artifacts"
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-failed=()
-printf '%-16s %12s %10s %8s  %s\n' target inputs exec/s seconds result
-for t in $TARGETS; do
-  corpus="$BUILD/corpus/$t"
+JOBS="${FUZZ_JOBS:-1}"
+# One target: its libFuzzer log in $BUILD/fuzz_<t>.log, its result line in
+# $BUILD/result_<t> (read back below, in the order the targets were named).
+run_target() {
+  local t=$1 corpus="$BUILD/corpus/$1" logf="$BUILD/fuzz_$1.log" status=ok t0
   mkdir -p "$corpus"
-  seeds=(fuzz/corpus/"$t")
+  local seeds=(fuzz/corpus/"$t")
   [ "$t" = cache ] && seeds+=("$BUILD/seeds/cache")
-  logf="$BUILD/fuzz_$t.log"
   t0=$(date +%s)
-  status=ok
   "$BUILD/fuzz_$t" -max_total_time="$SECONDS_PER_TARGET" -runs="$RUNS" -max_len=4096 \
       -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$BUILD/artifacts/$t-" "$corpus" "${seeds[@]}" >"$logf" 2>&1 \
     || status=FAILED
+  local inputs rate
   inputs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$logf" | tail -n 1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$logf" | tail -n 1)
-  printf '%-16s %12s %10s %8s  %s\n' "$t" "${inputs:-?}" "${rate:-?}" "$(( $(date +%s) - t0 ))" "$status"
-  if [ "$status" != ok ]; then
+  printf '%-16s %12s %10s %8s  %s\n' "$t" "${inputs:-?}" "${rate:-?}" "$(( $(date +%s) - t0 ))" \
+    "$status" >"$BUILD/result_$t"
+}
+
+for t in $TARGETS; do rm -f "$BUILD/result_$t"; done
+for t in $TARGETS; do
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+  run_target "$t" &
+done
+wait
+
+failed=()
+printf '%-16s %12s %10s %8s  %s\n' target inputs exec/s seconds result
+for t in $TARGETS; do
+  cat "$BUILD/result_$t" 2>/dev/null || printf '%-16s %12s %10s %8s  %s\n' "$t" ? ? ? FAILED
+  if ! grep -q ' ok$' "$BUILD/result_$t"; then
     failed+=("$t")
     grep -E 'FINDING|ERROR: (AddressSanitizer|libFuzzer|UndefinedBehaviorSanitizer)|runtime error|Test unit written' \
-      "$logf" | head -n 5 >&2 || true
-    log "$t: full log in $logf"
+      "$BUILD/fuzz_$t.log" | head -n 5 >&2 || true
+    log "$t: full log in $BUILD/fuzz_$t.log"
   fi
 done
 log "total $(( $(date +%s) - start )) s"
