@@ -41,8 +41,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/version.h>
 
+#include "base/file_io.h"
 #include "bench/bench_util.h"
-#include "graph/file_io.h"
 #include "train/config.h"
 #include "train/evaluator.h"
 #include "train/metrics.h"

@@ -19,9 +19,9 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/bench_util.h"
-#include "graph/adjacency.h"
 #include "graph/cache.h"
 #include "models/layers.h"
+#include "models/propagation_graph.h"
 #include "samplers/neighbor_blocks.h"
 
 using nlohmann::json;

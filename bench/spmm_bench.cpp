@@ -18,10 +18,10 @@
 #include <nlohmann/json.hpp>
 #include <torch/version.h>
 
+#include "base/file_io.h"
 #include "bench/bench_util.h"
-#include "graph/adjacency.h"
 #include "graph/cache.h"
-#include "train/run_dir.h"
+#include "models/propagation_graph.h"
 
 using nlohmann::json;
 

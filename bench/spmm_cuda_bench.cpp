@@ -49,14 +49,14 @@
 #include <nlohmann/json.hpp>
 #include <torch/version.h>
 
+#include "base/file_io.h"
 #include "bench/bench_util.h"
-#include "graph/adjacency.h"
 #include "graph/bipartite_graph.h"
 #include "graph/cache.h"
 #include "graph/synthetic.h"
 #include "kernels/cuda/config.h"
 #include "kernels/ops.h"
-#include "train/run_dir.h"
+#include "models/propagation_graph.h"
 
 using nlohmann::json;
 

@@ -6,9 +6,9 @@
 // checksum), so that the payload parser is reached past the checksum.
 #include <cstring>
 
+#include "base/file_io.h"
 #include "fuzz/fuzz_util.h"
 #include "graph/cache.h"
-#include "graph/file_io.h"
 
 namespace {
 constexpr char kKey[] = "gnnrec-fuzz-key";

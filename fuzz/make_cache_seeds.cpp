@@ -5,8 +5,8 @@
 #include <fstream>
 #include <string>
 
+#include "base/file_io.h"
 #include "graph/cache.h"
-#include "graph/file_io.h"
 #include "graph/interactions.h"
 
 int main(int argc, char** argv) {

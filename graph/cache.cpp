@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <vector>
 
-#include "graph/file_io.h"
+#include "base/file_io.h"
 #include "graph/loaders.h"
 
 namespace gnnrec {

@@ -5,7 +5,7 @@
 #include <numeric>
 #include <string>
 
-#include "samplers/random.h"
+#include "base/random.h"
 
 namespace gnnrec {
 

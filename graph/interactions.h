@@ -12,14 +12,9 @@
 #include <unordered_map>
 #include <vector>
 
-namespace gnnrec {
+#include "base/data_error.h"
 
-// Thrown for any malformed or unusable input. what() is one line that names
-// the place: "ratings.dat:1042: expected 4 fields separated by '::', got 3".
-class DataError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+namespace gnnrec {
 
 // Bidirectional map between raw ids (as written in the input) and dense ids.
 class IdMap {

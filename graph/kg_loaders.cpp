@@ -7,7 +7,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "graph/file_io.h"
+#include "base/file_io.h"
 
 namespace gnnrec {
 namespace {

@@ -1,6 +1,6 @@
 #include "graph/loaders.h"
 
-#include "graph/file_io.h"
+#include "base/file_io.h"
 #include "graph/kg_loaders.h"
 
 #include <algorithm>

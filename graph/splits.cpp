@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "samplers/random.h"
+#include "base/random.h"
 
 namespace gnnrec {
 namespace {

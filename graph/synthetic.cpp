@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "samplers/random.h"
+#include "base/random.h"
 
 namespace gnnrec {
 namespace {

@@ -6,7 +6,8 @@
 // value [nnz] of x's dtype. Operators that need the transpose for their
 // backward take it precomputed: t_rowptr/t_col is the CSR of Aᵀ and
 // t_perm int64 [nnz] maps each transposed entry to its position in A's CSR
-// (see graph/adjacency.h, which builds and caches all of these once).
+// (see kernels/sparse_adjacency.h, the struct that holds all of these, and
+// models/propagation_graph.h, which builds and caches them once per graph).
 //
 // Every operator has a CPU and a CUDA implementation (kernels/cpu/,
 // kernels/cuda/) with the same contract. On CUDA: results are bitwise

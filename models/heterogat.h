@@ -29,9 +29,9 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "graph/adjacency.h"
 #include "graph/bipartite_graph.h"
 #include "graph/typed_graph.h"
+#include "kernels/sparse_adjacency.h"
 #include "models/layers.h"
 
 namespace gnnrec::heterogat {

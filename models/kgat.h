@@ -6,7 +6,7 @@
 // and the data set's knowledge graph (graph/kg_loaders.h: one node type
 // "entity" whose first entities are the items). Nodes: user u is node u,
 // entity e is node U + e (so item i is node U + i, as in the unified
-// adjacency of graph/adjacency.h). Relations:
+// adjacency of models/propagation_graph.h). Relations:
 //   0        interact      user -> item, one triple per training pair
 //   1        rev_interact  item -> user
 //   2 + r    relation r of the TypedGraph (forward relations, then their
@@ -21,9 +21,9 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "graph/adjacency.h"
 #include "graph/bipartite_graph.h"
 #include "graph/typed_graph.h"
+#include "kernels/sparse_adjacency.h"
 
 namespace gnnrec::kgat {
 

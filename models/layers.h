@@ -18,7 +18,7 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "graph/adjacency.h"
+#include "kernels/sparse_adjacency.h"
 
 namespace gnnrec::layers {
 

@@ -15,7 +15,7 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "graph/adjacency.h"
+#include "models/propagation_graph.h"
 
 namespace gnnrec {
 

@@ -5,8 +5,8 @@
 
 #include <ATen/ATen.h>
 
+#include "base/random.h"
 #include "kernels/ops.h"
-#include "samplers/random.h"
 
 namespace gnnrec {
 

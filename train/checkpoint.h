@@ -3,7 +3,7 @@
 // checkpoint intact.
 //
 // Layout: "GNNRECK1" | uint64 header length | header JSON | tensor bytes |
-// uint64 checksum64 (graph/file_io.h) of everything before it. The header lists each
+// uint64 checksum64 (base/file_io.h) of everything before it. The header lists each
 // tensor's name, dtype, shape and byte offset, and carries `meta`.
 #pragma once
 

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "graph/file_io.h"
+#include "base/file_io.h"
 #include "train/metrics.h"
 
 namespace gnnrec {

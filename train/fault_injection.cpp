@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "graph/file_io.h"
+#include "base/file_io.h"
 
 namespace gnnrec::fault {
 namespace {

@@ -27,7 +27,7 @@
 namespace gnnrec::fault {
 
 // Reads GNNREC_TEST_FAULT (std::invalid_argument when it is malformed) and
-// installs the file write hook (graph/file_io.h) when it names a file.
+// installs the file write hook (base/file_io.h) when it names a file.
 void install_from_env();
 // The epoch now running (0 before the first).
 void set_epoch(int64_t epoch);

@@ -6,7 +6,7 @@
 #include <limits>
 #include <stdexcept>
 
-#include "kernels/cpu/count_below.h"
+#include "base/count_below.h"
 
 namespace gnnrec {
 namespace {

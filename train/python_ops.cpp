@@ -36,8 +36,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/library.h>
 
+#include "base/file_io.h"
 #include "graph/bipartite_graph.h"
-#include "graph/file_io.h"
 #include "train/config.h"
 #include "train/evaluator.h"
 #include "train/trainer.h"

@@ -1,11 +1,11 @@
 // The run directory's filesystem checks. Durable writes (atomic whole-file
-// writes, fsynced appends) come from graph/file_io.h, shared with the data
+// writes, fsynced appends) come from base/file_io.h, shared with the data
 // layer.
 #pragma once
 
 #include <string>
 
-#include "graph/file_io.h"
+#include "base/file_io.h"
 
 namespace gnnrec {
 

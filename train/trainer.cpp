@@ -12,13 +12,13 @@
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 
+#include "base/nvtx.h"
+#include "base/random.h"
 #include "graph/cache.h"
 #include "graph/kg_loaders.h"
 #include "graph/splits.h"
 #include "graph/synthetic.h"
 #include "samplers/negative_sampler.h"
-#include "samplers/random.h"
-#include "kernels/nvtx.h"
 #include "train/adam.h"
 #include "train/checkpoint.h"
 #include "train/evaluator.h"

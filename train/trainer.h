@@ -13,10 +13,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "graph/adjacency.h"
 #include "graph/ctr_split.h"
 #include "graph/interactions.h"
 #include "models/model.h"
+#include "models/propagation_graph.h"
 #include "train/config.h"
 #include "train/evaluator.h"
 

@@ -10,43 +10,35 @@
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
 
+#include "base/random.h"
 #include "kernels/checks.h"
 #include "kernels/cpu/cpu_common.h"
 #include "kernels/sampling_row.h"
-#include "samplers/random.h"
 
 namespace gnnrec::ops::cpu {
 namespace {
 
-// Uniform in [0, n) for any n >= 1: 64-bit multiply-shift (bias < n / 2^64),
-// so rows longer than SplitMix64::below's 2^32 limit are fine too.
-inline int64_t draw_below(SplitMix64& rng, int64_t n) {
-  return static_cast<int64_t>(
-      (static_cast<unsigned __int128>(rng.next()) * static_cast<uint64_t>(n)) >> 64);
-}
-
-// Up to this fanout the picks so far are scanned linearly; beyond it a hash
-// set keeps Floyd's algorithm O(fanout).
+// Up to this fanout the picks so far are scanned linearly (the per-row code
+// the CUDA kernel runs too); beyond it a hash set keeps Floyd's algorithm
+// O(fanout). Both find the same repeats, so the draws are the same.
 constexpr int64_t kScanLimit = 64;
 
 // Fills eid[0, fanout) with CSR positions in [begin, begin + deg), deg > 0.
 void sample_row(int64_t begin, int64_t deg, int64_t fanout, bool replace, SplitMix64& rng,
                 int64_t* eid) {
-  if (replace || deg < fanout) {
-    for (int64_t i = 0; i < fanout; ++i) eid[i] = begin + draw_below(rng, deg);
+  if (replace || deg < fanout || fanout <= kScanLimit) {
+    sampling::sample_row(begin, deg, fanout, replace, rng, eid);
     return;
   }
   // Floyd's algorithm: a uniform fanout-subset of [0, deg) in fanout draws,
   // whatever deg is (a hub row is never walked or copied).
   std::unordered_set<int64_t> taken;
-  const bool scan = fanout <= kScanLimit;
   int64_t n = 0;
   for (int64_t i = deg - fanout; i < deg; ++i) {
-    int64_t t = draw_below(rng, i + 1);
-    const bool dup = scan ? std::find(eid, eid + n, begin + t) != eid + n : !taken.insert(t).second;
-    if (dup) {
+    int64_t t = static_cast<int64_t>(rng.below64(static_cast<uint64_t>(i + 1)));
+    if (!taken.insert(t).second) {
       t = i;  // i cannot have been taken: earlier draws were below i
-      if (!scan) taken.insert(t);
+      taken.insert(t);
     }
     eid[n++] = begin + t;
   }

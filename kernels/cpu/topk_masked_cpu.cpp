@@ -19,8 +19,8 @@
 #include <ATen/ops/matmul.h>
 #include <torch/library.h>
 
+#include "base/count_below.h"
 #include "kernels/checks.h"
-#include "kernels/cpu/count_below.h"
 #include "kernels/cpu/cpu_common.h"
 
 namespace gnnrec::ops::cpu {

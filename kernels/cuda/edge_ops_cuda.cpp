@@ -9,10 +9,10 @@
 #include <c10/cuda/CUDAStream.h>
 #include <torch/library.h>
 
+#include "base/nvtx.h"
 #include "kernels/checks.h"
 #include "kernels/cuda/binding.h"
 #include "kernels/cuda/launchers.h"
-#include "kernels/nvtx.h"
 
 namespace gnnrec::ops::cuda_impl {
 namespace {

@@ -31,7 +31,7 @@ KILLED = -signal.SIGKILL
 
 
 def checksum64(data):
-    # graph/file_io.cpp: FNV-1a over 8-byte little-endian words, then the tail bytes.
+    # base/file_io.cpp: FNV-1a over 8-byte little-endian words, then the tail bytes.
     h, prime, mask = 0xcbf29ce484222325, 0x100000001b3, (1 << 64) - 1
     n = len(data) // 8 * 8
     for (w,) in struct.iter_unpack("<Q", data[:n]):

@@ -25,12 +25,11 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
-#include "graph/adjacency.h"
+#include "base/random.h"
 #include "kernels/cuda/config.h"
-#include "kernels/nvtx.h"
 #include "kernels/ops.h"
 #include "kernels/sampling_row.h"
-#include "samplers/random.h"
+#include "kernels/sparse_adjacency.h"
 #include "tests/kernels/sparse_test_utils.h"
 #include "tests/testing/gradcheck.h"
 
@@ -171,26 +170,6 @@ TEST(CudaHostConfig, HubScratchHoldsEveryPossibleHub) {
     // than nnz entries.
     EXPECT_LE(capacity * (cuda::kHubDegree + 1), nnz);
     EXPECT_GT((capacity + 1) * (cuda::kHubDegree + 1), nnz);
-  }
-}
-
-TEST(CudaHostNvtx, RangesAreHarmlessWithoutAProfiler) {
-  // Off unless GNNREC_NVTX=1; with it on and no tool attached, push/pop are
-  // no-ops. In a build without CUDA NvtxRange is an empty object.
-  for (int i = 0; i < 3; ++i) {
-    NvtxRange outer("gnnrec::test");
-    NvtxRange inner("gnnrec::test/inner");
-  }
-  EXPECT_EQ(nvtx_enabled(), nvtx_enabled());  // read once, stable
-}
-
-TEST(CudaHostSampling, SplitMix64MatchesSamplersRandom) {
-  for (const uint64_t seed : {uint64_t{0}, uint64_t{42}, ~uint64_t{0}}) {
-    for (const uint64_t stream : {uint64_t{0}, uint64_t{7}, uint64_t{1} << 40}) {
-      SplitMix64 reference(seed, stream);
-      uint64_t state = sampling::splitmix_stream(seed, stream);
-      for (int i = 0; i < 100; ++i) ASSERT_EQ(sampling::splitmix_next(state), reference.next());
-    }
   }
 }
 

@@ -13,10 +13,10 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include "graph/adjacency.h"
+#include "base/random.h"
 #include "kernels/ops.h"
+#include "kernels/sparse_adjacency.h"
 #include "samplers/negative_sampler.h"
-#include "samplers/random.h"
 #include "tests/kernels/sparse_test_utils.h"
 
 namespace gnnrec {

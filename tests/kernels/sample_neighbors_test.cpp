@@ -10,8 +10,8 @@
 #include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
-#include "graph/adjacency.h"
 #include "kernels/ops.h"
+#include "kernels/sparse_adjacency.h"
 #include "tests/kernels/sparse_test_utils.h"
 
 namespace gnnrec {

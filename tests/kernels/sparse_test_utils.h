@@ -11,8 +11,8 @@
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
-#include "graph/adjacency.h"
-#include "samplers/random.h"
+#include "base/random.h"
+#include "kernels/sparse_adjacency.h"
 #include "tests/testing/scratch.h"
 
 namespace gnnrec::testing {

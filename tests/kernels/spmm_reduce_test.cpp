@@ -9,8 +9,8 @@
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
-#include "graph/adjacency.h"
 #include "kernels/ops.h"
+#include "kernels/sparse_adjacency.h"
 #include "tests/kernels/sparse_test_utils.h"
 #include "tests/testing/gradcheck.h"
 

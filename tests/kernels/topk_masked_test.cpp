@@ -26,9 +26,9 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
+#include "base/random.h"
 #include "graph/bipartite_graph.h"
 #include "kernels/ops.h"
-#include "samplers/random.h"
 #include "tests/kernels/sparse_test_utils.h"
 #include "train/evaluator.h"
 #include "train/metrics.h"

@@ -19,11 +19,11 @@
 #include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
-#include "graph/adjacency.h"
 #include "kernels/ops.h"
 #include "models/kg_embedding.h"
 #include "models/kgat.h"
 #include "models/model.h"
+#include "models/propagation_graph.h"
 #include "tests/testing/gradcheck.h"
 
 namespace gnnrec {

@@ -21,8 +21,8 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
-#include "graph/adjacency.h"
 #include "models/layers.h"
+#include "models/propagation_graph.h"
 
 namespace {
 

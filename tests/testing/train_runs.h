@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "graph/file_io.h"
+#include "base/file_io.h"
 #include "train/config.h"
 
 namespace gnnrec::testing {

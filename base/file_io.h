@@ -1,6 +1,6 @@
 // Durable file output and whole-file input, shared by the data layer (binary
-// cache, exported splits) and the run directory (configs, metrics,
-// checkpoints). Torch-free.
+// cache, exported splits), the run directory (configs, metrics,
+// checkpoints) and the benchmarks' result files. Torch-free.
 //
 // A reader never sees a half-written file: write_file_atomic writes a
 // uniquely named temporary file in the same directory, fsyncs it, renames it
@@ -15,10 +15,12 @@
 #include <string>
 #include <string_view>
 
+#include "base/data_error.h"
+
 namespace gnnrec {
 
 // Writes the concatenation of `parts` to `path`. On failure the previous
-// file is untouched and DataError says "PATH: cannot write: REASON".
+// file is untouched and DataError (base/data_error.h) says "PATH: cannot write: REASON".
 void write_file_atomic(const std::string& path, std::initializer_list<std::string_view> parts);
 inline void write_file_atomic(const std::string& path, std::string_view contents) {
   write_file_atomic(path, {contents});

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "graph/file_io.h"
+#include "base/file_io.h"
 #include "graph/interactions.h"
 #include "tests/testing/scratch.h"
 

@@ -1,5 +1,7 @@
-// The unified (users + items as one node set) adjacency used for
-// propagation, its normalisations, and its transpose, as Torch tensors.
+// The graph a model propagates over: the unified (users + items as one node
+// set) adjacency of a BipartiteGraph, its normalisations, and its transpose,
+// as the operators' SparseAdjacency (kernels/sparse_adjacency.h), derived
+// and cached on first use.
 //
 // Node ids: users are 0..U-1, item i is node U+i. The matrix is symmetric in
 // structure; with symmetric normalisation it is symmetric in value too, but
@@ -10,12 +12,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <tuple>
 
 #include <ATen/core/Tensor.h>
 
 #include "graph/bipartite_graph.h"
 #include "graph/typed_graph.h"
+#include "kernels/sparse_adjacency.h"
 
 namespace gnnrec {
 
@@ -24,29 +28,6 @@ enum class Normalization {
   kSymmetric,  // D^-1/2 A D^-1/2
   kLeft,       // D^-1 A (row-stochastic: the mean over neighbours)
 };
-
-// A CSR matrix with its transpose, ready for gnnrec::spmm / sddmm.
-struct SparseAdjacency {
-  int64_t num_rows = 0;
-  int64_t num_cols = 0;
-  at::Tensor rowptr;    // int64 [rows+1]
-  at::Tensor col;       // int32 [nnz]
-  at::Tensor value;     // [nnz], undefined for an unweighted 0/1 matrix
-  at::Tensor t_rowptr;  // CSR of the transpose: int64 [cols+1]
-  at::Tensor t_col;     // int32 [nnz]
-  at::Tensor t_perm;    // int64 [nnz]: transposed entry k is entry t_perm[k] of A
-
-  int64_t nnz() const { return col.numel(); }
-  // A copy on `device` with values cast to `dtype`.
-  SparseAdjacency to(at::Device device, at::ScalarType dtype) const;
-  // y = A · x through gnnrec::spmm (differentiable in x and value).
-  at::Tensor matmul(const at::Tensor& x) const;
-};
-
-// Builds the transpose fields (t_rowptr, t_col, t_perm) of a CSR matrix by a
-// counting sort: within each transposed row, entries are ordered by their
-// row in A, so the result is deterministic.
-void fill_transpose(SparseAdjacency& a);
 
 // The (U+I) x (U+I) adjacency of g with the given normalisation, optional
 // self loops, float32 or float64 values, on the CPU. A node without

@@ -5,7 +5,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include "graph/adjacency.h"
+#include "models/propagation_graph.h"
 
 namespace gnnrec {
 namespace {

@@ -1,5 +1,5 @@
-// Built only with CUDA (see kernels/nvtx.h).
-#include "kernels/nvtx.h"
+// Built only with CUDA (see base/nvtx.h).
+#include "base/nvtx.h"
 
 #include <cstdlib>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "graph/file_io.h"
+#include "base/file_io.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "graph/interactions.h"
+#include "base/data_error.h"
 
 namespace gnnrec {
 namespace {
