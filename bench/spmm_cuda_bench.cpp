@@ -305,12 +305,13 @@ int main(int argc, char** argv) {
   for (const Graph& g : graphs) {
     const gnnrec::SparseAdjacency& a = g.a;
     const int64_t max_deg = std::max(max_degree(a.rowptr), max_degree(a.t_rowptr));
-    std::printf("\n%s: %lld nodes, %lld nnz, max degree %lld, %lld rows above the hub "
-                "threshold (%lld)\n",
-                g.name.c_str(), static_cast<long long>(a.num_rows),
-                static_cast<long long>(a.nnz()), static_cast<long long>(max_deg),
-                static_cast<long long>(rows_above(a.rowptr, gnnrec::cuda::kHubDegree)),
-                static_cast<long long>(gnnrec::cuda::kHubDegree));
+    std::printf(
+        "\n%s: %lld nodes, %lld nnz, max degree %lld, %lld rows above the hub "
+        "threshold (%lld)\n",
+        g.name.c_str(), static_cast<long long>(a.num_rows), static_cast<long long>(a.nnz()),
+        static_cast<long long>(max_deg),
+        static_cast<long long>(rows_above(a.rowptr, gnnrec::ops::cuda::kHubDegree)),
+        static_cast<long long>(gnnrec::ops::cuda::kHubDegree));
     // A and its explicit transpose (values gathered through t_perm once).
     GpuCsr fwd = make_gpu_csr(a.num_rows, a.num_cols, a.rowptr, a.col, a.value);
     GpuCsr bwd = make_gpu_csr(a.num_cols, a.num_rows, a.t_rowptr, a.t_col,
@@ -388,41 +389,46 @@ int main(int argc, char** argv) {
     }
     cusparseDestroySpMat(fwd.descr);
     cusparseDestroySpMat(bwd.descr);
-    graph_results.push_back({{"graph", g.name},
-                             {"nodes", a.num_rows},
-                             {"nnz", a.nnz()},
-                             {"max_degree", max_deg},
-                             {"rows_above_hub_threshold", rows_above(a.rowptr, gnnrec::cuda::kHubDegree)},
-                             {"results", rows}});
+    graph_results.push_back(
+        {{"graph", g.name},
+         {"nodes", a.num_rows},
+         {"nnz", a.nnz()},
+         {"max_degree", max_deg},
+         {"rows_above_hub_threshold", rows_above(a.rowptr, gnnrec::ops::cuda::kHubDegree)},
+         {"results", rows}});
   }
   cusparseDestroy(handle);
 
-  json doc{
-      {"benchmark", "spmm on CUDA, float32, normalised unified user+item adjacency"},
-      {"device", dev.name},
-      {"sm_count", dev.sms},
-      {"l2_bytes", dev.l2_bytes},
-      {"peak_dram_GBps", dev.peak_gbps},
-      {"peak_note", "2 x cudaDevAttrMemoryClockRate (kHz) x cudaDevAttrGlobalMemoryBusWidth / 8; "
-                    "cudaDeviceProp::memoryClockRate no longer exists in CUDA 13"},
-      {"cuda_runtime", runtime_version},
-      {"cusparse", cusparse_version},
-      {"torch", TORCH_VERSION},
-      {"hub_degree", gnnrec::cuda::kHubDegree},
-      {"repeats", repeats},
-      {"iters_per_repeat", iters},
-      {"statistic", "median over repeats of (CUDA-event time of iters back-to-back calls) / iters, "
-                    "after warm-up; every method checked against cuSPARSE ALG_DEFAULT first"},
-      {"backward", "gradient w.r.t. the dense input: SpMM over the explicit transpose (CSR of "
-                   "A^T, values gathered once), for every method; gnnrec's autograd also gathers "
-                   "the values through t_perm on each backward, not timed here"},
-      {"bytes_model", "effective = 8(rows+1) + 8 nnz + 4 d nnz + 4 d rows (every gathered x row "
-                      "counted); compulsory = 8(rows+1) + 8 nnz + 4 d cols + 4 d rows (x read "
-                      "once); bandwidth = bytes / time"},
-      {"baselines", "cusparseSpMM CSR (32-bit indices, row-major dense, preprocess done once) "
-                    "with CUSPARSE_SPMM_ALG_DEFAULT and CUSPARSE_SPMM_CSR_ALG2; torch.sparse "
-                    "CSR (int32 indices) at::mm"},
-      {"graphs", graph_results}};
+  json doc{{"benchmark", "spmm on CUDA, float32, normalised unified user+item adjacency"},
+           {"device", dev.name},
+           {"sm_count", dev.sms},
+           {"l2_bytes", dev.l2_bytes},
+           {"peak_dram_GBps", dev.peak_gbps},
+           {"peak_note",
+            "2 x cudaDevAttrMemoryClockRate (kHz) x cudaDevAttrGlobalMemoryBusWidth / 8; "
+            "cudaDeviceProp::memoryClockRate no longer exists in CUDA 13"},
+           {"cuda_runtime", runtime_version},
+           {"cusparse", cusparse_version},
+           {"torch", TORCH_VERSION},
+           {"hub_degree", gnnrec::ops::cuda::kHubDegree},
+           {"repeats", repeats},
+           {"iters_per_repeat", iters},
+           {"statistic",
+            "median over repeats of (CUDA-event time of iters back-to-back calls) / iters, "
+            "after warm-up; every method checked against cuSPARSE ALG_DEFAULT first"},
+           {"backward",
+            "gradient w.r.t. the dense input: SpMM over the explicit transpose (CSR of "
+            "A^T, values gathered once), for every method; gnnrec's autograd also gathers "
+            "the values through t_perm on each backward, not timed here"},
+           {"bytes_model",
+            "effective = 8(rows+1) + 8 nnz + 4 d nnz + 4 d rows (every gathered x row "
+            "counted); compulsory = 8(rows+1) + 8 nnz + 4 d cols + 4 d rows (x read "
+            "once); bandwidth = bytes / time"},
+           {"baselines",
+            "cusparseSpMM CSR (32-bit indices, row-major dense, preprocess done once) "
+            "with CUSPARSE_SPMM_ALG_DEFAULT and CUSPARSE_SPMM_CSR_ALG2; torch.sparse "
+            "CSR (int32 indices) at::mm"},
+           {"graphs", graph_results}};
   std::filesystem::create_directories(std::filesystem::path(out).parent_path());
   gnnrec::write_file_atomic(out, doc.dump(2) + "\n");
   std::printf("wrote %s\n", out.c_str());

@@ -1,8 +1,22 @@
-// The one place where the gnnrec operator schemas are declared. Device
-// implementations register under cpu/, cuda/, meta/; autograd under autograd/.
+// The one place where the gnnrec operator schemas are declared. Every
+// operator OP is implemented in the same set of files (kernels/CMakeLists.txt
+// lists the operators):
+//   cpu/OP.cpp       CPU (OpenMP)
+//   cuda/OP.cpp      CUDA binding: checks, allocates, calls the launcher
+//   cuda/OP.cu       CUDA kernels and their raw-pointer launcher
+//                    (declared in cuda/launchers.h; no Torch headers)
+//   meta/OP.cpp      fake implementation (shapes, dtypes)
+//   autograd/OP.cpp  its Autograd entry: the backward, or a fallthrough
+//                    when it has no gradient
+//   tests/kernels/OP_test.cpp, parametrised by device
+// beside the shared entry points (ops.h), argument checks (checks.h) and
+// the CSR-with-transpose struct the operators take (sparse_adjacency.h).
 // Names with a leading underscore are internal: the backward passes of the
-// public operators, registered as operators so that they dispatch by device,
-// and the evaluator's _topk_masked_auc.
+// public operators, registered as operators so that they dispatch by device
+// and living in their operator's files (_segment_sum_csr, the backward of
+// sddmm_add, has a file set of its own, without autograd), the evaluator's
+// _topk_masked_auc (in topk_masked's files), and the Python package's entry
+// points into the trainer and evaluator (implemented in train/python_ops.cpp).
 #include <torch/library.h>
 
 TORCH_LIBRARY(gnnrec, m) {
@@ -40,4 +54,14 @@ TORCH_LIBRARY(gnnrec, m) {
       "_topk_masked_auc(Tensor user_emb, Tensor item_emb, Tensor users, Tensor mask_rowptr, "
       "Tensor mask_col, Tensor test_rowptr, Tensor test_col, int k, int chunk) "
       "-> (Tensor, Tensor, Tensor)");
+
+  // gnnrec.metrics and gnnrec.train (train/python_ops.cpp): the C++
+  // evaluator, training loop and data loading.
+  m.def(
+      "_evaluate_ranking(Tensor user_emb, Tensor item_emb, Tensor train_rowptr, Tensor train_col, "
+      "Tensor test_rowptr, Tensor test_col, int[] ks) -> (str[], Tensor)");
+  m.def("_train(str config_json, bool resume=False, bool overwrite=False) -> str");
+  m.def(
+      "_load_dataset(str config_json) -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, str[], "
+      "str[])");
 }

@@ -1,7 +1,7 @@
 // The per-row sampling code of sample_neighbors and sample_negatives, as
 // plain functions that compile for the host and (under nvcc) for the
 // device: the CUDA kernels run them one thread per seed (per row of users),
-// the CPU operators (kernels/cpu/sampling_cpu.cpp) run the same functions,
+// the CPU operators (kernels/cpu/sample_*.cpp) run the same functions,
 // and host tests check them against the CPU operators, so the two devices
 // give equal output.
 //
@@ -10,7 +10,7 @@
 //
 // sample_neighbors: sample_row finds repeats among the picks by scanning
 // the picks so far, O(fanout²) per seed; the CPU operator runs it up to 64
-// picks and switches to a hash set above (sampling_cpu.cpp); both find the
+// picks and switches to a hash set above (cpu/sample_neighbors.cpp); both find the
 // same repeats, so the output is the same.
 //
 // sample_negatives: rejection sampling against the user's sorted row with

@@ -181,15 +181,11 @@ LoadedData load_dataset_json(const std::string& config_json) {
 }  // namespace
 }  // namespace gnnrec
 
-TORCH_LIBRARY_FRAGMENT(gnnrec, m) {
-  m.def(
-      "_evaluate_ranking(Tensor user_emb, Tensor item_emb, Tensor train_rowptr, Tensor train_col, "
-      "Tensor test_rowptr, Tensor test_col, int[] ks) -> (str[], Tensor)",
-      TORCH_FN(gnnrec::evaluate_ranking));
-  m.def("_train(str config_json, bool resume=False, bool overwrite=False) -> str",
-        TORCH_FN(gnnrec::train_json));
-  m.def(
-      "_load_dataset(str config_json) -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, str[], "
-      "str[])",
-      TORCH_FN(gnnrec::load_dataset_json));
+// The schemas are declared in kernels/library.cpp. CompositeImplicitAutograd
+// is the key a catch-all kernel is registered under: one kernel for every
+// device.
+TORCH_LIBRARY_IMPL(gnnrec, CompositeImplicitAutograd, m) {
+  m.impl("_evaluate_ranking", TORCH_FN(gnnrec::evaluate_ranking));
+  m.impl("_train", TORCH_FN(gnnrec::train_json));
+  m.impl("_load_dataset", TORCH_FN(gnnrec::load_dataset_json));
 }

@@ -48,7 +48,7 @@ inline void check_rowptr_values(const char* op, const at::Tensor& rowptr, int64_
 
 // Rows [b, e) of A·x for x [cols, d] (val may be null: 1), summed in CSR
 // order; false when col holds an index outside [0, cols). Defined in
-// spmm_cpu.cpp, with one clone per instruction set.
+// cpu/spmm.cpp, with one clone per instruction set.
 bool spmm_rows(const int64_t* rowptr, const int32_t* col, const float* val, const float* x,
                float* out, int64_t b, int64_t e, int64_t d, int64_t cols);
 bool spmm_rows(const int64_t* rowptr, const int32_t* col, const double* val, const double* x,

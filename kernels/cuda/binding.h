@@ -1,4 +1,4 @@
-// Helpers shared by the CUDA bindings (kernels/cuda/*_cuda.cpp): the only
+// Helpers shared by the CUDA bindings (kernels/cuda/<op>.cpp): the only
 // CUDA-side files that see Torch headers. Each binding runs the shared
 // argument checks (kernels/checks.h), opens an NVTX range, sets the device
 // guard, makes the operands contiguous, allocates outputs and scratch
@@ -15,12 +15,12 @@
 
 #include "kernels/cuda/config.h"
 
-namespace gnnrec::ops::cuda_impl {
+namespace gnnrec::ops::cuda {
 
 // The row kernels' hub-list scratch for an nnz-entry matrix: int64 device
 // memory, undefined when no row can be a hub.
 inline at::Tensor hub_scratch(int64_t nnz, const at::Tensor& like) {
-  const int64_t n = gnnrec::cuda::hub_scratch_len(nnz);
+  const int64_t n = hub_scratch_len(nnz);
   return n > 0 ? at::empty({n}, like.options().dtype(at::kLong)) : at::Tensor();
 }
 
@@ -33,4 +33,4 @@ inline at::Tensor contiguous_or_undefined(const std::optional<at::Tensor>& t) {
   return t.has_value() && t->defined() ? t->contiguous() : at::Tensor();
 }
 
-}  // namespace gnnrec::ops::cuda_impl
+}  // namespace gnnrec::ops::cuda

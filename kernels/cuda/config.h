@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-namespace gnnrec::cuda {
+namespace gnnrec::ops::cuda {
 
 // Rows with more entries than this are not summed by one group of lanes:
 // they go to a whole block, each group of the block taking a contiguous
@@ -88,4 +88,4 @@ inline RowConfig row_config(int64_t d, int vec_width, bool aligned) {
   return {vec, group, per_lane};
 }
 
-}  // namespace gnnrec::cuda
+}  // namespace gnnrec::ops::cuda

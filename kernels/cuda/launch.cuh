@@ -22,7 +22,7 @@
 
 #include <cuda_runtime.h>
 
-namespace gnnrec::cuda {
+namespace gnnrec::ops::cuda {
 
 constexpr int kWarp = 32;
 constexpr int kBlock = 256;
@@ -131,4 +131,4 @@ __device__ __forceinline__ void store_vec(T* __restrict__ p, const T (&v)[V]) {
   }
 }
 
-}  // namespace gnnrec::cuda
+}  // namespace gnnrec::ops::cuda

@@ -1,5 +1,5 @@
 // Raw-pointer launchers of the gnnrec operators on CUDA (no Torch types):
-// the *.cu files define them, kernels/cuda/*_cuda.cpp bind them to tensors.
+// kernels/cuda/OP.cu defines them, kernels/cuda/OP.cpp binds them to tensors.
 // Pointers are device pointers to contiguous row-major data; every launcher
 // enqueues on `stream`, launches nothing when there is no work, and returns
 // the first CUDA error (cudaSuccess otherwise). The contracts are those of
@@ -18,8 +18,9 @@
 
 #include "kernels/cuda/config.h"
 
-namespace gnnrec::cuda {
+namespace gnnrec::ops::cuda {
 
+// --- cuda/spmm.cu (also spmm_reduce's sum and mean)
 // out[r] = Σ_k val[k] · x[col[k]] over CSR row r, k ascending (val null: 1);
 // x [cols, d], out [rows, d]. mean: each non-empty row is divided by its
 // degree afterwards (spmm_reduce "mean"; empty rows stay 0).
@@ -28,6 +29,7 @@ cudaError_t spmm_csr(const int64_t* rowptr, const int32_t* col, const T* val, co
                      int64_t rows, int64_t cols, int64_t nnz, int64_t d, bool mean,
                      int64_t* hub_scratch, cudaStream_t stream);
 
+// --- cuda/segment_sum_csr.cu
 // out[r] = Σ_{k in row r} src[perm[k]] (src[k] when perm is null), src
 // [m, heads], out [rows, heads]; k ascending.
 template <typename T>
@@ -35,6 +37,7 @@ cudaError_t segment_sum_csr(const int64_t* rowptr, const int64_t* perm, const T*
                             int64_t rows, int64_t m, int64_t heads, int64_t* hub_scratch,
                             cudaStream_t stream);
 
+// --- cuda/spmm_reduce.cu
 // spmm_reduce "max": out[r, t] = max_k x[col[k], t], arg[r, t] the CSR
 // position of the first winner (NaN wins); empty rows give 0 and -1.
 template <typename T>
@@ -51,12 +54,14 @@ cudaError_t spmm_max_backward_csr(const int64_t* t_rowptr, const int32_t* t_col,
                                   T* out, int64_t cols, int64_t rows, int64_t nnz, int64_t d,
                                   int64_t* hub_scratch, cudaStream_t stream);
 
+// --- cuda/sddmm.cu
 // out[k] = dot(a[row(k)], b[col[k]]) for every stored entry (0 for an entry
 // whose column is out of range); a [rows, d], b [cols, d].
 template <typename T>
 cudaError_t sddmm_csr(const int64_t* rowptr, const int32_t* col, const T* a, const T* b, T* out,
                       int64_t rows, int64_t cols, int64_t nnz, int64_t d, cudaStream_t stream);
 
+// --- cuda/sddmm_add.cu
 // out[k, h] = a_row[row(k), h] + a_col[col[k], h]; a_row [rows, heads],
 // a_col [cols, heads], out [nnz, heads].
 template <typename T>
@@ -64,6 +69,7 @@ cudaError_t sddmm_add_csr(const int64_t* rowptr, const int32_t* col, const T* a_
                           const T* a_col, T* out, int64_t rows, int64_t cols, int64_t nnz,
                           int64_t heads, cudaStream_t stream);
 
+// --- cuda/edge_softmax.cu
 // Softmax of each row's entries per head (score, out [nnz, heads]).
 template <typename T>
 cudaError_t edge_softmax_csr(const int64_t* rowptr, const T* score, T* out, int64_t rows,
@@ -75,6 +81,7 @@ cudaError_t edge_softmax_backward_csr(const int64_t* rowptr, const T* y, const T
                                       int64_t rows, int64_t nnz, int64_t heads,
                                       cudaStream_t stream);
 
+// --- cuda/sample_neighbors.cu
 // sample_neighbors: nbr/eid [n, fanout], one thread per seed, the same
 // SplitMix64 streams and algorithm as the CPU (kernels/sampling_row.h), so
 // the output equals the CPU's exactly. A seed outside [0, rows) gets -1
@@ -83,6 +90,7 @@ cudaError_t sample_neighbors_csr(const int64_t* rowptr, const int32_t* col, cons
                                  int64_t* nbr, int64_t* eid, int64_t rows, int64_t nnz, int64_t n,
                                  int64_t fanout, bool replace, uint64_t seed, cudaStream_t stream);
 
+// --- cuda/sample_negatives.cu
 // sample_negatives, the check before sampling: lowers *first_bad (a device
 // int64 that holds n on entry) to the smallest j in [0, n) whose user is
 // outside [0, rows) or has num_items or more entries in its row, if any.
@@ -99,6 +107,7 @@ cudaError_t sample_negatives_csr(const int64_t* rowptr, const int32_t* col, cons
                                  int64_t num_items, int64_t k, uint64_t seed,
                                  cudaStream_t stream);
 
+// --- cuda/topk_masked.cu
 // topk_masked / _topk_masked_auc on one chunk of score rows: scores
 // [rows, items], row r the scores of user users[r] (users outside
 // [0, num_users) are skipped: their rows are left as they are, their AUC is
@@ -128,4 +137,4 @@ cudaError_t masked_auc_rows(const T* scores, int64_t rows, int64_t items, const 
                             const int64_t* test_rowptr, const int32_t* test_col,
                             int64_t test_nnz, double* auc, cudaStream_t stream);
 
-}  // namespace gnnrec::cuda
+}  // namespace gnnrec::ops::cuda

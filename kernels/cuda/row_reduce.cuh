@@ -30,7 +30,7 @@
 //   step would be to split such rows into fixed chunks over several blocks,
 //   with partials combined in chunk order.
 //
-// An Op describes one reduction (see spmm_kernels.cu / reduce_kernels.cu):
+// An Op describes one reduction (see sum_op.cuh / spmm_reduce.cu):
 //   Payload, State         per-entry scalar, per-lane accumulator of V elements
 //   rowptr, nnz, vectors   the CSR row offsets, entry count, d / V
 //   entry(k)               {dense row to gather, payload} of entry k
@@ -46,7 +46,7 @@
 #include "kernels/cuda/config.h"
 #include "kernels/cuda/launch.cuh"
 
-namespace gnnrec::cuda {
+namespace gnnrec::ops::cuda {
 
 namespace cg = cooperative_groups;
 
@@ -309,4 +309,4 @@ cudaError_t run_rows(const RowConfig& c, int64_t rows, int64_t* hub_scratch, cud
   return run_rows_op(c, make(std::integral_constant<int, 1>{}), rows, hub_scratch, stream);
 }
 
-}  // namespace gnnrec::cuda
+}  // namespace gnnrec::ops::cuda

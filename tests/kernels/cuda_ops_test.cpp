@@ -94,8 +94,8 @@ at::Tensor leaf(const at::Tensor& t, at::Device device) {
 // no duplicates.
 SparseAdjacency hub_graph(bool weighted, uint64_t seed = 3) {
   const int64_t cols = 12000;
-  const auto hub = static_cast<int32_t>(cuda::kHubDegree);
-  const auto big = static_cast<int32_t>(cuda::kBigHubDegree);
+  const auto hub = static_cast<int32_t>(ops::cuda::kHubDegree);
+  const auto big = static_cast<int32_t>(ops::cuda::kBigHubDegree);
   std::vector<std::vector<int32_t>> rows;
   for (const int32_t deg : {10400, 3000, 1500, big + 1, big, hub + 1, hub}) {
     std::vector<int32_t> r;
@@ -130,7 +130,7 @@ TEST(CudaHostConfig, RowConfigCoversEveryWidth) {
   for (const int vec_width : {4, 2}) {
     for (const bool aligned : {true, false}) {
       for (int64_t d = 1; d <= 1100; ++d) {
-        const cuda::RowConfig c = cuda::row_config(d, vec_width, aligned);
+        const ops::cuda::RowConfig c = ops::cuda::row_config(d, vec_width, aligned);
         ASSERT_TRUE(c.vec == 1 || c.vec == vec_width) << d;
         if (c.vec > 1) {
           ASSERT_TRUE(aligned) << d;
@@ -149,27 +149,27 @@ TEST(CudaHostConfig, RowConfigCoversEveryWidth) {
   }
   // The tuned widths: one 16-byte load per lane and slot, one pass.
   for (const int64_t d : {32, 64, 128, 256}) {
-    const cuda::RowConfig f = cuda::row_config(d, 4, true);
+    const ops::cuda::RowConfig f = ops::cuda::row_config(d, 4, true);
     EXPECT_EQ(f.vec, 4);
     EXPECT_GE(static_cast<int64_t>(f.group) * f.per_lane * f.vec, d) << d;
-    const cuda::RowConfig g = cuda::row_config(d, 2, true);
+    const ops::cuda::RowConfig g = ops::cuda::row_config(d, 2, true);
     EXPECT_EQ(g.vec, 2);
     EXPECT_GE(static_cast<int64_t>(g.group) * g.per_lane * g.vec, d) << d;
   }
-  EXPECT_EQ(cuda::row_config(64, 4, true).group, 16);  // two rows per warp
-  EXPECT_EQ(cuda::row_config(32, 4, true).group, 8);   // four rows per warp
+  EXPECT_EQ(ops::cuda::row_config(64, 4, true).group, 16);  // two rows per warp
+  EXPECT_EQ(ops::cuda::row_config(32, 4, true).group, 8);   // four rows per warp
 }
 
 TEST(CudaHostConfig, HubScratchHoldsEveryPossibleHub) {
-  EXPECT_EQ(cuda::hub_scratch_len(0), 0);
-  EXPECT_EQ(cuda::hub_scratch_len(cuda::kHubDegree), 0);
-  EXPECT_EQ(cuda::hub_scratch_len(cuda::kHubDegree + 1), 2);  // counter + one row
+  EXPECT_EQ(ops::cuda::hub_scratch_len(0), 0);
+  EXPECT_EQ(ops::cuda::hub_scratch_len(ops::cuda::kHubDegree), 0);
+  EXPECT_EQ(ops::cuda::hub_scratch_len(ops::cuda::kHubDegree + 1), 2);  // counter + one row
   for (const int64_t nnz : {int64_t{1025}, int64_t{5000}, int64_t{1620256}, int64_t{1} << 33}) {
-    const int64_t capacity = cuda::hub_scratch_len(nnz) - 1;
+    const int64_t capacity = ops::cuda::hub_scratch_len(nnz) - 1;
     // More than `capacity` rows of > kHubDegree entries would need more
     // than nnz entries.
-    EXPECT_LE(capacity * (cuda::kHubDegree + 1), nnz);
-    EXPECT_GT((capacity + 1) * (cuda::kHubDegree + 1), nnz);
+    EXPECT_LE(capacity * (ops::cuda::kHubDegree + 1), nnz);
+    EXPECT_GT((capacity + 1) * (ops::cuda::kHubDegree + 1), nnz);
   }
 }
 

@@ -7,7 +7,7 @@
 #include "kernels/cuda/launchers.h"
 #include "kernels/cuda/row_reduce.cuh"
 
-namespace gnnrec::cuda {
+namespace gnnrec::ops::cuda {
 namespace {
 
 // v beats the current best: strictly greater keeps the first of equal
@@ -154,4 +154,4 @@ GNNREC_INSTANTIATE(float)
 GNNREC_INSTANTIATE(double)
 #undef GNNREC_INSTANTIATE
 
-}  // namespace gnnrec::cuda
+}  // namespace gnnrec::ops::cuda

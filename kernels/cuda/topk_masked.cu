@@ -14,7 +14,7 @@
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/launchers.h"
 
-namespace gnnrec::cuda {
+namespace gnnrec::ops::cuda {
 namespace {
 
 // Test items counted per pass over a row in masked_auc_rows (registers per
@@ -261,4 +261,4 @@ GNNREC_INSTANTIATE(float)
 GNNREC_INSTANTIATE(double)
 #undef GNNREC_INSTANTIATE
 
-}  // namespace gnnrec::cuda
+}  // namespace gnnrec::ops::cuda

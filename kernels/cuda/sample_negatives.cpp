@@ -1,6 +1,5 @@
-// CUDA bindings of sample_neighbors and sample_negatives (see
-// kernels/cuda/binding.h). The output equals the CPU implementation's
-// exactly for the same arguments.
+// CUDA binding of sample_negatives (see kernels/cuda/binding.h). The output
+// equals the CPU implementation's exactly for the same arguments.
 #include <ATen/ops/empty.h>
 #include <ATen/ops/full.h>
 #include <c10/cuda/CUDAException.h>
@@ -13,29 +12,8 @@
 #include "kernels/cuda/binding.h"
 #include "kernels/cuda/launchers.h"
 
-namespace gnnrec::ops::cuda_impl {
+namespace gnnrec::ops::cuda {
 namespace {
-
-std::tuple<at::Tensor, at::Tensor> sample_neighbors_cuda(const at::Tensor& rowptr_in,
-                                                         const at::Tensor& col_in,
-                                                         const at::Tensor& seeds_in,
-                                                         int64_t fanout, bool replace,
-                                                         int64_t seed) {
-  NvtxRange nvtx("gnnrec::sample_neighbors");
-  check_sample_neighbors_args(rowptr_in, col_in, seeds_in, fanout);
-  c10::cuda::CUDAGuard device_guard(seeds_in.device());
-  const at::Tensor rowptr = rowptr_in.contiguous(), col = col_in.contiguous();
-  const at::Tensor seeds = seeds_in.contiguous();
-  const int64_t n = seeds.numel(), rows = rowptr.numel() - 1;
-  at::Tensor nbr = at::empty({n, fanout}, seeds.options());
-  at::Tensor eid = at::empty({n, fanout}, seeds.options());
-  if (n == 0) return {nbr, eid};
-  C10_CUDA_CHECK(gnnrec::cuda::sample_neighbors_csr(
-      rowptr.data_ptr<int64_t>(), col.data_ptr<int32_t>(), seeds.data_ptr<int64_t>(),
-      nbr.data_ptr<int64_t>(), eid.data_ptr<int64_t>(), rows, col.numel(), n, fanout, replace,
-      static_cast<uint64_t>(seed), c10::cuda::getCurrentCUDAStream()));
-  return {nbr, eid};
-}
 
 // Unlike the other CUDA bindings, this one checks values, because a user
 // with no negative left would make the kernel's rejection loop spin: one
@@ -54,9 +32,9 @@ at::Tensor sample_negatives_cuda(const at::Tensor& rowptr_in, const at::Tensor& 
   if (n == 0) return out;
   const cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
   const at::Tensor first_bad = at::full({1}, n, users.options());
-  C10_CUDA_CHECK(gnnrec::cuda::sample_negatives_first_bad(
-      rowptr.data_ptr<int64_t>(), users.data_ptr<int64_t>(), rows, nnz, n, num_items,
-      first_bad.data_ptr<int64_t>(), stream));
+  C10_CUDA_CHECK(sample_negatives_first_bad(rowptr.data_ptr<int64_t>(), users.data_ptr<int64_t>(),
+                                            rows, nnz, n, num_items, first_bad.data_ptr<int64_t>(),
+                                            stream));
   const int64_t bad = first_bad.item<int64_t>();
   if (bad < n) {
     // The messages of the CPU implementation (slow path: errors only).
@@ -69,17 +47,14 @@ at::Tensor sample_negatives_cuda(const at::Tensor& rowptr_in, const at::Tensor& 
                 " items of num_items ", num_items,
                 ": it has interacted with every item; no negative exists");
   }
-  C10_CUDA_CHECK(gnnrec::cuda::sample_negatives_csr(
-      rowptr.data_ptr<int64_t>(), col.data_ptr<int32_t>(), users.data_ptr<int64_t>(),
-      out.data_ptr<int64_t>(), rows, nnz, n, num_items, k, static_cast<uint64_t>(seed), stream));
+  C10_CUDA_CHECK(sample_negatives_csr(rowptr.data_ptr<int64_t>(), col.data_ptr<int32_t>(),
+                                      users.data_ptr<int64_t>(), out.data_ptr<int64_t>(), rows, nnz,
+                                      n, num_items, k, static_cast<uint64_t>(seed), stream));
   return out;
 }
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(gnnrec, CUDA, m) {
-  m.impl("sample_neighbors", &sample_neighbors_cuda);
-  m.impl("sample_negatives", &sample_negatives_cuda);
-}
+TORCH_LIBRARY_IMPL(gnnrec, CUDA, m) { m.impl("sample_negatives", &sample_negatives_cuda); }
 
-}  // namespace gnnrec::ops::cuda_impl
+}  // namespace gnnrec::ops::cuda

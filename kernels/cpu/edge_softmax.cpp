@@ -1,103 +1,21 @@
-// CPU implementations of the per-edge operators used by attention layers:
-// sddmm_add, edge_softmax, and their backward passes (_segment_sum_csr,
-// _edge_softmax_backward). Per-edge tensors are [nnz] or [nnz, H], stored
+// CPU implementation of edge_softmax and its backward
+// (_edge_softmax_backward). Per-edge tensors are [nnz] or [nnz, H], stored
 // row-major, so an entry's H heads are contiguous; every row of the CSR is
 // handled by one thread, in CSR order.
-#include <atomic>
 #include <cmath>
 #include <limits>
 #include <vector>
 
 #include <ATen/Dispatch.h>
-#include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
-#include <ATen/ops/zeros.h>
 #include <torch/library.h>
 
 #include "kernels/checks.h"
 #include "kernels/cpu/cpu_common.h"
+#include "kernels/heads.h"
 
 namespace gnnrec::ops::cpu {
 namespace {
-
-// Heads of a per-edge or per-node tensor ([n] counts as one head).
-int64_t heads_of(const at::Tensor& t) { return t.dim() == 2 ? t.size(1) : 1; }
-
-at::Tensor sddmm_add_cpu(const at::Tensor& rowptr_in, const at::Tensor& col_in,
-                         const at::Tensor& t_rowptr, const at::Tensor& t_col,
-                         const at::Tensor& t_perm, const at::Tensor& a_row_in,
-                         const at::Tensor& a_col_in) {
-  check_sddmm_add_args(rowptr_in, col_in, t_rowptr, t_col, t_perm, a_row_in, a_col_in);
-  const at::Tensor rowptr = rowptr_in.contiguous(), col = col_in.contiguous();
-  const at::Tensor a_row = a_row_in.contiguous(), a_col = a_col_in.contiguous();
-  const int64_t nnz = col.numel(), rows = rowptr.numel() - 1, cols = a_col.size(0);
-  const int64_t heads = heads_of(a_row);
-  check_rowptr_values("sddmm_add", rowptr, nnz);
-  at::Tensor out = a_row.dim() == 2 ? at::empty({nnz, heads}, a_row.options())
-                                    : at::empty({nnz}, a_row.options());
-  if (nnz == 0 || heads == 0) return out;
-  const int64_t* rp = rowptr.data_ptr<int64_t>();
-  const int32_t* cp = col.data_ptr<int32_t>();
-  std::atomic<bool> bad_col{false};
-  AT_DISPATCH_FLOATING_TYPES(a_row.scalar_type(), "sddmm_add_cpu", [&] {
-    const scalar_t* ar = a_row.data_ptr<scalar_t>();
-    const scalar_t* ac = a_col.data_ptr<scalar_t>();
-    scalar_t* op = out.data_ptr<scalar_t>();
-    parallel_for_rows(rp, rows, [&](int64_t b, int64_t e) {
-      for (int64_t r = b; r < e; ++r) {
-        const scalar_t* __restrict src = ar + r * heads;
-        for (int64_t k = rp[r]; k < rp[r + 1]; ++k) {
-          const int64_t j = cp[k];
-          if (out_of_range(j, cols)) {
-            bad_col.store(true, std::memory_order_relaxed);
-            continue;
-          }
-          const scalar_t* __restrict dst = ac + j * heads;
-          scalar_t* __restrict o = op + k * heads;
-          for (int64_t h = 0; h < heads; ++h) o[h] = src[h] + dst[h];
-        }
-      }
-    });
-  });
-  TORCH_CHECK(!bad_col.load(), "sddmm_add: col holds an index outside [0, ", cols, ")");
-  return out;
-}
-
-at::Tensor segment_sum_csr_cpu(const at::Tensor& rowptr_in, const at::Tensor& src_in,
-                               const std::optional<at::Tensor>& perm_in) {
-  check_segment_sum_args(rowptr_in, src_in, perm_in);
-  const at::Tensor rowptr = rowptr_in.contiguous(), src = src_in.contiguous();
-  const at::Tensor perm =
-      perm_in.has_value() && perm_in->defined() ? perm_in->contiguous() : at::Tensor();
-  const int64_t rows = rowptr.numel() - 1, n = src.size(0), heads = heads_of(src);
-  check_rowptr_values("_segment_sum_csr", rowptr, n);
-  at::Tensor out = src.dim() == 2 ? at::zeros({rows, heads}, src.options())
-                                  : at::zeros({rows}, src.options());
-  if (rows == 0 || heads == 0) return out;
-  const int64_t* rp = rowptr.data_ptr<int64_t>();
-  const int64_t* pp = perm.defined() ? perm.data_ptr<int64_t>() : nullptr;
-  std::atomic<bool> bad_perm{false};
-  AT_DISPATCH_FLOATING_TYPES(src.scalar_type(), "segment_sum_csr_cpu", [&] {
-    const scalar_t* sp = src.data_ptr<scalar_t>();
-    scalar_t* op = out.data_ptr<scalar_t>();
-    parallel_for_rows(rp, rows, [&](int64_t b, int64_t e) {
-      for (int64_t r = b; r < e; ++r) {
-        scalar_t* __restrict o = op + r * heads;
-        for (int64_t k = rp[r]; k < rp[r + 1]; ++k) {
-          const int64_t i = pp ? pp[k] : k;
-          if (out_of_range(i, n)) {
-            bad_perm.store(true, std::memory_order_relaxed);
-            continue;
-          }
-          const scalar_t* __restrict s = sp + i * heads;
-          for (int64_t h = 0; h < heads; ++h) o[h] += s[h];
-        }
-      }
-    });
-  });
-  TORCH_CHECK(!bad_perm.load(), "_segment_sum_csr: perm holds an index outside [0, ", n, ")");
-  return out;
-}
 
 // Softmax of one CSR row's entries [begin, end), per head. The row's max is
 // subtracted first, so exp never overflows and the largest entry gives
@@ -190,8 +108,6 @@ at::Tensor edge_softmax_backward_cpu(const at::Tensor& rowptr, const at::Tensor&
 }  // namespace
 
 TORCH_LIBRARY_IMPL(gnnrec, CPU, m) {
-  m.impl("sddmm_add", &sddmm_add_cpu);
-  m.impl("_segment_sum_csr", &segment_sum_csr_cpu);
   m.impl("edge_softmax", &edge_softmax_cpu);
   m.impl("_edge_softmax_backward", &edge_softmax_backward_cpu);
 }

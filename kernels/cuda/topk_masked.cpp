@@ -25,7 +25,7 @@
 #include "kernels/cuda/binding.h"
 #include "kernels/cuda/launchers.h"
 
-namespace gnnrec::ops::cuda_impl {
+namespace gnnrec::ops::cuda {
 namespace {
 
 // Both operators: test_rowptr/test_col undefined for topk_masked (no AUC).
@@ -66,13 +66,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> rank_users_cuda(
       at::Tensor scores =
           at::matmul(user_emb.index_select(0, chunk_users), item_emb.t()).contiguous();
       scalar_t* sp = scores.data_ptr<scalar_t>();
-      C10_CUDA_CHECK(gnnrec::cuda::mask_score_rows<scalar_t>(
-          sp, rows, items, up, num_users, mask_rowptr.data_ptr<int64_t>(),
-          mask_col.data_ptr<int32_t>(), mask_nnz, stream));
+      C10_CUDA_CHECK(mask_score_rows<scalar_t>(sp, rows, items, up, num_users,
+                                               mask_rowptr.data_ptr<int64_t>(),
+                                               mask_col.data_ptr<int32_t>(), mask_nnz, stream));
       if (k > 0) {
         at::Tensor keys = at::empty({rows, items}, users.options());
-        C10_CUDA_CHECK(
-            gnnrec::cuda::rank_keys<scalar_t>(sp, keys.data_ptr<int64_t>(), rows, items, stream));
+        C10_CUDA_CHECK(rank_keys<scalar_t>(sp, keys.data_ptr<int64_t>(), rows, items, stream));
         // float32 keys are distinct: the top k and their order are unique.
         // float64 keys tie on equal scores: the stable sort keeps item order.
         const at::Tensor top =
@@ -84,7 +83,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> rank_users_cuda(
         values.narrow(0, begin, rows).copy_(scores.gather(1, top));
       }
       if (with_auc) {
-        C10_CUDA_CHECK(gnnrec::cuda::masked_auc_rows<scalar_t>(
+        C10_CUDA_CHECK(masked_auc_rows<scalar_t>(
             sp, rows, items, up, num_users, mask_rowptr.data_ptr<int64_t>(),
             mask_col.data_ptr<int32_t>(), mask_nnz, test_rowptr.data_ptr<int64_t>(),
             test_col.data_ptr<int32_t>(), test_col.numel(), auc.data_ptr<double>() + begin,
@@ -127,4 +126,4 @@ TORCH_LIBRARY_IMPL(gnnrec, CUDA, m) {
   m.impl("_topk_masked_auc", &topk_masked_auc_cuda);
 }
 
-}  // namespace gnnrec::ops::cuda_impl
+}  // namespace gnnrec::ops::cuda

@@ -1,0 +1,12 @@
+// Autograd for sample_negatives: none (it samples indices). The Autograd
+// entry is a fallthrough, so a call goes straight to the device kernel
+// whatever the inputs require.
+#include <torch/library.h>
+
+namespace gnnrec::ops::autograd {
+
+TORCH_LIBRARY_IMPL(gnnrec, Autograd, m) {
+  m.impl("sample_negatives", torch::CppFunction::makeFallthrough());
+}
+
+}  // namespace gnnrec::ops::autograd

@@ -1,0 +1,14 @@
+// Autograd for topk_masked and _topk_masked_auc: none (they rank; their
+// scores are computed below autograd, so the outputs never require grad).
+// The Autograd entries are fallthroughs, so a call goes straight to the
+// device kernel whatever the inputs require.
+#include <torch/library.h>
+
+namespace gnnrec::ops::autograd {
+
+TORCH_LIBRARY_IMPL(gnnrec, Autograd, m) {
+  m.impl("topk_masked", torch::CppFunction::makeFallthrough());
+  m.impl("_topk_masked_auc", torch::CppFunction::makeFallthrough());
+}
+
+}  // namespace gnnrec::ops::autograd
