@@ -1,19 +1,20 @@
-// topk_masked and _topk_masked_auc: the CPU implementation against a dense
-// float64 reference built here (the whole score matrix, masked by index_put
-// with -inf, ranked by a stable descending sort, i.e. ties to the lower
-// item id) and the AUC against its definition and against train/metrics.h's
-// user_auc; ties (all-zero and small-integer embeddings, -0 and +0, NaN);
-// k = I; users with every item but a few masked, or all of them; chunk
-// sizes 1, 3 and n; thread-count independence; bad input; Meta shapes; and
-// inputs that require grad.
-//
-// The CUDA suites (CudaTopkMasked*, skipped with "no CUDA device" without a
-// GPU) compare CUDA with the CPU: float32 and float64, item counts that
-// straddle warp and block widths, a user with more than 10,000 masked items,
-// the AUC, and the Evaluator on CUDA against the Evaluator on the CPU.
+// topk_masked and _topk_masked_auc on every device
+// (tests/kernels/sparse_test_utils.h: OnDevice) against a dense float64
+// reference built here (the whole score matrix, masked by index_put with
+// -inf, ranked by a stable descending sort, i.e. ties to the lower item id)
+// and the AUC against its definition; ties (all-zero and small-integer
+// embeddings, -0 and +0, NaN); k = I; users with every item but a few
+// masked, or all of them; chunk sizes 1, 3 and n; bad input; inputs that
+// require grad. Against the CPU (on the CPU instance: the operator itself):
+// float32 and float64, item counts that straddle warp and block widths, a
+// user with more than 10,000 masked items, the AUC, run-to-run determinism,
+// and the Evaluator on the device against the Evaluator on the CPU.
 // Embeddings for the float32 comparisons are small multiples of 1/4, so that
 // every score is exact whatever the summation order (cuBLAS and the CPU's
 // BLAS then give equal scores, and the rankings must be equal item for item).
+// On the CPU only: the AUC bit for bit against train/metrics.h's user_auc,
+// the checks of the mask's values, thread-count independence and the Meta
+// shapes.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -213,10 +214,13 @@ void expect_same_auc(const at::Tensor& got, const std::vector<double>& expected,
   }
 }
 
-// ---------------------------------------------------------------------------
-// CPU
+class TopkMaskedTest : public testing::OnDevice {};
+GNNREC_ON_DEVICES(TopkMaskedTest);
 
-TEST(TopkMasked, MatchesDenseReference) {
+// ---------------------------------------------------------------------------
+// Against the references
+
+TEST_P(TopkMaskedTest, MatchesDenseReference) {
   for (const bool exact : {false, true}) {
     const Case c = random_case(23, 37, 5, exact ? 11 : 7, exact);
     for (const int64_t k : {int64_t{1}, int64_t{5}, int64_t{36}, c.items()}) {
@@ -224,21 +228,22 @@ TEST(TopkMasked, MatchesDenseReference) {
       for (const int64_t chunk : {int64_t{1}, int64_t{3}, c.n()}) {
         const std::string what = "exact " + std::to_string(exact) + " k " + std::to_string(k) +
                                  " chunk " + std::to_string(chunk);
-        const auto [v, i] = c.topk(k, chunk);
+        const auto [v, i] = c.topk(k, chunk, device());
         ASSERT_EQ(v.sizes(), (std::vector<int64_t>{c.n(), k})) << what;
         EXPECT_EQ(v.scalar_type(), at::kDouble) << what;
         EXPECT_EQ(i.scalar_type(), at::kLong) << what;
-        EXPECT_TRUE(at::equal(i, ref_i)) << what;
-        EXPECT_TRUE(at::allclose(v, ref_v, 1e-12, 1e-12)) << what;
+        expect_equal(i, ref_i, what);
+        expect_close(v, ref_v, 1e-12, 1e-12, what);
       }
     }
   }
 }
 
-TEST(TopkMasked, MostlyMaskedUsersEndWithMaskedItemsInIdOrder) {
+TEST_P(TopkMaskedTest, MostlyMaskedUsersEndWithMaskedItemsInIdOrder) {
   const Case c = random_case(8, 12, 3, 5, false);
   // User 1: all but items 3 and 11 masked; user 2: everything masked.
-  const auto [v, i] = c.topk(c.items(), 2);
+  const auto [v_d, i_d] = c.topk(c.items(), 2, device());
+  const at::Tensor v = v_d.cpu(), i = i_d.cpu();
   const auto ids = c.users.accessor<int64_t, 1>();
   for (int64_t j = 0; j < c.n(); ++j) {
     if (ids[j] == 1) {
@@ -260,13 +265,14 @@ TEST(TopkMasked, MostlyMaskedUsersEndWithMaskedItemsInIdOrder) {
   }
 }
 
-TEST(TopkMasked, TiesGoToTheLowerItemId) {
+TEST_P(TopkMaskedTest, TiesGoToTheLowerItemId) {
   // All-zero embeddings: every unmasked score is 0, so the ranking is the
   // unmasked items in id order, then the masked ones.
   Case zero(at::zeros({3, 4}, at::kDouble), at::zeros({9, 4}, at::kDouble), {0, 1, 2},
             Rows{{}, {0, 2, 7}, {8}}, Rows{{1}, {1}, {1}});
   for (const at::ScalarType dtype : {at::kFloat, at::kDouble}) {
-    const auto [v, i] = zero.topk(9, 2, at::kCPU, dtype);
+    const auto [v_d, i_d] = zero.topk(9, 2, device(), dtype);
+    const at::Tensor v = v_d.cpu(), i = i_d.cpu();
     EXPECT_TRUE(at::equal(i[0], at::arange(9, at::kLong)));
     EXPECT_TRUE(at::equal(i[1], at::tensor(std::vector<int64_t>{1, 3, 4, 5, 6, 8, 0, 2, 7})));
     EXPECT_TRUE(at::equal(i[2], at::arange(9, at::kLong)));
@@ -281,7 +287,7 @@ TEST(TopkMasked, TiesGoToTheLowerItemId) {
                        .view({7, 1}),
                    {0, 1}, Rows{{2}, {}}, Rows{{}, {}});
   for (const at::ScalarType dtype : {at::kFloat, at::kDouble}) {
-    const auto [v, i] = signed_zero.topk(7, 1, at::kCPU, dtype);
+    const at::Tensor i = std::get<1>(signed_zero.topk(7, 1, device(), dtype)).cpu();
     // User 0 (-1): NaN 3, NaN 5, then 0 (item 0: -0, item 1: +0), then
     // -inf (item 2 masked, item 4 = -inf): ids 2 before 4; item 6 is +inf.
     EXPECT_TRUE(at::equal(i[0], at::tensor(std::vector<int64_t>{3, 5, 6, 0, 1, 2, 4})))
@@ -291,7 +297,7 @@ TEST(TopkMasked, TiesGoToTheLowerItemId) {
   }
 }
 
-TEST(TopkMasked, SmallIntegerScoresTieOftenAndMatchTheReference) {
+TEST_P(TopkMaskedTest, SmallIntegerScoresTieOftenAndMatchTheReference) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
   const auto opts = at::TensorOptions().dtype(at::kDouble);
   const at::Tensor u = at::randint(-1, 2, {30, 2}, gen, opts);
@@ -302,25 +308,31 @@ TEST(TopkMasked, SmallIntegerScoresTieOftenAndMatchTheReference) {
   for (const at::ScalarType dtype : {at::kFloat, at::kDouble}) {
     for (const int64_t k : {int64_t{1}, int64_t{10}, int64_t{70}}) {
       const auto [ref_v, ref_i] = c.reference_topk(k);
-      const auto [v, i] = c.topk(k, 4, at::kCPU, dtype);
-      EXPECT_TRUE(at::equal(i, ref_i)) << k;
+      const auto [v, i] = c.topk(k, 4, device(), dtype);
+      expect_equal(i, ref_i, "k " + std::to_string(k));
       EXPECT_TRUE(same_values(v, ref_v, 0)) << k;
     }
   }
 }
 
-TEST(TopkMasked, AucMatchesItsDefinitionAndUserAuc) {
+TEST_P(TopkMaskedTest, AucMatchesItsDefinition) {
   for (const bool exact : {false, true}) {
     const Case c = random_case(23, 37, 5, exact ? 21 : 17, exact);
     const std::vector<double> ref = c.reference_auc();
     for (const int64_t chunk : {int64_t{1}, int64_t{3}, c.n()}) {
-      const auto [v, i, auc] = c.topk_auc(6, chunk);
+      const auto [v, i, auc] = c.topk_auc(6, chunk, device());
       expect_same_auc(auc, ref, 1e-12, "float64 chunk " + std::to_string(chunk));
       // The same top k as topk_masked.
-      const auto [v2, i2] = c.topk(6, chunk);
+      const auto [v2, i2] = c.topk(6, chunk, device());
       EXPECT_TRUE(at::equal(i, i2));
       EXPECT_TRUE(at::equal(v, v2));
     }
+  }
+}
+
+TEST(TopkMasked, AucEqualsUserAucBitForBit) {
+  for (const bool exact : {false, true}) {
+    const Case c = random_case(23, 37, 5, exact ? 21 : 17, exact);
     // float32: equal bit for bit to user_auc on the same masked float rows
     // (one chunk: the operator's product is this product).
     const at::Tensor u32 = c.user_emb.to(at::kFloat), i32 = c.item_emb.to(at::kFloat);
@@ -348,7 +360,7 @@ TEST(TopkMasked, AucMatchesItsDefinitionAndUserAuc) {
   }
 }
 
-TEST(TopkMasked, AucWithTiesCountsHalf) {
+TEST_P(TopkMaskedTest, AucWithTiesCountsHalf) {
   // User 0: scores [2, 1, 1, 1, 0]; item 0 masked, test {2}: negatives
   // {1, 3, 4} with scores 1, 1, 0 -> (½ + ½ + 1) / 3. User 1: test {0, 4}
   // (item 0 masked, so its score is -inf): negatives {1, 2, 3};
@@ -356,7 +368,7 @@ TEST(TopkMasked, AucWithTiesCountsHalf) {
   Case c(at::tensor(std::vector<double>{1, 1}).view({2, 1}),
          at::tensor(std::vector<double>{2, 1, 1, 1, 0}).view({5, 1}), {0, 1}, Rows{{0}, {0}},
          Rows{{2}, {0, 4}});
-  const auto [v, i, auc] = c.topk_auc(2, 8);
+  const at::Tensor auc = std::get<2>(c.topk_auc(2, 8, device())).cpu();
   EXPECT_DOUBLE_EQ(auc[0].item<double>(), 2.0 / 3.0);
   EXPECT_DOUBLE_EQ(auc[1].item<double>(), 0.0);
   expect_same_auc(auc, c.reference_auc(), 1e-15, "ties");
@@ -370,23 +382,26 @@ TEST(TopkMasked, IndependentOfTheThreadCount) {
   EXPECT_TRUE(at::equal(std::get<2>(one).nan_to_num(-1), std::get<2>(two).nan_to_num(-1)));
 }
 
-TEST(TopkMasked, EmptyUsersZeroKAndGradInputs) {
+TEST_P(TopkMaskedTest, EmptyUsersZeroKAndGradInputs) {
   const Case c = random_case(6, 10, 3, 41, false);
-  const auto [v, i] = ops::topk_masked(c.user_emb, c.item_emb, at::empty({0}, at::kLong),
-                                       c.mask_rowptr, c.mask_col, 4, 2);
+  const auto [v, i] =
+      ops::topk_masked(on(c.user_emb), on(c.item_emb), on(at::empty({0}, at::kLong)),
+                       on(c.mask_rowptr), on(c.mask_col), 4, 2);
   EXPECT_EQ(v.sizes(), (std::vector<int64_t>{0, 4}));
   EXPECT_EQ(i.sizes(), (std::vector<int64_t>{0, 4}));
-  const auto [v0, i0] = c.topk(0, 2);
+  const auto [v0, i0] = c.topk(0, 2, device());
   EXPECT_EQ(v0.sizes(), (std::vector<int64_t>{c.n(), 0}));
   // Not differentiable: inputs that require grad are fine, outputs never do.
-  const at::Tensor u = c.user_emb.clone().requires_grad_(true);
-  const at::Tensor it = c.item_emb.clone().requires_grad_(true);
-  const auto [vg, ig] = ops::topk_masked(u, it, c.users, c.mask_rowptr, c.mask_col, 3, 2);
+  const at::Tensor u = leaf(c.user_emb);
+  const at::Tensor it = leaf(c.item_emb);
+  const auto [vg, ig] =
+      ops::topk_masked(u, it, on(c.users), on(c.mask_rowptr), on(c.mask_col), 3, 2);
   EXPECT_FALSE(vg.requires_grad());
   const auto [ref_v, ref_i] = c.reference_topk(3);
-  EXPECT_TRUE(at::equal(ig, ref_i));
-  const auto [va, ia, aa] = ops::topk_masked_auc(u, it, c.users, c.mask_rowptr, c.mask_col,
-                                                 c.test_rowptr, c.test_col, 3, 2);
+  expect_equal(ig, ref_i, "top 3");
+  const auto [va, ia, aa] =
+      ops::topk_masked_auc(u, it, on(c.users), on(c.mask_rowptr), on(c.mask_col), on(c.test_rowptr),
+                           on(c.test_col), 3, 2);
   EXPECT_FALSE(va.requires_grad());
   EXPECT_FALSE(aa.requires_grad());
 }
@@ -416,16 +431,16 @@ TEST(TopkMasked, MetaImplementationGivesShapes) {
   }, "topk_masked: k (11) must not exceed the number of items (10)");
 }
 
-TEST(TopkMasked, BadInputNamesOperatorAndArgument) {
+TEST_P(TopkMaskedTest, BadInputNamesOperatorAndArgument) {
   const Case c = random_case(8, 12, 3, 51, false);
   const auto call = [&](const at::Tensor& u, const at::Tensor& i, const at::Tensor& users,
                         const at::Tensor& rowptr, const at::Tensor& col, int64_t k,
                         int64_t chunk) { ops::topk_masked(u, i, users, rowptr, col, k, chunk); };
-  const at::Tensor& u = c.user_emb;
-  const at::Tensor& it = c.item_emb;
-  const at::Tensor& rp = c.mask_rowptr;
-  const at::Tensor& col = c.mask_col;
-  const at::Tensor& users = c.users;
+  const at::Tensor u = on(c.user_emb);
+  const at::Tensor it = on(c.item_emb);
+  const at::Tensor rp = on(c.mask_rowptr);
+  const at::Tensor col = on(c.mask_col);
+  const at::Tensor users = on(c.users);
   expect_error([&] { call(u.to(at::kInt), it, users, rp, col, 2, 4); },
                "topk_masked: user_emb must be float32 or float64, got Int");
   expect_error([&] { call(u, it.to(at::kFloat), users, rp, col, 2, 4); },
@@ -436,9 +451,12 @@ TEST(TopkMasked, BadInputNamesOperatorAndArgument) {
                "topk_masked: user_emb and item_emb must have the same width, got 3 and 2");
   expect_error([&] { call(u, it, users.to(at::kInt), rp, col, 2, 4); },
                "topk_masked: users must be 1-D int64, got 1-D Int");
-  expect_error([&] { call(u, it, at::tensor(std::vector<int64_t>{0, 8}), rp, col, 2, 4); },
-               "topk_masked: users holds user 8 outside [0, 8)");
-  expect_error([&] { call(u, it, at::tensor(std::vector<int64_t>{-1}), rp, col, 2, 4); },
+  expect_error(
+      [&] {
+        call(u, it, on(at::tensor(std::vector<int64_t>{0, 8})), rp, col, 2, 4);
+      },
+      "topk_masked: users holds user 8 outside [0, 8)");
+  expect_error([&] { call(u, it, on(at::tensor(std::vector<int64_t>{-1})), rp, col, 2, 4); },
                "topk_masked: users holds user -1 outside [0, 8)");
   expect_error([&] { call(u, it, users, rp.narrow(0, 0, 8), col, 2, 4); },
                "topk_masked: mask_rowptr must have one entry per user plus one (9), got 8");
@@ -446,24 +464,52 @@ TEST(TopkMasked, BadInputNamesOperatorAndArgument) {
                "topk_masked: mask_rowptr must be int64, got Int");
   expect_error([&] { call(u, it, users, rp, col.to(at::kLong), 2, 4); },
                "topk_masked: mask_col must be int32, got Long");
-  at::Tensor bad_col = col.clone();
-  bad_col[0] = 12;
-  expect_error([&] { call(u, it, users, rp, bad_col, 2, 4); },
-               "topk_masked: mask_col holds item 12 outside [0, 12)");
-  at::Tensor bad_rp = rp.clone();
-  bad_rp[8] = bad_rp[8].item<int64_t>() - 1;
-  expect_error([&] { call(u, it, users, bad_rp, col, 2, 4); },
-               "topk_masked: mask_rowptr must start at 0 and end at nnz");
   expect_error([&] { call(u, it, users, rp, col, 13, 4); },
                "topk_masked: k (13) must not exceed the number of items (12)");
   expect_error([&] { call(u, it, users, rp, col, -1, 4); },
                "topk_masked: k must be non-negative, got -1");
   expect_error([&] { call(u, it, users, rp, col, 2, 0); },
                "topk_masked: chunk must be positive, got 0");
-  // The AUC variant: its own name, the test CSR, sorted rows.
-  expect_error([&] {
-    ops::topk_masked_auc(u, it, users, rp, col, c.test_rowptr.narrow(0, 0, 3), c.test_col, 2, 4);
-  }, "_topk_masked_auc: test_rowptr must have one entry per user plus one (9), got 3");
+  // The AUC variant: its own name, the test CSR.
+  expect_error(
+      [&] {
+        ops::topk_masked_auc(u, it, users, rp, col, on(c.test_rowptr.narrow(0, 0, 3)),
+                             on(c.test_col), 2, 4);
+      },
+      "_topk_masked_auc: test_rowptr must have one entry per user plus one (9), got 3");
+  if (!on_cpu()) {
+    expect_error([&] { ops::topk_masked(u, c.item_emb, users, rp, col, 2, 4); },
+                 "topk_masked: item_emb must be on cuda:0, got cpu");
+    expect_error([&] { ops::topk_masked(u, it, c.users, rp, col, 2, 4); },
+                 "topk_masked: users must be on cuda:0, got cpu");
+    expect_error([&] { ops::topk_masked(u, it, users, c.mask_rowptr, col, 2, 4); },
+                 "topk_masked: mask_rowptr must be on cuda:0, got cpu");
+  }
+  // The device is still usable after the errors.
+  const auto [v, i] = ops::topk_masked(u, it, users, rp, col, 2, 4);
+  expect_equal(i, std::get<1>(c.topk(2, 4)), "top 2 after the errors");
+}
+
+// The values of the mask and test CSRs are checked on the CPU only (CUDA
+// skips such entries, never reading or writing outside the buffers).
+TEST(TopkMasked, BadMaskValuesNameOperatorAndArgument) {
+  const Case c = random_case(8, 12, 3, 51, false);
+  const auto call = [&](const at::Tensor& rowptr, const at::Tensor& col) {
+    ops::topk_masked(c.user_emb, c.item_emb, c.users, rowptr, col, 2, 4);
+  };
+  const at::Tensor& u = c.user_emb;
+  const at::Tensor& it = c.item_emb;
+  const at::Tensor& rp = c.mask_rowptr;
+  const at::Tensor& col = c.mask_col;
+  const at::Tensor& users = c.users;
+  at::Tensor bad_col = col.clone();
+  bad_col[0] = 12;
+  expect_error([&] { call(rp, bad_col); }, "topk_masked: mask_col holds item 12 outside [0, 12)");
+  at::Tensor bad_rp = rp.clone();
+  bad_rp[8] = bad_rp[8].item<int64_t>() - 1;
+  expect_error([&] { call(bad_rp, col); },
+               "topk_masked: mask_rowptr must start at 0 and end at nnz");
+  // The AUC variant: sorted rows.
   // Plain variables, not structured bindings: lambdas capture those only
   // from C++20 on (g++ allows it in C++17, clang does not).
   at::Tensor rp2, col2, rp3, col3;
@@ -476,43 +522,42 @@ TEST(TopkMasked, BadInputNamesOperatorAndArgument) {
 }
 
 // ---------------------------------------------------------------------------
-// CUDA against the CPU
+// Against the CPU (on the CPU instance: the operator run again)
 
-// tol 0: the scores are exact on both devices (equal values and AUCs);
-// otherwise they may differ by rounding, far below the gaps between scores.
-void expect_cuda_matches_cpu(const Case& c, int64_t k, int64_t chunk, at::ScalarType dtype,
-                             const std::string& what, double tol = 0) {
+// On `device` as on the CPU. tol 0: the scores are exact on both devices
+// (equal values and AUCs); otherwise they may differ by rounding, far below
+// the gaps between scores.
+void expect_matches_cpu(at::Device device, const Case& c, int64_t k, int64_t chunk,
+                        at::ScalarType dtype, const std::string& what, double tol = 0) {
   const auto [cv, ci, ca] = c.topk_auc(k, chunk, at::kCPU, dtype);
-  const auto [gv, gi, ga] = c.topk_auc(k, chunk, at::kCUDA, dtype);
-  ASSERT_TRUE(gi.is_cuda()) << what;
+  const auto [gv, gi, ga] = c.topk_auc(k, chunk, device, dtype);
+  ASSERT_EQ(gi.device().type(), device.type()) << what;
   EXPECT_TRUE(at::equal(gi.cpu(), ci)) << what;
   EXPECT_TRUE(same_values(gv, cv, tol)) << what;
   EXPECT_TRUE(same_values(ga, ca, tol)) << what;
   // topk_masked gives the same top k.
-  const auto [tv, ti] = c.topk(k, chunk, at::kCUDA, dtype);
+  const auto [tv, ti] = c.topk(k, chunk, device, dtype);
   EXPECT_TRUE(at::equal(ti.cpu(), ci)) << what;
 }
 
-TEST(CudaTopkMasked, MatchesCpuOnExactScores) {
-  if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
+TEST_P(TopkMaskedTest, MatchesTheCpuOnExactScores) {
   uint64_t seed = 100;
   for (const int64_t items : {31, 32, 33, 255, 256, 257, 1023, 1025}) {
     const Case c = random_case(40, items, 6, ++seed, /*exact=*/true);
     for (const at::ScalarType dtype : {at::kFloat, at::kDouble}) {
       for (const int64_t k : {int64_t{1}, int64_t{20}, items}) {
         for (const int64_t chunk : {int64_t{1}, int64_t{7}, c.n()}) {
-          expect_cuda_matches_cpu(c, k, chunk, dtype,
-                                  std::string(dtype == at::kFloat ? "float32" : "float64") +
-                                      " items " + std::to_string(items) + " k " +
-                                      std::to_string(k) + " chunk " + std::to_string(chunk));
+          expect_matches_cpu(device(), c, k, chunk, dtype,
+                             std::string(dtype == at::kFloat ? "float32" : "float64") + " items " +
+                                 std::to_string(items) + " k " + std::to_string(k) + " chunk " +
+                                 std::to_string(chunk));
         }
       }
     }
   }
 }
 
-TEST(CudaTopkMasked, TiesNaNAndSignedZerosAsOnTheCpu) {
-  if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
+TEST_P(TopkMaskedTest, TiesNaNAndSignedZerosAsOnTheCpu) {
   const double inf = std::numeric_limits<double>::infinity();
   Case zero(at::zeros({3, 4}, at::kDouble), at::zeros({300, 4}, at::kDouble), {0, 1, 2},
             Rows{{}, {0, 2, 7, 299}, {8}}, Rows{{1}, {1}, {1}});
@@ -522,30 +567,28 @@ TEST(CudaTopkMasked, TiesNaNAndSignedZerosAsOnTheCpu) {
   for (const at::ScalarType dtype : {at::kFloat, at::kDouble}) {
     for (const int64_t k : {int64_t{1}, int64_t{5}, int64_t{7}}) {
       const auto [cv, ci] = special.topk(k, 1, at::kCPU, dtype);
-      const auto [gv, gi] = special.topk(k, 1, at::kCUDA, dtype);
+      const auto [gv, gi] = special.topk(k, 1, device(), dtype);
       EXPECT_TRUE(at::equal(gi.cpu(), ci)) << k << gi << ci;
     }
     for (const int64_t k : {int64_t{1}, int64_t{20}, int64_t{300}}) {
-      expect_cuda_matches_cpu(zero, k, 2, dtype, "all-zero k " + std::to_string(k));
+      expect_matches_cpu(device(), zero, k, 2, dtype, "all-zero k " + std::to_string(k));
     }
   }
 }
 
-TEST(CudaTopkMasked, RandomScoresCloseToTheCpu) {
-  if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
+TEST_P(TopkMaskedTest, RandomScoresCloseToTheCpu) {
   const Case c = random_case(50, 2000, 16, 7, /*exact=*/false);
   // float64: rounding differences are far below the gaps between scores.
-  expect_cuda_matches_cpu(c, 20, 16, at::kDouble, "float64 random", 1e-12);
+  expect_matches_cpu(device(), c, 20, 16, at::kDouble, "float64 random", 1e-12);
   // float32: near-ties may swap between devices; the sorted values agree,
   // and a per-user AUC moves by 1/(|T|·|N|) ≈ 2e-6 per flipped pair.
   const auto [cv, ci, ca] = c.topk_auc(20, 16, at::kCPU, at::kFloat);
-  const auto [gv, gi, ga] = c.topk_auc(20, 16, at::kCUDA, at::kFloat);
+  const auto [gv, gi, ga] = c.topk_auc(20, 16, device(), at::kFloat);
   EXPECT_TRUE(same_values(gv, cv, 1e-4));
   EXPECT_TRUE(same_values(ga, ca, 1e-4));
 }
 
-TEST(CudaTopkMasked, UserWithMoreThanTenThousandMaskedItems) {
-  if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
+TEST_P(TopkMaskedTest, UserWithMoreThanTenThousandMaskedItems) {
   const int64_t items = 12000;
   Rows mask(4), test(4);
   for (int32_t i = 0; i < items; ++i) {
@@ -559,52 +602,29 @@ TEST(CudaTopkMasked, UserWithMoreThanTenThousandMaskedItems) {
   const Case c(dyadic({4, 8}, 4, 1), dyadic({items, 8}, 4, 2), {1, 2, 0, 3, 1}, mask, test);
   for (const at::ScalarType dtype : {at::kFloat, at::kDouble}) {
     for (const int64_t k : {int64_t{20}, int64_t{2000}}) {
-      expect_cuda_matches_cpu(c, k, 2, dtype, "hub k " + std::to_string(k));
+      expect_matches_cpu(device(), c, k, 2, dtype, "hub k " + std::to_string(k));
     }
   }
-  expect_same_auc(std::get<2>(c.topk_auc(20, 5, at::kCUDA)), c.reference_auc(), 1e-12, "hub auc");
+  expect_same_auc(std::get<2>(c.topk_auc(20, 5, device())), c.reference_auc(), 1e-12, "hub auc");
 }
 
-TEST(CudaTopkMasked, DeterministicAndNoGrad) {
-  if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
+TEST_P(TopkMaskedTest, DeterministicRunToRunAndNoGrad) {
   const Case c = random_case(64, 3000, 32, 9, /*exact=*/false);
-  const auto a = c.topk_auc(50, 16, at::kCUDA, at::kFloat);
-  const auto b = c.topk_auc(50, 16, at::kCUDA, at::kFloat);
+  const auto a = c.topk_auc(50, 16, device(), at::kFloat);
+  const auto b = c.topk_auc(50, 16, device(), at::kFloat);
   EXPECT_TRUE(at::equal(std::get<0>(a), std::get<0>(b)));
   EXPECT_TRUE(at::equal(std::get<1>(a), std::get<1>(b)));
   EXPECT_TRUE(at::equal(std::get<2>(a).nan_to_num(-1), std::get<2>(b).nan_to_num(-1)));
-  const at::Tensor u = c.user_emb.to(at::kCUDA).requires_grad_(true);
-  const at::Tensor it = c.item_emb.to(at::kCUDA).requires_grad_(true);
-  const auto [v, i] = ops::topk_masked(u, it, c.users.cuda(), c.mask_rowptr.cuda(),
-                                       c.mask_col.cuda(), 5, 8);
+  const at::Tensor u = leaf(c.user_emb);
+  const at::Tensor it = leaf(c.item_emb);
+  const auto [v, i] = ops::topk_masked(u, it, on(c.users), on(c.mask_rowptr), on(c.mask_col), 5, 8);
   EXPECT_FALSE(v.requires_grad());
-  EXPECT_TRUE(v.is_cuda());
+  EXPECT_EQ(v.device().type(), device().type());
 }
 
-TEST(CudaTopkMasked, BadInput) {
-  if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
-  const Case c = random_case(8, 12, 3, 51, false);
-  const at::Tensor u = c.user_emb.cuda(), it = c.item_emb.cuda(), users = c.users.cuda();
-  const at::Tensor rp = c.mask_rowptr.cuda(), col = c.mask_col.cuda();
-  expect_error([&] { ops::topk_masked(u, it, at::tensor(std::vector<int64_t>{3, 8}).cuda(), rp, col, 2, 4); },
-               "topk_masked: users holds user 8 outside [0, 8)");
-  expect_error([&] { ops::topk_masked(u, c.item_emb, users, rp, col, 2, 4); },
-               "topk_masked: item_emb must be on cuda:0, got cpu");
-  expect_error([&] { ops::topk_masked(u, it, c.users, rp, col, 2, 4); },
-               "topk_masked: users must be on cuda:0, got cpu");
-  expect_error([&] { ops::topk_masked(u, it, users, c.mask_rowptr, col, 2, 4); },
-               "topk_masked: mask_rowptr must be on cuda:0, got cpu");
-  expect_error([&] { ops::topk_masked(u, it, users, rp, col, 13, 4); },
-               "topk_masked: k (13) must not exceed the number of items (12)");
-  // The device is still usable after the errors.
-  const auto [v, i] = ops::topk_masked(u, it, users, rp, col, 2, 4);
-  EXPECT_TRUE(at::equal(i.cpu(), std::get<1>(c.topk(2, 4))));
-}
-
-// The Evaluator on CUDA against the Evaluator on the CPU, on exact scores
-// (every metric equal) and on float64 random scores (within 1e-6).
-TEST(CudaTopkMasked, EvaluatorOnCudaMatchesCpu) {
-  if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
+// The Evaluator on the device against the Evaluator on the CPU, on exact
+// scores (every metric equal) and on float64 random scores (within 1e-6).
+TEST_P(TopkMaskedTest, EvaluatorMatchesTheCpu) {
   const int64_t num_users = 300, items = 500;
   const Rows mask = random_rows(num_users, items, 0.05, 3);
   const Rows test = random_test_rows(mask, items, 4);
@@ -622,7 +642,7 @@ TEST(CudaTopkMasked, EvaluatorOnCudaMatchesCpu) {
     for (const int64_t chunk : {int64_t{7}, int64_t{1024}}) {
       Evaluator ev(train, testg, {1, 10, 20}, chunk);
       const EvalResult cpu = ev.evaluate(u, i);
-      const EvalResult gpu = ev.evaluate(u.cuda(), i.cuda());
+      const EvalResult gpu = ev.evaluate(on(u), on(i));
       EXPECT_EQ(cpu.users, gpu.users);
       ASSERT_EQ(cpu.metrics.size(), gpu.metrics.size());
       for (const auto& [name, value] : cpu.metrics) {
@@ -630,7 +650,7 @@ TEST(CudaTopkMasked, EvaluatorOnCudaMatchesCpu) {
             << name << " exact " << exact << " chunk " << chunk;
       }
       const auto [top_cpu, s_cpu] = ev.top_items(u, i, {0, 5, 299}, 15);
-      const auto [top_gpu, s_gpu] = ev.top_items(u.cuda(), i.cuda(), {0, 5, 299}, 15);
+      const auto [top_gpu, s_gpu] = ev.top_items(on(u), on(i), {0, 5, 299}, 15);
       EXPECT_TRUE(top_gpu.device().is_cpu());
       EXPECT_TRUE(at::equal(top_gpu, top_cpu));
     }
