@@ -45,9 +45,8 @@ void sample_row(int64_t begin, int64_t deg, int64_t fanout, bool replace, SplitM
 
 std::tuple<at::Tensor, at::Tensor> sample_neighbors_cpu(const at::Tensor& rowptr_in,
                                                         const at::Tensor& col_in,
-                                                        const at::Tensor& seeds_in,
-                                                        int64_t fanout, bool replace,
-                                                        int64_t seed) {
+                                                        const at::Tensor& seeds_in, int64_t fanout,
+                                                        bool replace, int64_t seed) {
   check_sample_neighbors_args(rowptr_in, col_in, seeds_in, fanout);
   const at::Tensor rowptr = rowptr_in.contiguous(), col = col_in.contiguous();
   const at::Tensor seeds = seeds_in.contiguous();

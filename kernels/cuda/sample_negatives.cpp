@@ -39,8 +39,8 @@ at::Tensor sample_negatives_cuda(const at::Tensor& rowptr_in, const at::Tensor& 
   if (bad < n) {
     // The messages of the CPU implementation (slow path: errors only).
     const int64_t u = users[bad].item<int64_t>();
-    TORCH_CHECK(u >= 0 && u < rows, "sample_negatives: users[", bad, "] = ", u,
-                " is outside [0, ", rows, ")");
+    TORCH_CHECK(u >= 0 && u < rows, "sample_negatives: users[", bad, "] = ", u, " is outside [0, ",
+                rows, ")");
     const at::Tensor bounds = rowptr.narrow(0, u, 2).cpu();
     const int64_t deg = bounds[1].item<int64_t>() - bounds[0].item<int64_t>();
     TORCH_CHECK(false, "sample_negatives: user ", u, " (users[", bad, "]) has ", deg,
