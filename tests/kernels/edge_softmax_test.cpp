@@ -25,6 +25,7 @@
 namespace gnnrec {
 namespace {
 
+using testing::as_matrix;
 using testing::csr_of;
 using testing::dtype_name;
 using testing::expect_error;
@@ -45,9 +46,6 @@ at::Tensor add(const SparseAdjacency& a, const at::Tensor& a_row, const at::Tens
   return ops::sddmm_add(a.rowptr, a.col, a.t_rowptr, a.t_col, a.t_perm, a_row, a_col);
 }
 
-// [rows] → [rows, 1]; [rows, H] as is.
-at::Tensor as_matrix(const at::Tensor& t) { return t.dim() == 1 ? t.unsqueeze(1) : t; }
-
 // Dense reference: scores in a [rows, cols, H] matrix of -inf, softmax over
 // each row (dim 1), read back at the entries (on the CPU, in float64).
 at::Tensor dense_softmax(const SparseAdjacency& a, const at::Tensor& score) {
@@ -59,26 +57,12 @@ at::Tensor dense_softmax(const SparseAdjacency& a, const at::Tensor& score) {
   return score.dim() == 1 ? out.squeeze(1) : out;
 }
 
-// (graph shape, heads; 0 heads = 1-D tensors)
-struct Shape {
-  int64_t rows, cols, heads, hub;
-};
-
-std::string shape_name(const Shape& c) {
-  return std::to_string(c.rows) + "x" + std::to_string(c.cols) + "_heads" +
-         std::to_string(c.heads) + (c.hub ? "_hub" : "");
-}
-
-const std::vector<Shape> kShapes{Shape{40, 30, 0, 0},      Shape{40, 30, 1, 0},
-                                 Shape{40, 30, 4, 0},      Shape{40, 30, 33, 0},
-                                 Shape{20, 2000, 4, 1500}, Shape{1, 1, 4, 0}};
-
-class EdgeSoftmaxShapes : public testing::OnDeviceCases<Shape> {};
-GNNREC_CASES_ON_DEVICES(EdgeSoftmaxShapes, kShapes, shape_name);
+class EdgeSoftmaxShapes : public testing::OnDeviceCases<testing::HeadsShape> {};
+GNNREC_CASES_ON_DEVICES(EdgeSoftmaxShapes, testing::heads_shapes(), testing::heads_shape_name);
 
 // The softmax of GAT logits (sddmm_add of random per-node scores).
 TEST_P(EdgeSoftmaxShapes, MatchesDenseFloat64AndFloat32) {
-  const Shape c = param();
+  const testing::HeadsShape c = param();
   const SparseAdjacency a = random_csr(c.rows, c.cols, 0.1, c.hub, 40 + c.heads, false);
   for (const auto dtype : {at::kDouble, at::kFloat}) {
     SCOPED_TRACE(dtype_name(dtype));
@@ -234,12 +218,9 @@ TEST_P(EdgeSoftmaxTest, MalformedRowPointers) {
                  "edge_softmax: rowptr must start at 0 and end at nnz (3)");
     return;
   }
-  const SparseAdjacency a = on(random_csr(40, 30, 0.2, 0, 2, true), at::kFloat);
-  at::Tensor bad_rowptr = a.rowptr.clone();
-  bad_rowptr[5] = a.nnz() + 1000;
-  bad_rowptr[7] = -1000;
-  const at::Tensor score = on(randn({a.nnz(), 2}, 5, at::kFloat));
-  for (const auto& rp : {a.rowptr, bad_rowptr}) ops::edge_softmax(rp, score);
+  const testing::MalformedCsr m(*this);
+  const at::Tensor score = on(randn({m.a.nnz(), 2}, 5, at::kFloat));
+  for (const at::Tensor& rp : {m.a.rowptr, m.bad_rowptr}) ops::edge_softmax(rp, score);
   EXPECT_TRUE(score.isfinite().all().item<bool>());  // synchronises: any kernel fault surfaces here
 }
 

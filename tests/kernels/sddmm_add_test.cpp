@@ -20,6 +20,7 @@
 namespace gnnrec {
 namespace {
 
+using testing::as_matrix;
 using testing::csr_of;
 using testing::expect_error;
 using testing::per_node;
@@ -34,9 +35,6 @@ at::Tensor add(const SparseAdjacency& a, const at::Tensor& a_row, const at::Tens
   return ops::sddmm_add(a.rowptr, a.col, a.t_rowptr, a.t_col, a.t_perm, a_row, a_col);
 }
 
-// [rows] → [rows, 1]; [rows, H] as is.
-at::Tensor as_matrix(const at::Tensor& t) { return t.dim() == 1 ? t.unsqueeze(1) : t; }
-
 // Dense reference: the [rows, cols, H] sum of every pair, read at the entries.
 at::Tensor dense_add(const SparseAdjacency& a, const at::Tensor& a_row, const at::Tensor& a_col) {
   const at::Tensor all =
@@ -45,25 +43,11 @@ at::Tensor dense_add(const SparseAdjacency& a, const at::Tensor& a_row, const at
   return a_row.dim() == 1 ? out.squeeze(1) : out;
 }
 
-// (graph shape, heads; 0 heads = 1-D tensors)
-struct Shape {
-  int64_t rows, cols, heads, hub;
-};
-
-std::string shape_name(const Shape& c) {
-  return std::to_string(c.rows) + "x" + std::to_string(c.cols) + "_heads" +
-         std::to_string(c.heads) + (c.hub ? "_hub" : "");
-}
-
-const std::vector<Shape> kShapes{Shape{40, 30, 0, 0},      Shape{40, 30, 1, 0},
-                                 Shape{40, 30, 4, 0},      Shape{40, 30, 33, 0},
-                                 Shape{20, 2000, 4, 1500}, Shape{1, 1, 4, 0}};
-
-class SddmmAddShapes : public testing::OnDeviceCases<Shape> {};
-GNNREC_CASES_ON_DEVICES(SddmmAddShapes, kShapes, shape_name);
+class SddmmAddShapes : public testing::OnDeviceCases<testing::HeadsShape> {};
+GNNREC_CASES_ON_DEVICES(SddmmAddShapes, testing::heads_shapes(), testing::heads_shape_name);
 
 TEST_P(SddmmAddShapes, MatchesDenseFloat64AndFloat32) {
-  const Shape c = param();
+  const testing::HeadsShape c = param();
   const SparseAdjacency a = random_csr(c.rows, c.cols, 0.1, c.hub, 40 + c.heads, false);
   for (const auto dtype : {at::kDouble, at::kFloat}) {
     SCOPED_TRACE(dtype == at::kDouble ? "float64" : "float32");
@@ -152,20 +136,12 @@ TEST_P(SddmmAddTest, MalformedIndices) {
         "sddmm_add: col holds an index outside [0, 5)");
     return;
   }
-  const SparseAdjacency a = on(random_csr(40, 30, 0.2, 0, 2, true), at::kFloat);
-  at::Tensor bad_col = a.col.clone();
-  bad_col[0] = 1 << 30;
-  bad_col[1] = -5;
-  at::Tensor bad_rowptr = a.rowptr.clone();
-  bad_rowptr[5] = a.nnz() + 1000;
-  bad_rowptr[7] = -1000;
+  const testing::MalformedCsr m(*this);
+  const SparseAdjacency& a = m.a;
   const at::Tensor a_row = on(randn({40, 2}, 3, at::kFloat));
-  for (const auto& rp : {a.rowptr, bad_rowptr}) {
-    for (const auto& cp : {a.col, bad_col}) {
-      ops::sddmm_add(rp, cp, a.t_rowptr, a.t_col, a.t_perm, a_row,
-                     on(randn({30, 2}, 4, at::kFloat)));
-    }
-  }
+  m.each([&](const at::Tensor& rp, const at::Tensor& cp) {
+    ops::sddmm_add(rp, cp, a.t_rowptr, a.t_col, a.t_perm, a_row, on(randn({30, 2}, 4, at::kFloat)));
+  });
   EXPECT_TRUE(a_row.isfinite().all().item<bool>());  // synchronises: any kernel fault surfaces here
 }
 

@@ -21,7 +21,6 @@ namespace gnnrec {
 namespace {
 
 using testing::csr_of;
-using testing::dtype_name;
 using testing::expect_error;
 using testing::hub_graph;
 using testing::randn;
@@ -51,25 +50,8 @@ TEST_P(SddmmTest, MatchesDenseAndGradchecks) {
                      {on(randn({6, 3}, 4)), on(randn({5, 3}, 5))});
 }
 
-struct Width {
-  int64_t width;
-  at::ScalarType dtype;
-};
-
-std::string width_name(const Width& c) {
-  return "d" + std::to_string(c.width) + "_" + dtype_name(c.dtype);
-}
-
-std::vector<Width> widths() {
-  std::vector<Width> cases;
-  for (const int64_t d : {1, 4, 31, 32, 33, 64, 127, 128, 256}) {
-    for (const auto dtype : {at::kFloat, at::kDouble}) cases.push_back({d, dtype});
-  }
-  return cases;
-}
-
-class SddmmWidths : public testing::OnDeviceCases<Width> {};
-GNNREC_CASES_ON_DEVICES(SddmmWidths, widths(), width_name);
+class SddmmWidths : public testing::OnDeviceCases<testing::Width> {};
+GNNREC_CASES_ON_DEVICES(SddmmWidths, testing::straddling_widths(), testing::width_name);
 
 // {out, grad a, grad b} of sddmm on `device` (inputs on the CPU).
 std::tuple<at::Tensor, at::Tensor, at::Tensor> sddmm_with_grads(const SparseAdjacency& a,
@@ -86,7 +68,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> sddmm_with_grads(const SparseAdja
 }
 
 TEST_P(SddmmWidths, MatchesDenseAndTheCpuWithGradients) {
-  const Width c = param();
+  const testing::Width c = param();
   const SparseAdjacency a = random_csr(60, 50, 0.1, 40, 8, false);
   const double tol = tol_of(c.dtype);
   const at::Tensor p = randn({60, c.width}, 1 + c.width, c.dtype);
@@ -148,19 +130,12 @@ TEST_P(SddmmTest, MalformedIndices) {
         "sddmm: col holds an index outside [0, 5)");
     return;
   }
-  const SparseAdjacency a = on(random_csr(40, 30, 0.2, 0, 2, true), at::kFloat);
-  at::Tensor bad_col = a.col.clone();
-  bad_col[0] = 1 << 30;
-  bad_col[1] = -5;
-  at::Tensor bad_rowptr = a.rowptr.clone();
-  bad_rowptr[5] = a.nnz() + 1000;
-  bad_rowptr[7] = -1000;
+  const testing::MalformedCsr m(*this);
+  const SparseAdjacency& a = m.a;
   const at::Tensor x = on(randn({30, 64}, 1, at::kFloat));
-  for (const auto& rp : {a.rowptr, bad_rowptr}) {
-    for (const auto& cp : {a.col, bad_col}) {
-      ops::sddmm(rp, cp, a.t_rowptr, a.t_col, a.t_perm, on(randn({40, 64}, 2, at::kFloat)), x);
-    }
-  }
+  m.each([&](const at::Tensor& rp, const at::Tensor& cp) {
+    ops::sddmm(rp, cp, a.t_rowptr, a.t_col, a.t_perm, on(randn({40, 64}, 2, at::kFloat)), x);
+  });
   EXPECT_TRUE(x.isfinite().all().item<bool>());  // synchronises: any kernel fault surfaces here
 }
 

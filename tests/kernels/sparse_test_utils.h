@@ -135,6 +135,41 @@ inline at::Tensor per_node(int64_t n, int64_t heads, uint64_t seed,
 
 inline const char* dtype_name(at::ScalarType t) { return t == at::kFloat ? "float32" : "float64"; }
 
+// The widths of the width sweeps, straddling the CUDA lane-group, warp and
+// vector widths, in both dtypes.
+struct Width {
+  int64_t width;
+  at::ScalarType dtype;
+};
+inline std::vector<Width> straddling_widths() {
+  std::vector<Width> cases;
+  for (const int64_t d : {1, 4, 31, 32, 33, 64, 127, 128, 256}) {
+    for (const auto dtype : {at::kFloat, at::kDouble}) cases.push_back({d, dtype});
+  }
+  return cases;
+}
+inline std::string width_name(const Width& c) {
+  return "d" + std::to_string(c.width) + "_" + dtype_name(c.dtype);
+}
+
+// The graph shapes of the attention operators' tests (sddmm_add,
+// edge_softmax): heads 0 means 1-D per-edge and per-node tensors; the hub
+// row holds 1,200 entries.
+struct HeadsShape {
+  int64_t rows, cols, heads, hub;
+};
+inline const std::vector<HeadsShape>& heads_shapes() {
+  static const std::vector<HeadsShape> shapes{{40, 30, 0, 0},  {40, 30, 1, 0},      {40, 30, 4, 0},
+                                              {40, 30, 33, 0}, {20, 2000, 4, 1500}, {1, 1, 4, 0}};
+  return shapes;
+}
+inline std::string heads_shape_name(const HeadsShape& c) {
+  return std::to_string(c.rows) + "x" + std::to_string(c.cols) + "_heads" +
+         std::to_string(c.heads) + (c.hub ? "_hub" : "");
+}
+// [n] → [n, 1]; [n, H] as is.
+inline at::Tensor as_matrix(const at::Tensor& t) { return t.dim() == 1 ? t.unsqueeze(1) : t; }
+
 // Tolerance of a float32 / float64 result summed in another order: short
 // rows, and rows or columns of thousands of entries (hub_graph).
 inline double tol_of(at::ScalarType t) { return t == at::kFloat ? 2e-5 : 1e-11; }
@@ -252,6 +287,32 @@ class OnDeviceCases : public ::testing::TestWithParam<std::tuple<at::Device, Cas
     if (!use(std::get<0>(this->GetParam()))) GTEST_SKIP() << "no CUDA device";
   }
   const Case& param() const { return std::get<1>(this->GetParam()); }
+};
+
+// The inputs of the malformed-index tests: a 40 x 30 weighted CSR (float32
+// values) on the test's device, and copies of its col with indices 2^30 and
+// -5 and of its rowptr with entries past nnz and below 0. On CUDA an
+// operator given them must stay inside its buffers (compute-sanitizer
+// memcheck); the values are unspecified.
+struct MalformedCsr {
+  SparseAdjacency a;
+  at::Tensor bad_col, bad_rowptr;
+
+  explicit MalformedCsr(const DeviceHelpers& on_device)
+      : a(on_device.on(random_csr(40, 30, 0.2, 0, 2, true), at::kFloat)), bad_col(a.col.clone()),
+        bad_rowptr(a.rowptr.clone()) {
+    bad_col[0] = 1 << 30;
+    bad_col[1] = -5;
+    bad_rowptr[5] = a.nnz() + 1000;
+    bad_rowptr[7] = -1000;
+  }
+  // f(rowptr, col) for the four pairs of good and malformed ones.
+  template <typename F>
+  void each(const F& f) const {
+    for (const at::Tensor& rp : {a.rowptr, bad_rowptr}) {
+      for (const at::Tensor& cp : {a.col, bad_col}) f(rp, cp);
+    }
+  }
 };
 
 inline std::string device_name(const ::testing::TestParamInfo<at::Device>& info) {

@@ -140,29 +140,12 @@ void expect_reduce_matches_cpu(const testing::DeviceHelpers& t, const SparseAdja
   }
 }
 
-struct Width {
-  int64_t width;
-  at::ScalarType dtype;
-};
-
-std::string width_name(const Width& c) {
-  return "d" + std::to_string(c.width) + "_" + dtype_name(c.dtype);
-}
-
-std::vector<Width> widths() {
-  std::vector<Width> cases;
-  for (const int64_t d : {1, 4, 31, 32, 33, 64, 127, 128, 256}) {
-    for (const auto dtype : {at::kFloat, at::kDouble}) cases.push_back({d, dtype});
-  }
-  return cases;
-}
-
-class SpmmReduceWidths : public testing::OnDeviceCases<Width> {};
-GNNREC_CASES_ON_DEVICES(SpmmReduceWidths, widths(), width_name);
+class SpmmReduceWidths : public testing::OnDeviceCases<testing::Width> {};
+GNNREC_CASES_ON_DEVICES(SpmmReduceWidths, testing::straddling_widths(), testing::width_name);
 
 // Against dense float64 (on every device) and the CPU (off the CPU).
 TEST_P(SpmmReduceWidths, MatchesDenseAndTheCpu) {
-  const Width c = param();
+  const testing::Width c = param();
   const SparseAdjacency a = random_csr(80, 60, 0.1, 0, 13, false);
   const at::Tensor x = randn({60, c.width}, 17 + c.width, c.dtype);
   for (const char* how : {"sum", "mean", "max"}) {
@@ -427,21 +410,14 @@ TEST_P(SpmmReduceTest, MalformedIndices) {
         "spmm_reduce: rowptr must be non-decreasing");
     return;
   }
-  const SparseAdjacency a = on(random_csr(40, 30, 0.2, 0, 2, true), at::kFloat);
-  at::Tensor bad_col = a.col.clone();
-  bad_col[0] = 1 << 30;
-  bad_col[1] = -5;
-  at::Tensor bad_rowptr = a.rowptr.clone();
-  bad_rowptr[5] = a.nnz() + 1000;
-  bad_rowptr[7] = -1000;
+  const testing::MalformedCsr m(*this);
+  const SparseAdjacency& a = m.a;
   const at::Tensor x = on(randn({30, 64}, 1, at::kFloat));
-  for (const auto& rp : {a.rowptr, bad_rowptr}) {
-    for (const auto& cp : {a.col, bad_col}) {
-      for (const char* how : {"sum", "max"}) {
-        ops::spmm_reduce(rp, cp, a.t_rowptr, a.t_col, a.t_perm, x, how);
-      }
+  m.each([&](const at::Tensor& rp, const at::Tensor& cp) {
+    for (const char* how : {"sum", "max"}) {
+      ops::spmm_reduce(rp, cp, a.t_rowptr, a.t_col, a.t_perm, x, how);
     }
-  }
+  });
   EXPECT_TRUE(x.isfinite().all().item<bool>());  // synchronises: any kernel fault surfaces here
 }
 

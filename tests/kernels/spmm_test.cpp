@@ -96,22 +96,18 @@ TEST_P(SpmmShapes, MatchesDenseFloat64AndFloat32) {
 // the CPU, gradients included.
 
 struct Width {
-  int64_t width;
-  at::ScalarType dtype;
+  testing::Width width;
   bool weighted;
 };
 
 std::string width_name(const Width& c) {
-  return "d" + std::to_string(c.width) + "_" + dtype_name(c.dtype) +
-         (c.weighted ? "_weighted" : "_unweighted");
+  return testing::width_name(c.width) + (c.weighted ? "_weighted" : "_unweighted");
 }
 
 std::vector<Width> widths() {
   std::vector<Width> cases;
-  for (const int64_t w : {1, 4, 31, 32, 33, 64, 127, 128, 256}) {
-    for (const auto t : {at::kFloat, at::kDouble}) {
-      for (const bool weighted : {true, false}) cases.push_back({w, t, weighted});
-    }
+  for (const testing::Width& w : testing::straddling_widths()) {
+    for (const bool weighted : {true, false}) cases.push_back({w, weighted});
   }
   return cases;
 }
@@ -121,13 +117,15 @@ GNNREC_CASES_ON_DEVICES(SpmmWidths, widths(), width_name);
 
 TEST_P(SpmmWidths, MatchesDenseAndTheCpuWithGradients) {
   const Width c = param();
-  const SparseAdjacency a = random_csr(200, 150, 0.05, 0, 7 + c.width, c.weighted);
-  const at::Tensor x = randn({150, c.width}, 11, c.dtype);
-  const at::Tensor w = randn({200, c.width}, 12, c.dtype);
-  const double tol = tol_of(c.dtype);
-  const SparseAdjacency g = on(a, c.dtype);
+  const int64_t d = c.width.width;
+  const at::ScalarType dtype = c.width.dtype;
+  const SparseAdjacency a = random_csr(200, 150, 0.05, 0, 7 + d, c.weighted);
+  const at::Tensor x = randn({150, d}, 11, dtype);
+  const at::Tensor w = randn({200, d}, 12, dtype);
+  const double tol = tol_of(dtype);
+  const SparseAdjacency g = on(a, dtype);
   const at::Tensor out = g.matmul(on(x));
-  EXPECT_EQ(out.scalar_type(), c.dtype);
+  EXPECT_EQ(out.scalar_type(), dtype);
   expect_close(out, at::mm(dense_of(a), x.to(at::kDouble)), tol, tol, "forward vs dense float64");
   if (on_cpu()) return;
   // Reference: the CPU from the same inputs.
@@ -332,32 +330,26 @@ TEST_P(SpmmTest, ClearErrors) {
 // its buffers (checked under compute-sanitizer memcheck), the values are
 // unspecified and no error is raised.
 TEST_P(SpmmTest, MalformedIndices) {
-  const SparseAdjacency a = on(random_csr(6, 5, 0.5, 0, 2, true));
-  const at::Tensor x = on(randn({5, 3}, 1));
-  at::Tensor bad_col = a.col.clone();
-  bad_col[0] = 99;
-  at::Tensor bad_rowptr = a.rowptr.clone();
-  bad_rowptr[2] = 100;
   if (on_cpu()) {
+    const SparseAdjacency a = random_csr(6, 5, 0.5, 0, 2, true);
+    const at::Tensor x = randn({5, 3}, 1);
+    at::Tensor bad_col = a.col.clone();
+    bad_col[0] = 99;
+    at::Tensor bad_rowptr = a.rowptr.clone();
+    bad_rowptr[2] = 100;
     expect_error([&] { ops::spmm(a.rowptr, bad_col, a.value, a.t_rowptr, a.t_col, a.t_perm, x); },
                  "spmm: col holds an index outside [0, 5)");
     expect_error([&] { ops::spmm(bad_rowptr, a.col, a.value, a.t_rowptr, a.t_col, a.t_perm, x); },
                  "spmm: rowptr must be non-decreasing");
     return;
   }
-  const SparseAdjacency g = on(random_csr(40, 30, 0.2, 0, 2, true), at::kFloat);
-  bad_col = g.col.clone();
-  bad_col[0] = 1 << 30;
-  bad_col[1] = -5;
-  bad_rowptr = g.rowptr.clone();
-  bad_rowptr[5] = g.nnz() + 1000;
-  bad_rowptr[7] = -1000;
-  const at::Tensor xf = on(randn({30, 64}, 1, at::kFloat));
-  for (const auto& rp : {g.rowptr, bad_rowptr}) {
-    for (const auto& cp : {g.col, bad_col})
-      ops::spmm(rp, cp, g.value, g.t_rowptr, g.t_col, g.t_perm, xf);
-  }
-  EXPECT_TRUE(xf.isfinite().all().item<bool>());  // synchronises: any kernel fault surfaces here
+  const testing::MalformedCsr m(*this);
+  const SparseAdjacency& a = m.a;
+  const at::Tensor x = on(randn({30, 64}, 1, at::kFloat));
+  m.each([&](const at::Tensor& rp, const at::Tensor& cp) {
+    ops::spmm(rp, cp, a.value, a.t_rowptr, a.t_col, a.t_perm, x);
+  });
+  EXPECT_TRUE(x.isfinite().all().item<bool>());  // synchronises: any kernel fault surfaces here
 }
 
 // ---------------------------------------------------------------------------
