@@ -157,8 +157,7 @@ def load(dataset, **options) -> Dataset:
     Args:
         dataset: a directory (LightGCN ``train.txt``/``test.txt``, MovieLens
             ``u.data`` or ``ratings.dat``, or one ``*.csv``/``*.tsv``; see
-            the README's Data sets section) or ``"synthetic"``; may be
-            ``os.PathLike``.
+            docs/datasets.md) or ``"synthetic"``; may be ``os.PathLike``.
         **options: the data keys of a run's ``config.json``, with the CLI's
             defaults: ``split`` (``"per-user"``, ``"random"``, ``"temporal"``
             or ``"loo"``; used when the data set ships no split),

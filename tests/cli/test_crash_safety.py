@@ -4,12 +4,13 @@ checkpoint) and at random times, then --resume; failing checkpoint writes
 (disk full, unwritable); NaN losses. The named points come from the
 test-only hook GNNREC_TEST_FAULT=ACTION@POINT:EPOCH (train/fault_injection.h).
 
-The rule these tests check (README, "The run directory"): an epoch is
-finished once its last.ckpt is written. metrics.jsonl lines are appended and
-fsynced before that, so after a crash the file may hold lines of epochs after
-the checkpoint's; --resume drops those (and a torn last line) and writes them
-again when it re-runs the epochs, so the resumed metrics.jsonl has each
-evaluated epoch once, equal to an uninterrupted run's."""
+The rule these tests check (docs/run_directory.md, "Crashes, full disks,
+NaN"): an epoch is finished once its last.ckpt is written. metrics.jsonl
+lines are appended and fsynced before that, so after a crash the file may
+hold lines of epochs after the checkpoint's; --resume drops those (and a
+torn last line) and writes them again when it re-runs the epochs, so the
+resumed metrics.jsonl has each evaluated epoch once, equal to an
+uninterrupted run's."""
 import json
 import os
 import random

@@ -66,7 +66,7 @@ TEST(Stats, GowallaPublishedFigures) {
   if (!std::filesystem::exists(d)) GTEST_SKIP() << d << " not present";
   const DatasetStats s = compute_stats(load_dataset(d));
   EXPECT_EQ(s.interactions, 1027370);
-  EXPECT_NEAR(100 * s.density, 0.0840, 0.00005);  // README: density 0.0840 %
+  EXPECT_NEAR(100 * s.density, 0.0840, 0.00005);  // docs/datasets.md: density 0.0840 %
   EXPECT_GE(s.user_degree.min, 1);
   const std::string text = format_stats(s, "gowalla");
   std::printf("%s", text.c_str());
