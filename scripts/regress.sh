@@ -13,7 +13,8 @@
 # Runs on data sets from ../shared/data are skipped (and said so) when the
 # folder is absent; the synthetic runs always run. Timing fields (every key
 # ending in "_seconds", and summary.json's "threads") are dropped before
-# comparing; everything else must match byte for byte.
+# comparing, and the data set's path is cut to its folder's name (the
+# checkouts differ); everything else must match byte for byte.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 data="${GNNREC_SHARED_DATA:-$root/../shared/data}"
@@ -38,10 +39,11 @@ common=(--threads 2 --seed 7 --batch-size 1024 --quiet --synthetic-users 600 --s
 
 strip() {  # FILE: the file with timing keys dropped, one canonical JSON per line
   python3 - "$1" <<'PY'
-import json, sys
+import json, os, sys
 def drop(o):
     if isinstance(o, dict):
-        return {k: drop(v) for k, v in o.items() if not k.endswith("_seconds") and k != "threads"}
+        return {k: os.path.basename(v) if k == "dataset" else drop(v)
+                for k, v in o.items() if not k.endswith("_seconds") and k != "threads"}
     if isinstance(o, list):
         return [drop(v) for v in o]
     return o
@@ -99,7 +101,11 @@ compare() {  # DIR_A DIR_B
 case "${1:-}" in
   run) run_set "$2" "$3" ;;
   compare) compare "$2" "$3" ;;
-  ""|-h|--help) sed -n '2,17p' "$0"; exit 2 ;;
+  restrip)  # DIR: redo the .metrics/.summary files of a run_set directory
+    for d in "$2"/*/; do
+      n=$(basename "$d"); strip "$d/metrics.jsonl" >"$2/$n.metrics"; strip "$d/summary.json" >"$2/$n.summary"
+    done ;;
+  ""|-h|--help) sed -n '2,18p' "$0"; exit 2 ;;
   *)
     base="$1" build="${2:-build}"
     tmp="$(mktemp -d)"

@@ -2,9 +2,14 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 
 namespace gnnrec {
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 Progress::Progress(bool quiet) : quiet_(quiet), tty_(::isatty(STDERR_FILENO) == 1) {}
 

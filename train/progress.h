@@ -7,6 +7,9 @@
 
 namespace gnnrec {
 
+// Seconds on the steady clock (for durations).
+double now_seconds();
+
 class Progress {
  public:
   explicit Progress(bool quiet);

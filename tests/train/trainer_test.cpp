@@ -18,6 +18,7 @@
 #include "tests/testing/train_runs.h"
 #include "train/checkpoint.h"
 #include "train/run_dir.h"
+#include "train/train_state.h"
 #include "train/trainer.h"
 
 namespace gnnrec {

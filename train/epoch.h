@@ -1,0 +1,73 @@
+// One training epoch: every training pair once, in a permutation drawn from
+// (seed, epoch), in batches of cfg.batch_size, each a loss (train/loss.h),
+// a backward pass and an Adam step; then the model's extra phase (KGAT's KG
+// loss) and a check that every parameter is finite. A resumed run draws the
+// same permutation, negatives and dropout masks as an uninterrupted one.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "models/model.h"
+#include "samplers/negative_sampler.h"
+#include "train/adam.h"
+#include "train/config.h"
+#include "train/data.h"
+#include "train/loss.h"
+#include "train/progress.h"
+
+namespace gnnrec {
+
+// All training pairs (user, item) in CSR order, and their targets (ratings in
+// rating mode), built once and kept on the device; under --protocol ctr the
+// training records in record order, with their labels as targets.
+struct TrainingPairs {
+  TrainingPairs(const TrainConfig& cfg, const PreparedData& data, at::Device device);
+  int64_t size = 0;
+  at::Tensor user, item;  // int64 [size]
+  at::Tensor target;      // float32 [size], or undefined when there are none
+};
+
+class EpochLoop {
+ public:
+  // Keeps references to everything it is given; they must outlive it.
+  EpochLoop(const TrainConfig& cfg, const PreparedData& data, Model& model,
+            const std::vector<NamedTensor>& params, Adam& adam, Progress& progress,
+            at::Device device);
+
+  // Trains epoch `epoch` (1-based) and returns its mean batch loss. A
+  // non-finite loss or parameter throws std::runtime_error naming the epoch
+  // (and batch) and ending with last_good() in parentheses.
+  double run(int64_t epoch, const std::function<std::string()>& last_good);
+
+ private:
+  // The epoch's pairs in its permutation, with their negatives and targets.
+  Batch draw(int64_t epoch) const;
+  double train_batches(int64_t epoch, const Batch& all,
+                       const std::function<std::string()>& last_good);
+  void extra_phase(int64_t epoch, const std::function<std::string()>& last_good);
+  void check_parameters(int64_t epoch, int64_t batches,
+                        const std::function<std::string()>& last_good) const;
+
+  const TrainConfig& cfg_;
+  Model& model_;
+  const std::vector<NamedTensor>& params_;
+  Adam& adam_;
+  Progress& progress_;
+  Objective objective_;
+  TrainingPairs pairs_;
+  std::optional<NegativeSampler> sampler_;
+  // Batch losses stay on the device and are read together (one copy, one
+  // synchronisation) at the end of the epoch, so the GPU never waits for
+  // the host between batches; on the CPU, where reading costs nothing,
+  // after every batch, before its update (a non-finite loss stops the run
+  // there).
+  bool read_every_batch_;
+};
+
+}  // namespace gnnrec

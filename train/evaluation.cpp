@@ -1,0 +1,141 @@
+#include "train/evaluation.h"
+
+#include <algorithm>
+#include <sstream>
+#include <stdexcept>
+
+#include <ATen/ATen.h>
+
+#include "train/metrics.h"
+
+namespace gnnrec {
+using nlohmann::json;
+
+json metrics_json(const EvalResult& r) {
+  json j = json::object();
+  for (const auto& [k, v] : r.metrics) j[k] = v;
+  return j;
+}
+
+std::string format_metrics(const std::map<std::string, double>& m, const std::vector<int>& ks) {
+  std::vector<std::string> keys;
+  for (const char* key : {"rmse", "mae"}) keys.emplace_back(key);
+  for (int k : ks) {
+    for (const char* name : {"recall", "ndcg"}) keys.push_back(std::string(name) + "@" + std::to_string(k));
+  }
+  keys.emplace_back("auc");
+  std::ostringstream s;
+  s.precision(4);
+  s << std::fixed;
+  for (const auto& key : keys) {
+    if (!m.count(key)) continue;
+    if (s.tellp() > 0) s << "  ";
+    s << key << " " << m.at(key);
+  }
+  return s.str();
+}
+
+std::vector<int64_t> add_cold_users(Evaluator& evaluator, const TrainConfig& cfg) {
+  if (cfg.cold_fraction <= 0) return {};
+  std::vector<int64_t> cold = evaluator.coldest_test_users(cfg.cold_fraction);
+  evaluator.add_user_group("cold", cold);
+  return cold;
+}
+
+EvalResult evaluate_model(Model& model, const Evaluator& evaluator, bool rating_mode) {
+  at::NoGradGuard no_grad;
+  model.set_training(false);
+  auto [P, Q] = model.ranking();
+  EvalResult r = evaluator.evaluate(P, Q);
+  if (rating_mode) {
+    const at::Device device = P.device();
+    const auto errors = evaluator.evaluate_ratings([&](const at::Tensor& users, const at::Tensor& items) {
+      auto [u, i] = model.represent(users.to(device), items.to(device));
+      return model.score(u, i);
+    });
+    r.metrics.insert(errors.begin(), errors.end());
+  }
+  return r;
+}
+
+EvalResult evaluate_ctr(Model& model, const CtrRecords& records, int64_t pairs_per_call) {
+  at::NoGradGuard no_grad;
+  model.set_training(false);
+  const at::Device device = model.parameters().at(0).tensor.device();
+  std::vector<double> logits;
+  logits.reserve(records.size());
+  const int64_t n = static_cast<int64_t>(records.size());
+  for (int64_t start = 0; start < n; start += pairs_per_call) {
+    const int64_t len = std::min(pairs_per_call, n - start);
+    const at::Tensor users =
+        at::tensor(at::ArrayRef<int32_t>(records.user.data() + start, len), at::kInt)
+            .to(device, at::kLong);
+    const at::Tensor items =
+        at::tensor(at::ArrayRef<int32_t>(records.item.data() + start, len), at::kInt)
+            .to(device, at::kLong);
+    auto [u, i] = model.represent(users, items);
+    const at::Tensor z = model.score(u, i).detach().to(at::kDouble).cpu().contiguous().view({-1});
+    if (z.numel() != len) {
+      throw std::logic_error("evaluate_ctr: " + model.name() + " returned " +
+                             std::to_string(z.numel()) + " scores for " + std::to_string(len) +
+                             " records");
+    }
+    logits.insert(logits.end(), z.data_ptr<double>(), z.data_ptr<double>() + len);
+  }
+  EvalResult r;
+  r.metrics = ctr_metrics(logits, records.label);
+  r.users = n;
+  return r;
+}
+
+Baseline evaluate_ctr_baseline(const CtrSplit& ctr, int64_t num_items) {
+  std::vector<double> count(static_cast<size_t>(num_items), 0.0);
+  for (size_t k = 0; k < ctr.train.size(); ++k)
+    count[static_cast<size_t>(ctr.train.item[k])] += ctr.train.label[k];
+  std::vector<double> scores(ctr.test.size());
+  for (size_t k = 0; k < ctr.test.size(); ++k)
+    scores[k] = count[static_cast<size_t>(ctr.test.item[k])];
+  EvalResult r;
+  r.metrics = {{"auc", ctr_metrics(scores, ctr.test.label).at("auc")}};
+  r.users = static_cast<int64_t>(ctr.test.size());
+  return {"popularity", r};
+}
+
+Baseline evaluate_baseline(const Evaluator& evaluator, bool rating_mode) {
+  if (rating_mode) return {"global_mean", evaluator.evaluate_global_mean()};
+  return {"popularity", evaluator.evaluate_popularity()};
+}
+
+double EpochEvaluation::value(const std::string& metric) const {
+  return (valid ? *valid : test).metrics.at(metric);
+}
+
+RunEvaluation::RunEvaluation(const TrainConfig& cfg, const PreparedData& data)
+    : cfg_(cfg), data_(data) {
+  if (cfg.ctr()) return;
+  evaluator_.emplace(*data.train, *data.test, cfg.topk);
+  if (evaluator_->test_users().empty())
+    throw DataError(cfg.dataset + ": no user has a test interaction");
+  cold_users_ = add_cold_users(*evaluator_, cfg);
+}
+
+EpochEvaluation RunEvaluation::evaluate(Model& model) const {
+  // Under --protocol ctr, the eval records pick the best epoch and the
+  // test records are reported ("metrics"); otherwise the test split does both.
+  EpochEvaluation e;
+  e.test = cfg_.ctr() ? evaluate_ctr(model, data_.ctr->test)
+                      : evaluate_model(model, *evaluator_, cfg_.rating_mode());
+  if (cfg_.ctr()) e.valid = evaluate_ctr(model, data_.ctr->eval);
+  return e;
+}
+
+Baseline RunEvaluation::baseline() const {
+  return cfg_.ctr() ? evaluate_ctr_baseline(*data_.ctr, data_.train->num_items())
+                    : evaluate_baseline(*evaluator_, cfg_.rating_mode());
+}
+
+int64_t RunEvaluation::test_users() const {
+  return evaluator_ ? static_cast<int64_t>(evaluator_->test_users().size()) : 0;
+}
+
+}  // namespace gnnrec

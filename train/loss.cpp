@@ -1,0 +1,61 @@
+#include "train/loss.h"
+
+#include <ATen/ATen.h>
+
+namespace gnnrec {
+
+Objective::Objective(const TrainConfig& cfg)
+    : kind_(cfg.ctr()              ? Kind::kCtr
+            : cfg.loss == "bpr"    ? Kind::kBpr
+            : cfg.loss == "bce"    ? Kind::kBce
+                                   : Kind::kMse),
+      negatives_(kind_ == Kind::kBpr ? 1 : kind_ == Kind::kBce ? cfg.negatives : 0),
+      reg_(cfg.reg),
+      full_l2_(cfg.reg_scope == "full") {}
+
+at::Tensor Objective::operator()(Model& model, const std::vector<NamedTensor>& params,
+                                 const Batch& batch) const {
+  // The batch's items: its positives, then each pair's negatives in pair order.
+  const at::Tensor items =
+      negatives_ > 0 ? at::cat({batch.positives, batch.negatives.reshape({-1})}) : batch.positives;
+  auto [u, i] = model.represent(batch.users, items);
+  const at::Tensor loss = data_loss(model, u, i, batch);
+  return loss + reg_ * l2(model, params, items, batch, loss.options());
+}
+
+at::Tensor Objective::data_loss(Model& model, const at::Tensor& u, const at::Tensor& i,
+                                const Batch& batch) const {
+  const int64_t n = batch.size();
+  const at::Tensor pos = model.score(u, i.narrow(0, 0, n));
+  switch (kind_) {
+    case Kind::kMse:
+      return at::mse_loss(pos, batch.targets);
+    case Kind::kCtr:
+      return at::binary_cross_entropy_with_logits(pos, batch.targets);
+    case Kind::kBpr:
+    case Kind::kBce:
+      break;
+  }
+  // Each user's representation repeated for its negatives, aligned with
+  // them (BPR's single negative takes u as it is).
+  const at::Tensor u_neg = negatives_ == 1 ? u : u.repeat_interleave(negatives_, 0);
+  const at::Tensor neg = model.score(u_neg, i.narrow(0, n, n * negatives_));
+  if (kind_ == Kind::kBpr) return at::softplus(neg - pos).mean();
+  const at::Tensor logits = at::cat({pos, neg});
+  const at::Tensor labels = at::cat({at::ones_like(pos), at::zeros_like(neg)});
+  return at::binary_cross_entropy_with_logits(logits, labels);
+}
+
+at::Tensor Objective::l2(Model& model, const std::vector<NamedTensor>& params,
+                         const at::Tensor& items, const Batch& batch,
+                         const at::TensorOptions& options) const {
+  if (full_l2_) {
+    at::Tensor l2 = at::zeros({}, options);
+    for (const auto& p : params) l2 = l2 + p.tensor.pow(2).sum() * 0.5;
+    return l2;
+  }
+  auto [eu, ei] = model.ego(batch.users, items);
+  return (eu.pow(2).sum() + ei.pow(2).sum()) * (0.5 / static_cast<double>(batch.size()));
+}
+
+}  // namespace gnnrec
