@@ -21,7 +21,8 @@ std::string format_metrics(const std::map<std::string, double>& m, const std::ve
   std::vector<std::string> keys;
   for (const char* key : {"rmse", "mae"}) keys.emplace_back(key);
   for (int k : ks) {
-    for (const char* name : {"recall", "ndcg"}) keys.push_back(std::string(name) + "@" + std::to_string(k));
+    for (const char* name : {"recall", "ndcg"})
+      keys.push_back(std::string(name) + "@" + std::to_string(k));
   }
   keys.emplace_back("auc");
   std::ostringstream s;
@@ -49,10 +50,11 @@ EvalResult evaluate_model(Model& model, const Evaluator& evaluator, bool rating_
   EvalResult r = evaluator.evaluate(P, Q);
   if (rating_mode) {
     const at::Device device = P.device();
-    const auto errors = evaluator.evaluate_ratings([&](const at::Tensor& users, const at::Tensor& items) {
-      auto [u, i] = model.represent(users.to(device), items.to(device));
-      return model.score(u, i);
-    });
+    const auto errors =
+        evaluator.evaluate_ratings([&](const at::Tensor& users, const at::Tensor& items) {
+          auto [u, i] = model.represent(users.to(device), items.to(device));
+          return model.score(u, i);
+        });
     r.metrics.insert(errors.begin(), errors.end());
   }
   return r;

@@ -75,7 +75,7 @@ class RunEvaluation {
   RunEvaluation(const TrainConfig& cfg, const PreparedData& data);
   EpochEvaluation evaluate(Model& model) const;
   Baseline baseline() const;
-  int64_t test_users() const;                            // 0 under --protocol ctr
+  int64_t test_users() const;  // 0 under --protocol ctr
   const std::vector<int64_t>& cold_users() const { return cold_users_; }
 
  private:

@@ -5,13 +5,14 @@
 namespace gnnrec {
 
 Objective::Objective(const TrainConfig& cfg)
-    : kind_(cfg.ctr()              ? Kind::kCtr
-            : cfg.loss == "bpr"    ? Kind::kBpr
-            : cfg.loss == "bce"    ? Kind::kBce
-                                   : Kind::kMse),
-      negatives_(kind_ == Kind::kBpr ? 1 : kind_ == Kind::kBce ? cfg.negatives : 0),
-      reg_(cfg.reg),
-      full_l2_(cfg.reg_scope == "full") {}
+    : kind_(cfg.ctr()           ? Kind::kCtr
+            : cfg.loss == "bpr" ? Kind::kBpr
+            : cfg.loss == "bce" ? Kind::kBce
+                                : Kind::kMse),
+      negatives_(kind_ == Kind::kBpr   ? 1
+                 : kind_ == Kind::kBce ? cfg.negatives
+                                       : 0),
+      reg_(cfg.reg), full_l2_(cfg.reg_scope == "full") {}
 
 at::Tensor Objective::operator()(Model& model, const std::vector<NamedTensor>& params,
                                  const Batch& batch) const {
@@ -28,13 +29,10 @@ at::Tensor Objective::data_loss(Model& model, const at::Tensor& u, const at::Ten
   const int64_t n = batch.size();
   const at::Tensor pos = model.score(u, i.narrow(0, 0, n));
   switch (kind_) {
-    case Kind::kMse:
-      return at::mse_loss(pos, batch.targets);
-    case Kind::kCtr:
-      return at::binary_cross_entropy_with_logits(pos, batch.targets);
+    case Kind::kMse: return at::mse_loss(pos, batch.targets);
+    case Kind::kCtr: return at::binary_cross_entropy_with_logits(pos, batch.targets);
     case Kind::kBpr:
-    case Kind::kBce:
-      break;
+    case Kind::kBce: break;
   }
   // Each user's representation repeated for its negatives, aligned with
   // them (BPR's single negative takes u as it is).

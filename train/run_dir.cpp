@@ -31,7 +31,6 @@ void remove_stale_temporaries(const fs::path& dir) {
 
 }  // namespace
 
-
 void ensure_writable_dir(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);

@@ -18,15 +18,15 @@ std::string protocol_description(const TrainConfig& cfg) {
            "acc and f1 at sigmoid >= 0.5; the best epoch by the eval records' " +
            cfg.early_stop_metric;
   }
-  return std::string("full ranking over all items with each user's training items masked; "
-                     "metrics averaged over users with at least one test item") +
+  return std::string(
+             "full ranking over all items with each user's training items masked; "
+             "metrics averaged over users with at least one test item") +
          (cfg.rating_mode() ? "; rmse and mae over every test rating" : "");
 }
 
-json make_summary(const TrainConfig& cfg, const PreparedData& data,
-                  const RunEvaluation& evaluation, const Baseline& baseline,
-                  const TrainingState& state, bool stopped_early, const RunTimes& times,
-                  at::Device device) {
+json make_summary(const TrainConfig& cfg, const PreparedData& data, const RunEvaluation& evaluation,
+                  const Baseline& baseline, const TrainingState& state, bool stopped_early,
+                  const RunTimes& times, at::Device device) {
   double mean_epoch = 0;
   for (double t : state.epoch_times) mean_epoch += t;
   if (!state.epoch_times.empty()) mean_epoch /= static_cast<double>(state.epoch_times.size());

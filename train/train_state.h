@@ -24,7 +24,7 @@ struct EarlyStopping {
   int64_t patience = 0;    // evaluations without improvement before stopping; 0: never
   int64_t best_epoch = 0;  // 0: nothing recorded yet
   double best_value = 0;
-  int64_t bad_evals = 0;   // evaluations since the best one
+  int64_t bad_evals = 0;  // evaluations since the best one
 
   // Records one evaluation's value of `metric`; true when it is a new best
   // (strictly better, or the first; never NaN).

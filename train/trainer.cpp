@@ -77,17 +77,12 @@ std::string data_line(const TrainConfig& cfg, const PreparedData& data, double l
 class TrainingRun {
  public:
   TrainingRun(const TrainConfig& cfg, const TrainOptions& opts)
-      : cfg_(cfg),
-        run_dir_(cfg_.out, opts.resume, opts.overwrite),
-        resume_(opts.resume),
-        device_(set_up_execution(cfg_)),
-        data_(timed_prepare_data(cfg_, times_.load_seconds)),
+      : cfg_(cfg), run_dir_(cfg_.out, opts.resume, opts.overwrite), resume_(opts.resume),
+        device_(set_up_execution(cfg_)), data_(timed_prepare_data(cfg_, times_.load_seconds)),
         graph_(data_.train, data_.side),
         model_(make_model(cfg_.model, model_options(cfg_), graph_, device_)),
-        evaluation_(cfg_, data_),
-        params_(model_->parameters()),
-        adam_(tensors_of(params_), cfg_.lr),
-        progress_(opts.quiet) {
+        evaluation_(cfg_, data_), params_(model_->parameters()),
+        adam_(tensors_of(params_), cfg_.lr), progress_(opts.quiet) {
     state_.stop = EarlyStopping{cfg_.early_stop_metric, cfg_.patience};
   }
 
@@ -112,8 +107,8 @@ class TrainingRun {
       }
       save("last.ckpt");
     }
-    const json summary = make_summary(cfg_, data_, evaluation_, baseline, state_, stopped_early,
-                                      times_, device_);
+    json summary =
+        make_summary(cfg_, data_, evaluation_, baseline, state_, stopped_early, times_, device_);
     run_dir_.write_json("summary.json", summary);
     return summary;
   }

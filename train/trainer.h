@@ -16,8 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/propagation_graph.h"
 #include "models/model.h"
+#include "models/propagation_graph.h"
 #include "train/config.h"
 #include "train/data.h"
 #include "train/evaluation.h"
