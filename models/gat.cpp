@@ -16,12 +16,10 @@ namespace {
 class Gat : public GraphModel {
  public:
   Gat(const ModelOptions& o, const PropagationGraph& g, at::Device device)
-      : GraphModel(o, g, device),
-        dropout_(checked_probability("--dropout", o.dropout.value_or(0.6))),
-        attention_dropout_(
-            checked_probability("--attention-dropout", o.attention_dropout.value_or(0.6))),
+      : GraphModel(o, g, device), dropout_(checked_probability("--dropout", o.dropout.value())),
+        attention_dropout_(checked_probability("--attention-dropout", o.attention_dropout.value())),
         adj_(g.adjacency(Normalization::kNone, /*self_loops=*/true, at::kFloat, device)) {
-    const int64_t heads = o.heads.value_or(8);
+    const int64_t heads = o.heads.value();
     if (heads < 1) throw std::invalid_argument("--heads must be at least 1, got " + std::to_string(heads));
     if (o.layers > 1 && o.dim % heads != 0) {
       throw std::invalid_argument("--heads (" + std::to_string(heads) + ") must divide --dim (" +
@@ -59,8 +57,18 @@ class Gat : public GraphModel {
   std::vector<layers::GatLayer> layers_;
 };
 
-const ModelRegistrar kRegister("gat", [](const ModelOptions& o, const PropagationGraph& g,
-                                         at::Device d) { return std::make_unique<Gat>(o, g, d); });
+const ModelRegistrar kRegister(
+    "gat",
+    [](const ModelOptions& o, const PropagationGraph& g, at::Device d) {
+      return std::make_unique<Gat>(o, g, d);
+    },
+    [] {
+      ModelOptions d;
+      d.dropout = 0.6;
+      d.attention_dropout = 0.6;
+      d.heads = 8;
+      return d;
+    }());
 
 }  // namespace
 }  // namespace gnnrec

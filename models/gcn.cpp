@@ -14,8 +14,7 @@ namespace {
 class Gcn : public GraphModel {
  public:
   Gcn(const ModelOptions& o, const PropagationGraph& g, at::Device device)
-      : GraphModel(o, g, device),
-        dropout_(checked_probability("--dropout", o.dropout.value_or(0.5))),
+      : GraphModel(o, g, device), dropout_(checked_probability("--dropout", o.dropout.value())),
         adj_(g.adjacency(Normalization::kSymmetric, /*self_loops=*/true, at::kFloat, device)) {
     for (int64_t l = 0; l < o.layers; ++l) {
       convs_.push_back(add_linear("conv" + std::to_string(l), o.dim, o.dim, true));
@@ -51,8 +50,16 @@ class Gcn : public GraphModel {
   layers::Linear out_;
 };
 
-const ModelRegistrar kRegister("gcn", [](const ModelOptions& o, const PropagationGraph& g,
-                                         at::Device d) { return std::make_unique<Gcn>(o, g, d); });
+const ModelRegistrar kRegister(
+    "gcn",
+    [](const ModelOptions& o, const PropagationGraph& g, at::Device d) {
+      return std::make_unique<Gcn>(o, g, d);
+    },
+    [] {
+      ModelOptions d;
+      d.dropout = 0.5;
+      return d;
+    }());
 
 }  // namespace
 }  // namespace gnnrec

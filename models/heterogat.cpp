@@ -220,17 +220,17 @@ class HeteroGat : public Model {
  public:
   HeteroGat(const ModelOptions& o, const PropagationGraph& g, at::Device device)
       : seed_(o.seed), device_(device),
-        dropout_(checked_probability("--dropout", o.dropout.value_or(0.0))),
+        dropout_(checked_probability("--dropout", o.dropout.value())),
         attention_dropout_(
-            checked_probability("--attention-dropout", o.attention_dropout.value_or(0.0))) {
-    const int64_t heads = o.heads.value_or(4);
+            checked_probability("--attention-dropout", o.attention_dropout.value())) {
+    const int64_t heads = o.heads.value();
     if (heads < 1)
       throw std::invalid_argument("--heads must be at least 1, got " + std::to_string(heads));
     if (o.dim % heads != 0) {
       throw std::invalid_argument("--heads (" + std::to_string(heads) + ") must divide --dim (" +
                                   std::to_string(o.dim) + ") for heterogat");
     }
-    const std::string aggregator = o.aggregator.value_or("mean");
+    const std::string aggregator = o.aggregator.value();
     if (aggregator != "sum" && aggregator != "mean") {
       throw std::invalid_argument("--aggregator for heterogat must be sum or mean, got '" +
                                   aggregator + "'");
@@ -330,10 +330,19 @@ class HeteroGat : public Model {
   std::vector<NamedTensor> params_;
 };
 
-const ModelRegistrar kRegister("heterogat",
-                               [](const ModelOptions& o, const PropagationGraph& g, at::Device d) {
-                                 return std::make_unique<HeteroGat>(o, g, d);
-                               });
+const ModelRegistrar kRegister(
+    "heterogat",
+    [](const ModelOptions& o, const PropagationGraph& g, at::Device d) {
+      return std::make_unique<HeteroGat>(o, g, d);
+    },
+    [] {
+      ModelOptions d;
+      d.dropout = 0.0;
+      d.attention_dropout = 0.0;
+      d.heads = 4;
+      d.aggregator = std::string("mean");
+      return d;
+    }());
 
 }  // namespace
 }  // namespace gnnrec::heterogat

@@ -183,7 +183,7 @@ class Kgat : public Model {
  public:
   Kgat(const ModelOptions& o, const PropagationGraph& g, at::Device device)
       : device_(device),
-        message_dropout_(checked_probability("--message-dropout", o.message_dropout.value_or(0.1))),
+        message_dropout_(checked_probability("--message-dropout", o.message_dropout.value())),
         ckg_(kgat::build_ckg(g.graph(), g.side()).to(device)) {
     const int64_t R = ckg_.num_relations, d = o.dim;
     embedding_ = normal_parameter(ckg_.num_nodes(), d, o.init_std, o.seed, 1, device);
@@ -300,8 +300,16 @@ class Kgat : public Model {
   std::vector<NamedTensor> params_;
 };
 
-const ModelRegistrar kRegister("kgat", [](const ModelOptions& o, const PropagationGraph& g,
-                                          at::Device d) { return std::make_unique<Kgat>(o, g, d); });
+const ModelRegistrar kRegister(
+    "kgat",
+    [](const ModelOptions& o, const PropagationGraph& g, at::Device d) {
+      return std::make_unique<Kgat>(o, g, d);
+    },
+    [] {
+      ModelOptions d;
+      d.message_dropout = 0.1;
+      return d;
+    }());
 
 }  // namespace
 }  // namespace gnnrec

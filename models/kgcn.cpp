@@ -39,7 +39,7 @@ namespace {
 class Kgcn : public Model {
  public:
   Kgcn(const ModelOptions& o, const PropagationGraph& g, at::Device device)
-      : device_(device), hops_(o.layers), aggregator_(o.aggregator.value_or("sum")) {
+      : device_(device), hops_(o.layers), aggregator_(o.aggregator.value()) {
     const TypedGraph* kg = g.side();
     const int32_t entity = kg != nullptr ? kg->find_type("entity") : -1;
     if (entity < 0) {
@@ -214,8 +214,16 @@ class Kgcn : public Model {
   std::vector<NamedTensor> params_;
 };
 
-const ModelRegistrar kRegister("kgcn", [](const ModelOptions& o, const PropagationGraph& g,
-                                          at::Device d) { return std::make_unique<Kgcn>(o, g, d); });
+const ModelRegistrar kRegister(
+    "kgcn",
+    [](const ModelOptions& o, const PropagationGraph& g, at::Device d) {
+      return std::make_unique<Kgcn>(o, g, d);
+    },
+    [] {
+      ModelOptions d;
+      d.aggregator = std::string("sum");
+      return d;
+    }());
 
 }  // namespace
 }  // namespace gnnrec

@@ -10,15 +10,61 @@
 namespace gnnrec {
 namespace {
 
-std::map<std::string, ModelFactory>& registry() {
-  static std::map<std::string, ModelFactory> r;
+struct Registered {
+  ModelFactory factory;
+  ModelOptions defaults;
+};
+
+std::map<std::string, Registered>& registry() {
+  static std::map<std::string, Registered> r;
   return r;
+}
+
+template <typename T>
+void fill(std::optional<T>& value, const std::optional<T>& fallback) {
+  if (!value) value = fallback;
+}
+
+std::string text(double v) {
+  std::string s = std::to_string(v);
+  s.erase(s.find_last_not_of('0') + 1);
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
+}
+std::string text(int64_t v) { return std::to_string(v); }
+std::string text(const std::string& v) { return v; }
+
+// The optional of ModelOptions named `key`, as text; nullopt when unset or
+// not an optional of that name.
+std::optional<std::string> optional_text(const ModelOptions& o, const std::string& key) {
+  const auto as_text = [](const auto& v) -> std::optional<std::string> {
+    if (!v) return std::nullopt;
+    return text(*v);
+  };
+  if (key == "dropout") return as_text(o.dropout);
+  if (key == "node_dropout") return as_text(o.node_dropout);
+  if (key == "message_dropout") return as_text(o.message_dropout);
+  if (key == "attention_dropout") return as_text(o.attention_dropout);
+  if (key == "heads") return as_text(o.heads);
+  if (key == "aggregator") return as_text(o.aggregator);
+  return std::nullopt;
 }
 
 }  // namespace
 
-ModelRegistrar::ModelRegistrar(const std::string& name, ModelFactory factory) {
-  registry()[name] = std::move(factory);
+ModelRegistrar::ModelRegistrar(const std::string& name, ModelFactory factory,
+                               ModelOptions defaults) {
+  registry()[name] = Registered{std::move(factory), std::move(defaults)};
+}
+
+std::string model_defaults_help(const std::string& key) {
+  std::string out;
+  for (const auto& [name, r] : registry()) {
+    if (const auto v = optional_text(r.defaults, key)) {
+      out += (out.empty() ? "" : ", ") + name + " " + *v;
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> model_names() {
@@ -42,7 +88,15 @@ std::unique_ptr<Model> make_model(const std::string& name, const ModelOptions& o
     throw std::invalid_argument("--layers must be non-negative, got " +
                                 std::to_string(opts.layers));
   }
-  return it->second(opts, graph, device);
+  ModelOptions o = opts;
+  const ModelOptions& d = it->second.defaults;
+  fill(o.dropout, d.dropout);
+  fill(o.node_dropout, d.node_dropout);
+  fill(o.message_dropout, d.message_dropout);
+  fill(o.attention_dropout, d.attention_dropout);
+  fill(o.heads, d.heads);
+  fill(o.aggregator, d.aggregator);
+  return it->second.factory(o, graph, device);
 }
 
 std::pair<at::Tensor, at::Tensor> Model::represent(const at::Tensor& users,

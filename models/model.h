@@ -20,8 +20,9 @@
 namespace gnnrec {
 
 // Hyper-parameters of every model. An unset optional means "the model's
-// paper default" (each model documents its own); a model ignores the fields
-// it has no use for.
+// paper default": the defaults a model registers with (ModelRegistrar) fill
+// it in make_model, so a model reads the optionals it registered defaults
+// for as set; a model ignores the fields it has no use for.
 struct ModelOptions {
   int64_t dim = 64;     // embedding width (and hidden width of each layer)
   int64_t layers = 3;   // propagation / convolution layers (graph models)
@@ -89,16 +90,23 @@ class Model {
 using ModelFactory = std::function<std::unique_ptr<Model>(
     const ModelOptions&, const PropagationGraph&, at::Device)>;
 
-// Builds the model registered under `name` ("mf", "lightgcn", ...). Throws
+// Builds the model registered under `name` ("mf", "lightgcn", ...), with the
+// unset optionals of opts taken from its registered defaults. Throws
 // std::invalid_argument listing the known names for an unknown one, or for
 // invalid options (dim < 1, layers < 0).
 std::unique_ptr<Model> make_model(const std::string& name, const ModelOptions& opts,
                                   const PropagationGraph& graph, at::Device device);
 std::vector<std::string> model_names();
 // Registration happens in each model's .cpp through a static Registrar.
+// `defaults`: the model's paper defaults of ModelOptions' optionals (the
+// one place they are written; the CLI's --help lists them).
 struct ModelRegistrar {
-  ModelRegistrar(const std::string& name, ModelFactory factory);
+  ModelRegistrar(const std::string& name, ModelFactory factory, ModelOptions defaults = {});
 };
+// The registered models' defaults of the ModelOptions optional named `key`
+// (its configuration key: "dropout", "heads", "aggregator", ...), as
+// "gat 0.6, gcn 0.5"; empty when no model registers one.
+std::string model_defaults_help(const std::string& key);
 
 // A [rows, dim] leaf parameter drawn from N(0, std^2) with a generator
 // seeded by (seed, stream), created on the CPU in float32 then moved.

@@ -16,9 +16,8 @@ class Ngcf : public GraphModel {
  public:
   Ngcf(const ModelOptions& o, const PropagationGraph& g, at::Device device)
       : GraphModel(o, g, device),
-        node_dropout_(checked_probability("--node-dropout", o.node_dropout.value_or(0.1))),
-        message_dropout_(
-            checked_probability("--message-dropout", o.message_dropout.value_or(0.1))),
+        node_dropout_(checked_probability("--node-dropout", o.node_dropout.value())),
+        message_dropout_(checked_probability("--message-dropout", o.message_dropout.value())),
         adj_(g.adjacency(Normalization::kSymmetric, /*self_loops=*/false, at::kFloat, device)) {
     for (int64_t l = 0; l < o.layers; ++l) {
       const std::string p = "layer" + std::to_string(l);
@@ -50,8 +49,17 @@ class Ngcf : public GraphModel {
   std::vector<layers::NgcfLayer> layers_;
 };
 
-const ModelRegistrar kRegister("ngcf", [](const ModelOptions& o, const PropagationGraph& g,
-                                          at::Device d) { return std::make_unique<Ngcf>(o, g, d); });
+const ModelRegistrar kRegister(
+    "ngcf",
+    [](const ModelOptions& o, const PropagationGraph& g, at::Device d) {
+      return std::make_unique<Ngcf>(o, g, d);
+    },
+    [] {
+      ModelOptions d;
+      d.node_dropout = 0.1;
+      d.message_dropout = 0.1;
+      return d;
+    }());
 
 }  // namespace
 }  // namespace gnnrec

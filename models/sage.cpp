@@ -43,11 +43,10 @@ std::vector<int64_t> resolve_fanouts(const ModelOptions& o) {
 class Sage : public GraphModel {
  public:
   Sage(const ModelOptions& o, const PropagationGraph& g, at::Device device)
-      : GraphModel(o, g, device),
-        dropout_(checked_probability("--dropout", o.dropout.value_or(0.0))),
+      : GraphModel(o, g, device), dropout_(checked_probability("--dropout", o.dropout.value())),
         fanouts_(resolve_fanouts(o)),
         adj_(g.adjacency(Normalization::kNone, /*self_loops=*/false, at::kFloat, device)) {
-    const std::string aggregator = o.aggregator.value_or("mean");
+    const std::string aggregator = o.aggregator.value();
     layers::check_sage_aggregator(aggregator);
     const int64_t d = o.dim;
     for (int64_t l = 0; l < o.layers; ++l) {
@@ -125,8 +124,17 @@ class Sage : public GraphModel {
   std::vector<layers::SageLayer> layers_;
 };
 
-const ModelRegistrar kRegister("sage", [](const ModelOptions& o, const PropagationGraph& g,
-                                          at::Device d) { return std::make_unique<Sage>(o, g, d); });
+const ModelRegistrar kRegister(
+    "sage",
+    [](const ModelOptions& o, const PropagationGraph& g, at::Device d) {
+      return std::make_unique<Sage>(o, g, d);
+    },
+    [] {
+      ModelOptions d;
+      d.dropout = 0.0;
+      d.aggregator = std::string("mean");
+      return d;
+    }());
 
 }  // namespace
 }  // namespace gnnrec

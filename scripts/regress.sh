@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Behaviour-preserving check: a fixed set of short CPU runs (fixed seed and
-# threads) whose metrics.jsonl and summary.json must be byte-identical,
-# timings aside, between two builds of gnnrec.
+# threads) whose metrics.jsonl, summary.json and config.json must be
+# byte-identical, timings aside, between two builds of gnnrec.
 #
 #   scripts/regress.sh BASE_REF [BUILD]
 #       builds BASE_REF (a commit, branch or tag) in a temporary worktree,
@@ -12,9 +12,10 @@
 #
 # Runs on data sets from ../shared/data are skipped (and said so) when the
 # folder is absent; the synthetic runs always run. Timing fields (every key
-# ending in "_seconds", and summary.json's "threads") are dropped before
-# comparing, and the data set's path is cut to its folder's name (the
-# checkouts differ); everything else must match byte for byte.
+# ending in "_seconds", and summary.json's "threads") and config.json's
+# "out" are dropped before comparing, and the data set's path is cut to its
+# folder's name (the checkouts differ); everything else must match byte for
+# byte.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 data="${GNNREC_SHARED_DATA:-$root/../shared/data}"
@@ -43,7 +44,8 @@ import json, os, sys
 def drop(o):
     if isinstance(o, dict):
         return {k: os.path.basename(v) if k == "dataset" else drop(v)
-                for k, v in o.items() if not k.endswith("_seconds") and k != "threads"}
+                for k, v in o.items()
+                if not k.endswith("_seconds") and k not in ("threads", "out")}
     if isinstance(o, list):
         return [drop(v) for v in o]
     return o
@@ -78,13 +80,14 @@ run_set() {  # BIN OUT_DIR
     fi
     strip "$out/$name/metrics.jsonl" >"$out/$name.metrics"
     strip "$out/$name/summary.json" >"$out/$name.summary"
+    strip "$out/$name/config.json" >"$out/$name.config"
     echo "regress: ran $name"
   done
 }
 
 compare() {  # DIR_A DIR_B
   local a="$1" b="$2" bad=0 n=0 f
-  for f in "$a"/*.metrics "$a"/*.summary; do
+  for f in "$a"/*.metrics "$a"/*.summary "$a"/*.config; do
     [ -e "$f" ] || continue
     n=$((n + 1))
     if ! cmp -s "$f" "$b/$(basename "$f")"; then
@@ -101,9 +104,12 @@ compare() {  # DIR_A DIR_B
 case "${1:-}" in
   run) run_set "$2" "$3" ;;
   compare) compare "$2" "$3" ;;
-  restrip)  # DIR: redo the .metrics/.summary files of a run_set directory
+  restrip)  # DIR: redo the .metrics/.summary/.config files of a run_set directory
     for d in "$2"/*/; do
-      n=$(basename "$d"); strip "$d/metrics.jsonl" >"$2/$n.metrics"; strip "$d/summary.json" >"$2/$n.summary"
+      n=$(basename "$d")
+      strip "$d/metrics.jsonl" >"$2/$n.metrics"
+      strip "$d/summary.json" >"$2/$n.summary"
+      strip "$d/config.json" >"$2/$n.config"
     done ;;
   ""|-h|--help) sed -n '2,18p' "$0"; exit 2 ;;
   *)

@@ -1,15 +1,21 @@
 #include "train/config.h"
 
 #include <cmath>
+#include <limits>
+#include <set>
 #include <stdexcept>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
 #include "base/file_io.h"
+#include "train/config_fields.h"
 #include "train/metrics.h"
 
 namespace gnnrec {
 namespace {
+
+using nlohmann::json;
 
 [[noreturn]] void bad(const std::string& msg) { throw std::invalid_argument(msg); }
 
@@ -20,22 +26,178 @@ std::string str(double v) {
   return s;
 }
 
-void check_probability(const char* option, const std::optional<double>& p) {
-  if (p && !(*p >= 0 && *p < 1)) bad(std::string(option) + " must be in [0, 1), got " + str(*p));
+// The type of TrainConfig's member that `member` points to.
+template <typename Member>
+using FieldType = std::remove_cv_t<std::remove_reference_t<decltype(TrainConfig{}.*Member{})>>;
+
+std::string dashed(std::string key) {
+  for (char& ch : key) {
+    if (ch == '_') ch = '-';
+  }
+  return key;
 }
 
-// Optional fields are null in JSON when unset.
+// --- config.json values --------------------------------------------------
+
+// An unset optional and an empty list (the model's default) are null.
 template <typename T>
-nlohmann::json optional_json(const std::optional<T>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+json to_value(const T& v) {
+  if constexpr (IsOptionalField<T>::value) {
+    return v ? to_value(*v) : json(nullptr);
+  } else if constexpr (IsListField<T>::value) {
+    return v.empty() ? json(nullptr) : json(v);
+  } else if constexpr (std::is_enum_v<T>) {
+    return name_of(v);
+  } else if constexpr (std::is_same_v<T, DeviceSpec>) {
+    return v.str();
+  } else {
+    return json(v);
+  }
 }
+
+[[noreturn]] void wrong_type(const std::string& key, const char* expected, const json& j) {
+  bad("a value has the wrong type: '" + key + "' must be " + expected + ", got " + j.dump());
+}
+
 template <typename T>
-std::optional<T> optional_from(const nlohmann::json& j, const char* key) {
-  if (!j.contains(key) || j.at(key).is_null()) return std::nullopt;
-  return j.at(key).get<T>();
+T integer_value(const json& j, const std::string& key) {
+  if (!j.is_number_integer()) wrong_type(key, "an integer", j);
+  const bool fits =
+      j.is_number_unsigned()
+          ? j.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+          : j.get<int64_t>() >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+                (std::is_unsigned_v<T> ||
+                 j.get<int64_t>() <= static_cast<int64_t>(std::numeric_limits<T>::max()));
+  if (!fits) bad("'" + key + "' is out of range: " + j.dump());
+  return j.is_number_unsigned() ? static_cast<T>(j.get<uint64_t>())
+                                : static_cast<T>(j.get<int64_t>());
+}
+
+template <typename T>
+void from_value(const json& j, const std::string& key, T& out) {
+  if constexpr (IsOptionalField<T>::value) {
+    if (j.is_null()) {
+      out.reset();
+      return;
+    }
+    typename T::value_type v{};
+    from_value(j, key, v);
+    out = std::move(v);
+  } else if constexpr (IsListField<T>::value) {
+    out.clear();
+    if (j.is_null()) return;
+    if (!j.is_array()) wrong_type(key, "a list of integers", j);
+    for (const json& e : j) out.push_back(integer_value<typename T::value_type>(e, key));
+  } else if constexpr (std::is_enum_v<T>) {
+    if (!j.is_string()) wrong_type(key, "a string", j);
+    out = parse_enum<T>("'" + key + "'", j.get<std::string>());
+  } else if constexpr (std::is_same_v<T, DeviceSpec>) {
+    if (!j.is_string()) wrong_type(key, "a string", j);
+    out = parse_device_spec("'" + key + "'", j.get<std::string>());
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    if (!j.is_string()) wrong_type(key, "a string", j);
+    out = j.get<std::string>();
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (!j.is_boolean()) wrong_type(key, "true or false", j);
+    out = j.get<bool>();
+  } else if constexpr (std::is_integral_v<T>) {
+    out = integer_value<T>(j, key);
+  } else {
+    static_assert(std::is_floating_point_v<T>);
+    if (!j.is_number()) wrong_type(key, "a number", j);
+    out = j.get<T>();
+  }
+}
+
+// --- range checks --------------------------------------------------------
+
+bool in_bounds(const Bounds& b, double x) {
+  if (b.has_lo && !(b.lo_open ? x > b.lo : x >= b.lo)) return false;
+  if (b.has_hi && !(b.hi_open ? x < b.hi : x <= b.hi)) return false;
+  return true;
+}
+
+// "--dropout must be in [0, 1), got 1"; in a list, "--fanouts must all be > 0, got 0".
+template <typename T>
+void check_number(const FieldInfo& f, T x, bool in_list) {
+  const std::string flag = "--" + dashed(f.key);
+  const std::string got = std::is_integral_v<T> ? std::to_string(x) : str(static_cast<double>(x));
+  if constexpr (std::is_floating_point_v<T>) {
+    if (!std::isfinite(x)) bad(flag + " must be a finite number, got " + got);
+  }
+  if (!in_bounds(f.bounds, static_cast<double>(x))) {
+    bad(flag + (in_list ? " must all be " : " must be ") + bounds_text(f.bounds) + ", got " + got);
+  }
+}
+
+template <typename T>
+void check_field(const FieldInfo& f, const T& v) {
+  if constexpr (IsOptionalField<T>::value) {
+    if (v) check_field(f, *v);
+  } else if constexpr (IsListField<T>::value) {
+    for (const auto& e : v) check_number(f, e, /*in_list=*/true);
+  } else if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
+    check_number(f, v, /*in_list=*/false);
+  }
 }
 
 }  // namespace
+
+std::string bounds_text(const Bounds& b) {
+  if (b.has_lo && b.has_hi) {
+    return "in " + std::string(b.lo_open ? "(" : "[") + str(b.lo) + ", " + str(b.hi) +
+           (b.hi_open ? ")" : "]");
+  }
+  if (b.has_hi) return (b.hi_open ? "< " : "<= ") + str(b.hi);
+  if (b.lo_open) return "> " + str(b.lo);
+  return b.lo == 0 ? ">= 0" : "at least " + str(b.lo);
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string s;
+  for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+std::string flag_of_key(const std::string& key) {
+  std::string flag;
+  for_each_field([&](const FieldInfo& f, auto member) {
+    if (key != f.key) return;
+    bool negated = false;
+    if constexpr (std::is_same_v<FieldType<decltype(member)>, bool>) {
+      negated = TrainConfig{}.*member;  // a flag that switches a true default off
+    }
+    flag = (negated ? "--no-" : "--") + dashed(f.key);
+  });
+  return flag;
+}
+
+std::string key_of_flag(const std::string& flag) {
+  std::string key;
+  for_each_field([&](const FieldInfo& f, auto) {
+    if (flag_of_key(f.key) == flag) key = f.key;
+  });
+  return key;
+}
+
+std::string DeviceSpec::str() const {
+  if (kind == Kind::kCpu) return "cpu";
+  return index < 0 ? "cuda" : "cuda:" + std::to_string(index);
+}
+
+DeviceSpec parse_device_spec(const std::string& option, const std::string& text) {
+  DeviceSpec d;
+  if (text == "cpu") return d;
+  d.kind = DeviceSpec::Kind::kCuda;
+  if (text == "cuda") return d;
+  const std::string digits = text.rfind("cuda:", 0) == 0 ? text.substr(5) : "";
+  if (digits.empty() || digits.size() > 4 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    bad(option + " must be 'cpu' or 'cuda[:N]', got '" + text + "'");
+  }
+  d.index = std::stoi(digits);
+  return d;
+}
 
 TrainConfig TrainConfig::resolved() const {
   TrainConfig c = *this;
@@ -45,174 +207,93 @@ TrainConfig TrainConfig::resolved() const {
   return c;
 }
 
-void TrainConfig::validate() const {
-  if (!(lr > 0) || !std::isfinite(lr)) bad("--lr must be a positive number, got " + str(lr));
-  if (!(reg >= 0) || !std::isfinite(reg)) bad("--reg must be >= 0, got " + str(reg));
-  if (reg_scope != "batch" && reg_scope != "full") {
-    bad("--reg-scope must be batch or full, got '" + reg_scope + "'");
-  }
-  if (dim < 1) bad("--dim must be at least 1, got " + std::to_string(dim));
-  if (layers < 0) bad("--layers must be >= 0, got " + std::to_string(layers));
-  if (epochs < 1) bad("--epochs must be at least 1, got " + std::to_string(epochs));
-  if (batch_size < 1) bad("--batch-size must be at least 1, got " + std::to_string(batch_size));
-  if (eval_every < 1) bad("--eval-every must be at least 1, got " + std::to_string(eval_every));
-  if (patience < 0) bad("--patience must be >= 0, got " + std::to_string(patience));
-  if (!(train_ratio > 0 && train_ratio < 1)) bad("--train-ratio must be in (0, 1), got " + str(train_ratio));
-  if (threads < 0) bad("--threads must be >= 0, got " + std::to_string(threads));
-  if (kcore < 0) bad("--kcore must be >= 0, got " + std::to_string(kcore));
-  if (synthetic_users < 2 || synthetic_items < 10) bad("--synthetic-users must be >= 2 and --synthetic-items >= 10");
-  if (loss != "bpr" && loss != "bce" && loss != "mse") {
-    bad("--loss must be bpr, bce or mse, got '" + loss + "'");
-  }
-  if (negatives < 1) bad("--negatives must be at least 1, got " + std::to_string(negatives));
-  if (protocol != "ranking" && protocol != "ctr") {
-    bad("--protocol must be ranking or ctr, got '" + protocol + "'");
-  }
-  if (ctr() && loss != "bce") {
-    // The records carry their own negatives and labels: the only loss that
-    // fits them is the log loss, and --negatives does not apply.
-    bad("--protocol ctr trains on labelled records with the log loss: pass --loss bce (got '" +
-        loss + "')");
-  }
-  if (rating_mode() && min_rating > 0) {
-    // Filtering by rating turns ratings into implicit feedback; in rating
-    // mode every rating is a target, and dropping the low ones would bias them.
-    bad("--min-rating (" + str(min_rating) + ") turns ratings into implicit feedback; it cannot "
-        "be combined with --loss mse, which trains on every rating");
-  }
-  check_probability("--dropout", dropout);
-  check_probability("--node-dropout", node_dropout);
-  check_probability("--message-dropout", message_dropout);
-  check_probability("--attention-dropout", attention_dropout);
-  if (heads && *heads < 1) bad("--heads must be at least 1, got " + std::to_string(*heads));
-  // The last hop samples batch_size × Π fanouts neighbours per seed list:
-  // past 2^31 of them, a batch could not be held (and int64 products could
-  // overflow), so a huge fanout is an error here rather than a failed
-  // allocation mid-epoch.
-  double sampled = static_cast<double>(batch_size);
-  std::string joined;
-  for (int64_t f : fanouts) {
-    if (f < 1) bad("--fanouts must all be > 0, got " + std::to_string(f));
-    sampled *= static_cast<double>(f);
-    joined += (joined.empty() ? "" : ",") + std::to_string(f);
-  }
-  if (sampled > 2147483648.0) {
-    bad("--fanouts " + joined + " with --batch-size " + std::to_string(batch_size) +
-        " would sample more than 2^31 neighbours per batch; lower either");
-  }
-  if (device != "cpu" && device.rfind("cuda", 0) != 0) bad("--device must be 'cpu' or 'cuda[:N]', got '" + device + "'");
-  if (!(cold_fraction >= 0 && cold_fraction <= 1)) {
-    bad("--cold-fraction must be in [0, 1], got " + str(cold_fraction));
-  }
-  if (ctr() && cold_fraction > 0) {
-    bad("--cold-fraction reports ranking metrics of cold users; --protocol ctr has no ranking "
-        "evaluation");
-  }
-  if (topk.empty()) bad("--topk needs at least one K");
-  // The early-stopping metric must be one that evaluation computes.
-  const std::string metric = resolved().early_stop_metric;
-  if (ctr()) {
+namespace {
+
+// The early-stopping metric must be one that evaluation computes.
+void check_early_stop_metric(const TrainConfig& c) {
+  const std::string metric = c.resolved().early_stop_metric;
+  if (c.ctr()) {
     for (const std::string& m : ctr_metric_names()) {
       if (metric == m) return;
     }
     bad("--early-stop-metric '" + metric +
-        "' is not a metric of --protocol ctr (auc, acc, f1, "
-        "logloss, on the eval records)");
+        "' is not a metric of --protocol ctr (auc, acc, f1, logloss, on the eval records)");
   }
   if (metric == "acc" || metric == "f1" || metric == "logloss") {
     bad("--early-stop-metric '" + metric + "' is computed only under --protocol ctr");
   }
-  bool found = metric == "auc" || (rating_mode() && (metric == "rmse" || metric == "mae"));
-  for (int k : topk) {
-    if (k < 1) bad("--topk values must be positive, got " + std::to_string(k));
+  bool found = metric == "auc" || (c.rating_mode() && (metric == "rmse" || metric == "mae"));
+  for (int k : c.topk) {
     for (const std::string& m : per_k_metric_names()) {
       if (metric == m + "@" + std::to_string(k)) found = true;
     }
   }
   if (!found) {
-    bad("--early-stop-metric '" + metric + "' is not one of the computed metrics (recall|ndcg|"
-        "precision|hit|mrr|map|coverage @ a --topk value, auc, and rmse|mae with --loss mse)");
+    bad("--early-stop-metric '" + metric +
+        "' is not one of the computed metrics (recall|ndcg|precision|hit|mrr|map|coverage @ a "
+        "--topk value, auc, and rmse|mae with --loss mse)");
   }
 }
 
+// The last hop samples batch_size × Π fanouts neighbours per seed list: past
+// 2^31 of them, a batch could not be held (and int64 products could
+// overflow), so a huge fanout is an error here rather than a failed
+// allocation mid-epoch.
+void check_sampled_neighbours(const TrainConfig& c) {
+  double sampled = static_cast<double>(c.batch_size);
+  std::string joined;
+  for (int64_t f : c.fanouts) {
+    sampled *= static_cast<double>(f);
+    joined += (joined.empty() ? "" : ",") + std::to_string(f);
+  }
+  if (sampled > 2147483648.0) {
+    bad("--fanouts " + joined + " with --batch-size " + std::to_string(c.batch_size) +
+        " would sample more than 2^31 neighbours per batch; lower either");
+  }
+}
+
+}  // namespace
+
+void TrainConfig::validate() const {
+  for_each_field([this](const FieldInfo& f, auto member) { check_field(f, this->*member); });
+  if (ctr() && loss != Loss::kBce) {
+    // The records carry their own negatives and labels: the only loss that
+    // fits them is the log loss, and --negatives does not apply.
+    bad("--protocol ctr trains on labelled records with the log loss: pass --loss bce (got '" +
+        std::string(name_of(loss)) + "')");
+  }
+  if (rating_mode() && min_rating > 0) {
+    // Filtering by rating turns ratings into implicit feedback; in rating
+    // mode every rating is a target, and dropping the low ones would bias them.
+    bad("--min-rating (" + str(min_rating) +
+        ") turns ratings into implicit feedback; it cannot be combined with --loss mse, which "
+        "trains on every rating");
+  }
+  check_sampled_neighbours(*this);
+  if (ctr() && cold_fraction > 0) {
+    bad("--cold-fraction reports ranking metrics of cold users; --protocol ctr has no ranking "
+        "evaluation");
+  }
+  if (topk.empty()) bad("--topk needs at least one K");
+  check_early_stop_metric(*this);
+}
+
 void to_json(nlohmann::json& j, const TrainConfig& c) {
-  j = nlohmann::json{
-      {"model", c.model},
-      {"dataset", c.dataset},
-      {"out", c.out},
-      {"protocol", c.protocol},
-      {"split", c.split},
-      {"train_ratio", c.train_ratio},
-      {"min_rating", c.min_rating},
-      {"kcore", c.kcore},
-      {"side_info", c.side_info},
-      {"synthetic_users", c.synthetic_users},
-      {"synthetic_items", c.synthetic_items},
-      {"dim", c.dim},
-      {"layers", c.layers},
-      {"dropout", optional_json(c.dropout)},
-      {"node_dropout", optional_json(c.node_dropout)},
-      {"message_dropout", optional_json(c.message_dropout)},
-      {"attention_dropout", optional_json(c.attention_dropout)},
-      {"heads", optional_json(c.heads)},
-      {"aggregator", optional_json(c.aggregator)},
-      {"fanouts", c.fanouts.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.fanouts)},
-      {"loss", c.loss},
-      {"negatives", c.negatives},
-      {"epochs", c.epochs},
-      {"batch_size", c.batch_size},
-      {"lr", c.lr},
-      {"reg", c.reg},
-      {"reg_scope", c.reg_scope},
-      {"seed", c.seed},
-      {"eval_every", c.eval_every},
-      {"topk", c.topk},
-      {"cold_fraction", c.cold_fraction},
-      {"early_stop_metric", c.early_stop_metric},
-      {"patience", c.patience},
-      {"device", c.device},
-      {"threads", c.threads},
-      {"deterministic", c.deterministic}};
+  j = json::object();
+  for_each_field([&](const FieldInfo& f, auto member) { j[f.key] = to_value(c.*member); });
 }
 
 void from_json(const nlohmann::json& j, TrainConfig& c) {
-  TrainConfig d;  // missing keys keep their defaults
-  c.model = j.value("model", d.model);
-  c.dataset = j.value("dataset", d.dataset);
-  c.out = j.value("out", d.out);
-  c.protocol = j.value("protocol", d.protocol);
-  c.split = j.value("split", d.split);
-  c.train_ratio = j.value("train_ratio", d.train_ratio);
-  c.min_rating = j.value("min_rating", d.min_rating);
-  c.kcore = j.value("kcore", d.kcore);
-  c.side_info = j.value("side_info", d.side_info);
-  c.synthetic_users = j.value("synthetic_users", d.synthetic_users);
-  c.synthetic_items = j.value("synthetic_items", d.synthetic_items);
-  c.dim = j.value("dim", d.dim);
-  c.layers = j.value("layers", d.layers);
-  c.dropout = optional_from<double>(j, "dropout");
-  c.node_dropout = optional_from<double>(j, "node_dropout");
-  c.message_dropout = optional_from<double>(j, "message_dropout");
-  c.attention_dropout = optional_from<double>(j, "attention_dropout");
-  c.heads = optional_from<int64_t>(j, "heads");
-  c.aggregator = optional_from<std::string>(j, "aggregator");
-  c.fanouts = optional_from<std::vector<int64_t>>(j, "fanouts").value_or(d.fanouts);
-  c.loss = j.value("loss", d.loss);
-  c.negatives = j.value("negatives", d.negatives);
-  c.epochs = j.value("epochs", d.epochs);
-  c.batch_size = j.value("batch_size", d.batch_size);
-  c.lr = j.value("lr", d.lr);
-  c.reg = j.value("reg", d.reg);
-  c.reg_scope = j.value("reg_scope", d.reg_scope);
-  c.seed = j.value("seed", d.seed);
-  c.eval_every = j.value("eval_every", d.eval_every);
-  c.topk = j.value("topk", d.topk);
-  c.cold_fraction = j.value("cold_fraction", d.cold_fraction);
-  c.early_stop_metric = j.value("early_stop_metric", d.early_stop_metric);
-  c.patience = j.value("patience", d.patience);
-  c.device = j.value("device", d.device);
-  c.threads = j.value("threads", d.threads);
-  c.deterministic = j.value("deterministic", d.deterministic);
+  if (!j.is_object()) bad("a configuration is a JSON object of options");
+  std::set<std::string> known;
+  for_each_field([&](const FieldInfo& f, auto) { known.insert(f.key); });
+  for (const auto& item : j.items()) {
+    if (known.count(item.key()) == 0) bad("unknown configuration key '" + item.key() + "'");
+  }
+  c = TrainConfig{};  // missing keys keep their defaults
+  for_each_field([&](const FieldInfo& f, auto member) {
+    if (const auto it = j.find(f.key); it != j.end()) from_value(*it, f.key, c.*member);
+  });
 }
 
 namespace {
@@ -237,8 +318,8 @@ TrainConfig read_run_config(const std::string& path) {
   if (!j.is_object()) throw std::invalid_argument(path + ": expected a JSON object of options");
   try {
     return j.get<TrainConfig>();
-  } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(path + ": a value has the wrong type: " + json_message(e));
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(path + ": " + e.what());
   }
 }
 

@@ -1,92 +1,154 @@
 // The fully resolved training configuration: what the CLI flags, a config
-// file and the defaults resolve to, written as RUN_DIR/config.json.
+// file, gnnrec.train's keys and the defaults resolve to, written as
+// RUN_DIR/config.json. Every option is one row of the table in
+// train/config_fields.h, from which the flags, --help, the JSON keys, the
+// range checks and the resume check all come.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
 namespace gnnrec {
 
+// Evaluation protocol: full ranking of a train/test split of the
+// interactions, or KGCN's CTR protocol (graph/ctr_split.h: labelled records
+// with sampled negatives split 6:2:2 into train, eval and test; trained with
+// --loss bce on the records, evaluated by AUC, accuracy, F1 and log loss;
+// the eval records pick the best epoch).
+enum class Protocol { kRanking, kCtr };
+// Training loss (train/loss.h): bpr, bce (implicit feedback) or mse (rating mode).
+enum class Loss { kBpr, kBce, kMse };
+// What --reg weighs: kBatch, ½‖·‖² of the batch's layer-0 (ego) rows
+// divided by the batch size (LightGCN's and NGCF's code); kFull, ½‖p‖² of
+// every parameter tensor whole, once per batch (KGCN's code).
+enum class RegScope { kBatch, kFull };
+
+// cpu, cuda or cuda:N.
+struct DeviceSpec {
+  enum class Kind { kCpu, kCuda } kind = Kind::kCpu;
+  int index = -1;  // cuda:N; -1: the current device
+  std::string str() const;
+  bool operator==(const DeviceSpec& o) const { return kind == o.kind && index == o.index; }
+};
+
+// The names an enum's values have in flags, config files and config.json.
+template <typename E>
+struct EnumNames;
+template <>
+struct EnumNames<Protocol> {
+  static constexpr std::pair<Protocol, const char*> values[] = {{Protocol::kRanking, "ranking"},
+                                                                {Protocol::kCtr, "ctr"}};
+};
+template <>
+struct EnumNames<Loss> {
+  static constexpr std::pair<Loss, const char*> values[] = {
+      {Loss::kBpr, "bpr"}, {Loss::kBce, "bce"}, {Loss::kMse, "mse"}};
+};
+template <>
+struct EnumNames<RegScope> {
+  static constexpr std::pair<RegScope, const char*> values[] = {{RegScope::kBatch, "batch"},
+                                                                {RegScope::kFull, "full"}};
+};
+
+template <typename E>
+const char* name_of(E value) {
+  for (const auto& [v, name] : EnumNames<E>::values) {
+    if (v == value) return name;
+  }
+  return "?";
+}
+// "bpr, bce or mse"
+template <typename E>
+std::string enum_choices() {
+  std::string s;
+  const size_t n = std::size(EnumNames<E>::values);
+  for (size_t k = 0; k < n; ++k) {
+    s += (k == 0 ? "" : k + 1 == n ? " or " : ", ") + std::string(EnumNames<E>::values[k].second);
+  }
+  return s;
+}
+// Throws std::invalid_argument "<option> must be bpr, bce or mse, got 'x'".
+template <typename E>
+E parse_enum(const std::string& option, const std::string& text) {
+  for (const auto& [v, name] : EnumNames<E>::values) {
+    if (text == name) return v;
+  }
+  throw std::invalid_argument(option + " must be " + enum_choices<E>() + ", got '" + text + "'");
+}
+// Throws std::invalid_argument "<option> must be 'cpu' or 'cuda[:N]', got 'x'".
+DeviceSpec parse_device_spec(const std::string& option, const std::string& text);
+
+// The members are the table's fields (train/config_fields.h holds their
+// keys, help, ranges and defaults' meaning); the defaults are here.
 struct TrainConfig {
   // What to train on what.
   std::string model = "lightgcn";
   std::string dataset = "synthetic";  // a directory, or "synthetic"
   std::string out;                    // run directory
-  // Evaluation protocol: "ranking" (full ranking of a train/test split of
-  // the interactions) or "ctr" (KGCN's CTR protocol, graph/ctr_split.h:
-  // labelled records with sampled negatives split 6:2:2 into train, eval and
-  // test; trained with --loss bce on the records, evaluated by AUC,
-  // accuracy, F1 and log loss; the eval records pick the best epoch).
-  std::string protocol = "ranking";
+  Protocol protocol = Protocol::kRanking;
   // Data preparation (applied in this order: min_rating, kcore, split).
   std::string split = "per-user";  // used when the data set ships no split (ranking)
   double train_ratio = 0.8;
-  double min_rating = 0;              // 0: keep every interaction
+  double min_rating = 0;  // 0: keep every interaction
   int kcore = 0;
-  // Load the data set's knowledge graph or side information (graph/
-  // kg_loaders.h: load_side_graph) for the models that use one; false
-  // trains them on the interactions alone (heterogat: user-item relations).
   bool side_info = true;
-  // Synthetic data set (dataset == "synthetic").
   int64_t synthetic_users = 3000;
   int64_t synthetic_items = 2000;
-  // Model.
+  // Model. An unset optional (null in config.json) is the model's paper
+  // default (models/model.h: the defaults each model registers).
   int64_t dim = 64;
   int64_t layers = 3;
-  // Model hyper-parameters that only some models use; unset (null in
-  // config.json) means the model's paper default (models/model.h).
-  std::optional<double> dropout;            // GCN, GAT, SAGE feature dropout
-  std::optional<double> node_dropout;       // NGCF
-  std::optional<double> message_dropout;    // NGCF
-  std::optional<double> attention_dropout;  // GAT
-  std::optional<int64_t> heads;             // GAT
-  std::optional<std::string> aggregator;    // SAGE: mean | max | pool | lstm
-  std::vector<int64_t> fanouts;             // SAGE, one per layer; empty: default
+  std::optional<double> dropout;
+  std::optional<double> node_dropout;
+  std::optional<double> message_dropout;
+  std::optional<double> attention_dropout;
+  std::optional<int64_t> heads;
+  std::optional<std::string> aggregator;
+  std::vector<int64_t> fanouts;  // empty (null in config.json): the model's default
   // Optimisation.
-  std::string loss = "bpr";           // bpr, bce (implicit feedback) or mse (rating mode)
-  int64_t negatives = 4;              // bce: uniformly sampled negatives per positive
+  Loss loss = Loss::kBpr;
+  int64_t negatives = 4;
   int64_t epochs = 100;
   int64_t batch_size = 2048;
   double lr = 1e-3;
-  double reg = 1e-4;  // L2 weight (see reg_scope)
-  // What --reg weighs: "batch", ½‖·‖² of the batch's layer-0 (ego) rows
-  // divided by the batch size (LightGCN's and NGCF's code); "full", ½‖p‖²
-  // of every parameter tensor whole, once per batch (KGCN's code:
-  // l2_weight · tf.nn.l2_loss of the embedding matrices and weights).
-  std::string reg_scope = "batch";
+  double reg = 1e-4;
+  RegScope reg_scope = RegScope::kBatch;
   uint64_t seed = 2020;
   // Evaluation and stopping.
   int64_t eval_every = 5;
   std::vector<int> topk{10, 20};
-  // Also report the ranking metrics over the cold users, the given fraction
-  // of test users with the fewest training interactions (Evaluator::
-  // set_cold_users), keyed "cold/recall@20", ...; 0: not reported.
   double cold_fraction = 0;
-  std::string early_stop_metric;      // empty: rmse with --loss mse, auc with --protocol ctr,
-                                      // recall@20 otherwise
-  int64_t patience = 10;              // evaluations without improvement; 0: never stop early
+  std::string early_stop_metric;  // empty: resolved() picks the protocol's
+  int64_t patience = 10;
   // Execution.
-  std::string device = "cpu";
-  int threads = 0;                    // 0: all cores
-  // ATen's deterministic algorithms (CUDA; the CPU path always is):
-  // at::globalContext().setDeterministicAlgorithms(true, false).
+  DeviceSpec device;
+  int threads = 0;  // 0: all cores
   bool deterministic = false;
 
   // Rating mode: explicit ratings are the training targets (--loss mse).
-  bool rating_mode() const { return loss == "mse"; }
-  bool ctr() const { return protocol == "ctr"; }
+  bool rating_mode() const { return loss == Loss::kMse; }
+  bool ctr() const { return protocol == Protocol::kCtr; }
   // A copy with the defaults that depend on other options filled in
-  // (early_stop_metric), as config.json records them.
+  // (early_stop_metric: rmse with --loss mse, auc with --protocol ctr,
+  // recall@20 otherwise), as config.json records them.
   TrainConfig resolved() const;
-  // Throws std::invalid_argument naming the option ("--lr must be > 0, got -1").
+  // Checks every field's range (config_fields.h) and the rules between
+  // fields; throws std::invalid_argument naming the option ("--lr must be
+  // > 0, got -1").
   void validate() const;
 };
 
+// config.json: every field under its key. from_json takes missing keys as
+// their defaults; an unknown key, or a value of the wrong type or out of
+// its enum, throws std::invalid_argument naming the key.
 void to_json(nlohmann::json& j, const TrainConfig& c);
 void from_json(const nlohmann::json& j, TrainConfig& c);
 

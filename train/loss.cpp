@@ -5,14 +5,14 @@
 namespace gnnrec {
 
 Objective::Objective(const TrainConfig& cfg)
-    : kind_(cfg.ctr()           ? Kind::kCtr
-            : cfg.loss == "bpr" ? Kind::kBpr
-            : cfg.loss == "bce" ? Kind::kBce
-                                : Kind::kMse),
+    : kind_(cfg.ctr()                ? Kind::kCtr
+            : cfg.loss == Loss::kBpr ? Kind::kBpr
+            : cfg.loss == Loss::kBce ? Kind::kBce
+                                     : Kind::kMse),
       negatives_(kind_ == Kind::kBpr   ? 1
                  : kind_ == Kind::kBce ? cfg.negatives
                                        : 0),
-      reg_(cfg.reg), full_l2_(cfg.reg_scope == "full") {}
+      reg_(cfg.reg), full_l2_(cfg.reg_scope == RegScope::kFull) {}
 
 at::Tensor Objective::operator()(Model& model, const std::vector<NamedTensor>& params,
                                  const Batch& batch) const {

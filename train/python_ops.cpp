@@ -9,8 +9,8 @@
 //     Evaluator::evaluate on graphs built from the two user -> item CSR
 //     matrices; names[k] is the metric whose value is values[k] (float64).
 //   _train(config_json, resume=False, overwrite=False) -> summary_json
-//     gnnrec::train(config, quiet) with the keys of config.json; an unknown
-//     key is an error, as in a `gnnrec train --config` file. resume and
+//     gnnrec::train(config, quiet) with the keys of config.json (from_json:
+//     an unknown key is an error, as in a `gnnrec train --config` file). resume and
 //     overwrite are `gnnrec train --resume` and `--overwrite`: a resumed run
 //     takes its configuration from RUN_DIR/config.json and only `out` and
 //     `epochs` from config_json (as the CLI takes only --out and --epochs);
@@ -18,9 +18,10 @@
 //   _load_dataset(config_json) -> (train_user, train_item, train_rating,
 //                                  test_user, test_item, test_rating,
 //                                  user_ids, item_ids)
-//     prepare_data(config) with the data keys of config.json (dataset, split,
-//     train_ratio, min_rating, kcore, seed, synthetic_users, synthetic_items;
-//     any other key is an error): dense ids as int64, ratings as float32
+//     prepare_data(config) with the data keys of config.json (the kData rows
+//     of train/config_fields.h: dataset, split, train_ratio, min_rating,
+//     kcore, seed, synthetic_users, synthetic_items; any other key is an
+//     error): dense ids as int64, ratings as float32
 //     (empty when the data set has none), and the raw ids, so that dense user
 //     u is raw id user_ids[u]. Errors keep the loaders' one-line message.
 #include <algorithm>
@@ -39,6 +40,7 @@
 #include "base/file_io.h"
 #include "graph/bipartite_graph.h"
 #include "train/config.h"
+#include "train/config_fields.h"
 #include "train/evaluator.h"
 #include "train/trainer.h"
 
@@ -126,13 +128,8 @@ TrainConfig resumed_config(const nlohmann::json& given) {
 
 std::string train_json(const std::string& config_json, bool resume, bool overwrite) {
   const nlohmann::json j = nlohmann::json::parse(config_json);
-  if (!j.is_object()) throw std::invalid_argument("the training configuration must be a JSON object");
-  const nlohmann::json known = TrainConfig{};
-  for (const auto& item : j.items()) {
-    if (!known.contains(item.key())) {
-      throw std::invalid_argument("unknown configuration key '" + item.key() + "'");
-    }
-  }
+  if (!j.is_object())
+    throw std::invalid_argument("the training configuration must be a JSON object");
   const TrainConfig cfg = resume ? resumed_config(j) : j.get<TrainConfig>();
   TrainOptions opts;
   opts.resume = resume;
@@ -160,10 +157,12 @@ at::Tensor float_column(const std::vector<float>& v) {
 LoadedData load_dataset_json(const std::string& config_json) {
   const nlohmann::json j = nlohmann::json::parse(config_json);
   if (!j.is_object()) throw std::invalid_argument("the data configuration must be a JSON object");
-  static const std::set<std::string> data_keys{"dataset", "split", "train_ratio", "min_rating",
-                                               "kcore", "seed", "synthetic_users", "synthetic_items"};
+  std::set<std::string> data_keys;
+  for_each_field([&](const FieldInfo& f, auto) {
+    if ((f.flags & kData) != 0) data_keys.insert(f.key);
+  });
   for (const auto& item : j.items()) {
-    if (!data_keys.count(item.key())) {
+    if (data_keys.count(item.key()) == 0) {
       throw std::invalid_argument("unknown data option '" + item.key() + "'");
     }
   }

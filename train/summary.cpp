@@ -36,7 +36,7 @@ json make_summary(const TrainConfig& cfg, const PreparedData& data, const RunEva
       {"best_epoch", state.stop.best_epoch},
       {"best", state.best_metrics},
       {"early_stop_metric", cfg.early_stop_metric},
-      {"loss", cfg.loss},
+      {"loss", name_of(cfg.loss)},
       {"baseline", baseline.name},
       {baseline.name, metrics_json(baseline.result)},
       {"epochs_run", state.epoch},

@@ -23,12 +23,13 @@ using nlohmann::json;
 
 namespace {
 
-at::Device parse_device(const std::string& name) {
-  at::Device device(name);  // throws c10::Error for malformed names; validate() checked the form
-  if (device.is_cuda() && !at::hasCUDA()) {
-    throw std::invalid_argument("--device " + name + ": no CUDA device is available on this machine");
+at::Device parse_device(const DeviceSpec& spec) {
+  if (spec.kind == DeviceSpec::Kind::kCpu) return at::Device(at::kCPU);
+  if (!at::hasCUDA()) {
+    throw std::invalid_argument("--device " + spec.str() +
+                                ": no CUDA device is available on this machine");
   }
-  return device;
+  return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(spec.index));
 }
 
 // The process-wide execution settings of a run: the fault hook (tests),

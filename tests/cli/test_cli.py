@@ -119,6 +119,50 @@ def test_resume_rejects_a_changed_option_and_accepts_a_repeated_one(tmp_path):
     assert [l["epoch"] for l in metric_lines(out)] == [1, 2]
 
 
+def test_every_configuration_key_is_a_flag_and_data_split_takes_the_data_options(tmp_path):
+    """The flags come from the configuration table: every key of config.json
+    is a `train` flag (--batch-size for batch_size; --no-side-info switches
+    off a true default), and `data split` takes the same data options."""
+    out = tmp_path / "run"
+    run("train", "--model", "mf", *SMALL, "--epochs", "1", "--out", out, check=True)
+    keys = json.loads((out / "config.json").read_text())
+    help_text = run("train", "--help", check=True).out
+    for key in keys:
+        flag = "--" + key.replace("_", "-")
+        if key == "side_info":
+            flag = "--no-side-info"
+        assert flag + " " in help_text, flag
+    split_help = run("data", "split", "--help", check=True).out
+    for flag in ("--dataset", "--split", "--train-ratio", "--min-rating", "--kcore", "--seed",
+                 "--synthetic-users", "--synthetic-items", "--out"):
+        assert flag + " " in split_help, flag
+    assert "--lr " not in split_help
+    # An enum's flag names its choices; a range is checked when the run starts.
+    r = run("train", "--reg-scope", "rows", "--out", tmp_path / "x")
+    assert r.code != 0 and r.err.strip() == (
+        "gnnrec: error: --reg-scope must be batch or full, got 'rows'"), r.err
+    r = run("train", "--model", "mf", *SMALL, "--topk", "10,0", "--out", tmp_path / "y")
+    assert r.code != 0 and "--topk must all be at least 1, got 0" in r.err, r.err
+
+
+def test_resume_compares_a_negated_flag(tmp_path):
+    """--no-side-info is the key side_info: resuming with it a run trained
+    with side information is a disagreement, not an unknown flag ignored."""
+    out = tmp_path / "run"
+    run("train", "--model", "mf", *SMALL, "--epochs", "1", "--out", out, check=True)
+    r = run("train", "--resume", "--no-side-info", "--out", out, "--epochs", "2")
+    assert r.code != 0 and "--no-side-info is false here but true" in r.err, r.err
+
+
+def test_data_split_writes_the_synthetic_split(tmp_path):
+    out = tmp_path / "split"
+    r = run("data", "split", "--dataset", "synthetic", "--synthetic-users", "120",
+            "--synthetic-items", "80", "--out", out, check=True).out
+    assert "120 users, 80 items" in r, r
+    lines = (out / "train.txt").read_text().splitlines()
+    assert len(lines) == 120  # one line per user
+
+
 def test_data_stats_and_split_on_a_written_file(tmp_path):
     d = tmp_path / "tiny"
     d.mkdir()

@@ -35,10 +35,10 @@ TrainConfig config(const std::string& name, const std::string& model, const std:
   TrainConfig c = gnnrec::testing::small_config(
       gnnrec::testing::fresh_dir("cuda_trainer_" + name + "_" + device));
   c.model = model;
-  c.loss = loss;
+  c.loss = parse_enum<Loss>("loss", loss);
   c.epochs = 4;
   c.eval_every = 1;
-  c.device = device;
+  c.device = parse_device_spec("device", device);
   return c;
 }
 

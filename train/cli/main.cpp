@@ -1,16 +1,17 @@
 // The gnnrec command line: train, evaluate, recommend, data stats/split.
 // Every failure prints one line "gnnrec: error: ..." and exits non-zero.
+#include <sys/wait.h>
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <set>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
-#include <sys/wait.h>
+#include <set>
+#include <type_traits>
 
 #include <CLI/CLI.hpp>
 #include <ATen/ATen.h>
@@ -23,6 +24,7 @@
 #include "graph/synthetic.h"
 #include "models/model.h"
 #include "train/cli/config_file.h"
+#include "train/config_fields.h"
 #include "train/evaluator.h"
 #include "train/metrics.h"
 #include "train/run_dir.h"
@@ -69,112 +71,77 @@ void print_table(const std::string& title, const std::vector<std::pair<std::stri
   }
 }
 
-// A flag whose absence leaves the optional unset: the model then uses its
-// paper default, which `model_default` names for --help (models/*.cpp set it).
-template <typename T>
-void add_optional(CLI::App* app, const std::string& flag, std::optional<T>& target,
-                  const std::string& help, const std::string& model_default) {
-  app->add_option_function<T>(flag, [&target](const T& v) { target = v; },
-                              help + " [default: " + model_default + "]");
+// --help's "[default: ...]" of a row whose default is not the value itself.
+std::string default_note(const FieldInfo& f) {
+  if ((f.flags & kModelDefault) != 0) return " [default: " + model_defaults_help(f.key) + "]";
+  if (f.default_help != nullptr) return std::string(" [default: ") + f.default_help + "]";
+  return "";
 }
 
-void add_train_options(CLI::App* app, TrainConfig& c) {
-  const TrainConfig d;
-  app->add_option("--model", c.model, "model name: " + [] {
-    std::string s;
-    for (const auto& n : model_names()) s += (s.empty() ? "" : ", ") + n;
-    return s;
-  }())->capture_default_str();
-  app->add_option("--dataset", c.dataset,
-                  "data set directory (format detected from its files: train.txt/test.txt, "
-                  "u.data, ratings.dat, one .csv/.tsv) or 'synthetic'")->capture_default_str();
-  app->add_option("--out", c.out, "run directory to write (config.json, metrics.jsonl, "
-                                  "summary.json, checkpoints/)");
-  app->add_option("--protocol", c.protocol,
-                  "evaluation protocol: ranking (full ranking over a train/test split of the "
-                  "interactions) or ctr (KGCN's CTR protocol: every interaction a positive, as "
-                  "many sampled negatives per user, records split 6:2:2 into train/eval/test; "
-                  "needs --loss bce; reports auc, acc, f1, logloss)")
-      ->capture_default_str();
-  app->add_option("--split", c.split, "split when the data set has none: random, per-user, "
-                                      "temporal, loo")->capture_default_str();
-  app->add_option("--train-ratio", c.train_ratio, "fraction of interactions kept for training")
-      ->capture_default_str();
-  app->add_option("--min-rating", c.min_rating,
-                  "keep interactions rated at least this (implicit feedback); 0 keeps all")
-      ->capture_default_str();
-  app->add_option("--kcore", c.kcore, "drop users and items with fewer interactions, repeatedly; "
-                                      "0 keeps all")->capture_default_str();
-  app->add_flag_callback(
-      "--no-side-info", [&c] { c.side_info = false; },
-      "ignore the data set's knowledge graph or side information (kgat and kgcn then "
-      "fail; heterogat keeps the user-item relations only)");
-  app->add_option("--synthetic-users", c.synthetic_users, "users of the synthetic data set")
-      ->capture_default_str();
-  app->add_option("--synthetic-items", c.synthetic_items, "items of the synthetic data set")
-      ->capture_default_str();
-  app->add_option("--dim", c.dim, "embedding width")->capture_default_str();
-  app->add_option("--layers", c.layers, "propagation layers (graph models)")->capture_default_str();
-  add_optional(app, "--dropout", c.dropout,
-               "feature dropout, in [0, 1) (gcn, gat, sage, heterogat)",
-               "gcn 0.5, gat 0.6, sage 0, heterogat 0");
-  add_optional(app, "--node-dropout", c.node_dropout,
-               "fraction of adjacency entries dropped per step, in [0, 1) (ngcf)", "0.1");
-  add_optional(app, "--message-dropout", c.message_dropout,
-               "dropout on each layer's messages, in [0, 1) (ngcf, kgat)", "0.1");
-  add_optional(app, "--attention-dropout", c.attention_dropout,
-               "dropout on attention coefficients, in [0, 1) (gat, heterogat)",
-               "gat 0.6, heterogat 0");
-  add_optional(app, "--heads", c.heads, "attention heads, >= 1, dividing --dim (gat, heterogat)",
-               "gat 8, heterogat 4");
-  add_optional(app, "--aggregator", c.aggregator,
-               "neighbour aggregator: mean, max, pool, lstm (sage); sum, concat, "
-               "neighbor (kgcn); sum or mean across relations (heterogat)",
-               "sage mean, kgcn sum, heterogat mean");
-  app->add_option_function<std::vector<int64_t>>(
-         "--fanouts", [&c](const std::vector<int64_t>& v) { c.fanouts = v; },
-         "neighbours sampled per layer in training, one per --layers, e.g. 10,10 (sage) "
-         "[default: 25,10, then 10 per further layer]")
-      ->delimiter(',');
-  app->add_option("--loss", c.loss,
-                  "training loss: bpr (pairwise, one negative per pair), bce (binary "
-                  "cross-entropy, --negatives per pair) or mse (rating mode: fits the data set's "
-                  "explicit ratings, reports rmse and mae)")
-      ->capture_default_str();
-  app->add_option("--negatives", c.negatives, "bce: uniform negatives sampled per positive pair")
-      ->capture_default_str();
-  app->add_option("--epochs", c.epochs, "training epochs (one pass over the training "
-                                        "interactions each)")->capture_default_str();
-  app->add_option("--batch-size", c.batch_size, "interactions per batch")->capture_default_str();
-  app->add_option("--lr", c.lr, "Adam learning rate")->capture_default_str();
-  app->add_option("--reg", c.reg, "L2 weight (on what: --reg-scope)")->capture_default_str();
-  app->add_option(
-         "--reg-scope", c.reg_scope,
-         "batch: 1/2 |ego rows of the batch|^2 / batch size (LightGCN); full: 1/2 |p|^2 of "
-         "every parameter whole, each batch (KGCN's code)")
-      ->capture_default_str();
-  app->add_option("--seed", c.seed, "seed for the split, initialisation and sampling")
-      ->capture_default_str();
-  app->add_option("--eval-every", c.eval_every, "evaluate every N epochs (and after the last)")
-      ->capture_default_str();
-  app->add_option("--topk", c.topk, "cut-offs K for the metrics")->capture_default_str()
-      ->delimiter(',');
-  app->add_option("--cold-fraction", c.cold_fraction,
-                  "also report the ranking metrics (cold/recall@K, ...) over this fraction of test "
-                  "users with the fewest training interactions; 0 reports none")
-      ->capture_default_str();
-  app->add_option("--early-stop-metric", c.early_stop_metric,
-                  "metric that picks the best epoch and drives early stopping (lower is better "
-                  "for rmse, mae and logloss, higher for the others) [default: recall@20; rmse "
-                  "with --loss mse; auc with --protocol ctr]");
-  app->add_option("--patience", c.patience, "stop after this many evaluations without "
-                                            "improvement; 0 never stops early")
-      ->capture_default_str();
-  app->add_option("--device", c.device, "cpu or cuda[:N]")->capture_default_str();
-  app->add_option("--threads", c.threads, "CPU threads; 0 uses every core")->capture_default_str();
-  app->add_flag("--deterministic", c.deterministic,
-                "deterministic algorithms on CUDA (ATen's sorting-based index_add/index_select "
-                "backward; an op without one is an error); CPU runs are deterministic anyway");
+// The flag of one row of the configuration table (train/config_fields.h)
+// on `app`, writing into c.*member.
+template <typename Member>
+void add_field_option(CLI::App* app, const FieldInfo& f, TrainConfig& c, Member member) {
+  using T = std::remove_reference_t<decltype(c.*member)>;
+  const std::string flag = flag_of_key(f.key);
+  std::string help = f.help;
+  if (f.bounds.has_lo || f.bounds.has_hi) {
+    help += std::string(IsListField<T>::value ? "; each " : "; ") + bounds_text(f.bounds);
+  }
+  help += default_note(f);
+  if constexpr (std::is_same_v<T, bool>) {
+    if (TrainConfig{}.*member) {
+      app->add_flag_callback(
+          flag, [&c, member] { c.*member = false; }, help);
+    } else {
+      app->add_flag(flag, c.*member, help);
+    }
+  } else if constexpr (std::is_enum_v<T> || std::is_same_v<T, DeviceSpec>) {
+    app->add_option_function<std::string>(
+           flag,
+           [&c, member, flag](const std::string& text) {
+             if constexpr (std::is_enum_v<T>) {
+               c.*member = parse_enum<T>(flag, text);
+             } else {
+               c.*member = parse_device_spec(flag, text);
+             }
+           },
+           help)
+        ->default_str([&] {
+          if constexpr (std::is_enum_v<T>) {
+            return std::string(name_of(TrainConfig{}.*member));
+          } else {
+            return (TrainConfig{}.*member).str();
+          }
+        }());
+  } else if constexpr (IsOptionalField<T>::value) {
+    using V = typename T::value_type;
+    app->add_option_function<V>(
+        flag, [&c, member](const V& v) { c.*member = v; }, help);
+  } else if constexpr (IsListField<T>::value) {
+    CLI::Option* opt = app->add_option_function<T>(
+        flag, [&c, member](const T& v) { c.*member = v; }, help);
+    opt->delimiter(',');
+    const TrainConfig defaults;
+    if (!(defaults.*member).empty() && f.default_help == nullptr) {
+      std::string shown;
+      for (const auto& v : defaults.*member)
+        shown += (shown.empty() ? "" : ",") + std::to_string(v);
+      opt->default_str(shown);
+    }
+  } else {
+    CLI::Option* opt = app->add_option(flag, c.*member, help);
+    bool shown = f.default_help == nullptr;
+    if constexpr (std::is_same_v<T, std::string>) shown = shown && !(TrainConfig{}.*member).empty();
+    if (shown) opt->capture_default_str();
+  }
+}
+
+// Every row of the table, or only the data options (`data split`).
+void add_train_options(CLI::App* app, TrainConfig& c, bool data_only = false) {
+  for_each_field([&](const FieldInfo& f, auto member) {
+    if (!data_only || (f.flags & kData) != 0) add_field_option(app, f, c, member);
+  });
 }
 
 #ifndef GNNREC_DEFAULT_PYTHON
@@ -251,26 +218,17 @@ void plot_curves(const std::string& run_dir, bool quiet) {
   }
 }
 
-// `given`: the long names of the training options on the command line (or
-// in --config). With --resume, the run keeps its own configuration: an
-// option other than --epochs that disagrees with the run's config.json
-// (defaults resolved on both sides) is an error rather than silently
-// ignored, as in gnnrec.train(..., resume=True); repeating a value is fine.
+// `given`: the configuration keys set on the command line (or in
+// --config). With --resume, the run keeps its own configuration: an option
+// other than --epochs that disagrees with the run's config.json (defaults
+// resolved on both sides) is an error rather than silently ignored, as in
+// gnnrec.train(..., resume=True); repeating a value is fine.
 int run_train(TrainConfig cfg, bool resume, bool overwrite, bool quiet,
               const std::vector<std::string>& given) {
   if (resume) {
     if (cfg.out.empty()) throw std::invalid_argument("--resume needs --out RUN_DIR");
-    std::vector<std::string> keys;
-    for (const std::string& flag : given) {
-      std::string key = flag.substr(flag.find_first_not_of('-'));
-      std::replace(key.begin(), key.end(), '-', '_');
-      keys.push_back(key);
-    }
-    auto flag = [](std::string key) {
-      std::replace(key.begin(), key.end(), '_', '-');
-      return "--" + key;
-    };
-    cfg = resumed_config((fs::path(cfg.out) / "config.json").string(), cfg, keys, "--resume", flag);
+    cfg = resumed_config((fs::path(cfg.out) / "config.json").string(), cfg, given, "--resume",
+                         flag_of_key);
   }
   TrainOptions opts;
   opts.resume = resume;
@@ -355,106 +313,126 @@ int run_recommend(const std::string& run_dir, const std::string& user, int64_t k
   return 0;
 }
 
+// The configuration keys of the options given to `cmd`.
+std::vector<std::string> given_keys(const CLI::App* cmd) {
+  std::vector<std::string> keys;
+  for (const CLI::Option* opt : cmd->get_options()) {
+    if (opt->count() == 0 || opt->get_lnames().empty()) continue;
+    const std::string key = key_of_flag("--" + opt->get_lnames()[0]);
+    if (!key.empty()) keys.push_back(key);
+  }
+  return keys;
+}
+
+int run_data_stats(const std::string& dataset) {
+  Dataset ds =
+      dataset == "synthetic" ? make_synthetic(SyntheticOptions{}) : load_dataset_cached(dataset);
+  std::printf("%s", format_stats(compute_stats(ds), ds.name).c_str());
+  return 0;
+}
+
+int run_data_split(const TrainConfig& cfg, const std::string& out) {
+  cfg.validate();
+  PreparedData d = prepare_data(cfg);
+  write_lightgcn(d.dataset, out);
+  std::printf("wrote %s/train.txt (%zu) and %s/test.txt (%zu): %lld users, %lld items\n",
+              out.c_str(), d.dataset.train.size(), out.c_str(), d.dataset.test.size(),
+              static_cast<long long>(d.dataset.num_users()),
+              static_cast<long long>(d.dataset.num_items()));
+  return 0;
+}
+
+// The subcommands and what their options parse into.
+struct Cli {
+  CLI::App app{"gnnrec: graph neural network recommenders on sparse user-item graphs"};
+  TrainConfig cfg, split_cfg;
+  bool resume = false, overwrite = false, quiet = false;
+  std::string config_file, run_dir, which = "best", user, dataset, split_out;
+  int64_t k = 10;
+  CLI::App *train = nullptr, *evaluate = nullptr, *recommend = nullptr, *stats = nullptr,
+           *split = nullptr;
+
+  Cli() {
+    app.require_subcommand(1);
+    app.set_help_all_flag("--help-all", "show help for every subcommand");
+    add_train();
+    add_run_commands();
+    add_data();
+    // One line per failure, like every other error.
+    app.failure_message([](const CLI::App*, const CLI::Error& e) {
+      return std::string("gnnrec: error: ") + e.what() + " (see --help)\n";
+    });
+  }
+
+  void add_train() {
+    train = app.add_subcommand("train", "train a model and write a run directory");
+    train->add_option("--config", config_file,
+                      "TOML file of options (keys as the long flags, e.g. batch-size = 2048); "
+                      "flags given on the command line win");
+    add_train_options(train, cfg);
+    train->add_flag("--resume", resume, "continue the run in --out from its last checkpoint");
+    train->add_flag("--overwrite", overwrite, "replace an existing run in --out");
+    train->add_flag("--quiet", quiet, "no progress output");
+  }
+
+  void add_run_commands() {
+    evaluate = app.add_subcommand("evaluate", "evaluate a trained run on its test split");
+    recommend = app.add_subcommand("recommend", "top-K items for one user (raw ids)");
+    for (CLI::App* cmd : {evaluate, recommend}) {
+      cmd->add_option("--run", run_dir, "run directory written by 'gnnrec train'")->required();
+    }
+    recommend->add_option("--user", user, "the user's raw id, as written in the data set")
+        ->required();
+    recommend->add_option("--k", k, "how many items")->capture_default_str();
+    for (CLI::App* cmd : {evaluate, recommend}) {
+      cmd->add_option("--checkpoint", which, "best or last")
+          ->capture_default_str()
+          ->check(CLI::IsMember({"best", "last"}));
+    }
+  }
+
+  void add_data() {
+    CLI::App* data = app.add_subcommand("data", "inspect and export data sets");
+    data->require_subcommand(1);
+    stats =
+        data->add_subcommand("stats", "users, items, interactions, density, degree percentiles");
+    stats->add_option("--dataset", dataset, "data set directory or 'synthetic'")->required();
+    split = data->add_subcommand(
+        "split",
+        "write the train/test split that 'gnnrec train' would use, as LightGCN text "
+        "(dense ids), to hand the same split to other tools");
+    add_train_options(split, split_cfg, /*data_only=*/true);
+    split->get_option("--dataset")->required();
+    split->add_option("--out", split_out, "directory for train.txt and test.txt")->required();
+  }
+
+  int run() const {
+    if (*train) return run_train(cfg, resume, overwrite, quiet, given_keys(train));
+    if (*evaluate) return run_evaluate(run_dir, which);
+    if (*recommend) return run_recommend(run_dir, user, k, which);
+    if (*stats) return run_data_stats(dataset);
+    if (*split) return run_data_split(split_cfg, split_out);
+    return 0;
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"gnnrec: graph neural network recommenders on sparse user-item graphs"};
-  app.require_subcommand(1);
-  app.set_help_all_flag("--help-all", "show help for every subcommand");
-
-  TrainConfig cfg;
-  bool resume = false, overwrite = false, quiet = false;
-  CLI::App* train_cmd = app.add_subcommand("train", "train a model and write a run directory");
-  std::string config_file;
-  train_cmd->add_option("--config", config_file,
-                        "TOML file of options (keys as the long flags, e.g. batch-size = 2048); "
-                        "flags given on the command line win");
-  add_train_options(train_cmd, cfg);
-  train_cmd->add_flag("--resume", resume, "continue the run in --out from its last checkpoint");
-  train_cmd->add_flag("--overwrite", overwrite, "replace an existing run in --out");
-  train_cmd->add_flag("--quiet", quiet, "no progress output");
-
-  std::string run_dir, which = "best", user;
-  int64_t k = 10;
-  CLI::App* eval_cmd = app.add_subcommand("evaluate", "evaluate a trained run on its test split");
-  eval_cmd->add_option("--run", run_dir, "run directory written by 'gnnrec train'")->required();
-  eval_cmd->add_option("--checkpoint", which, "best or last")->capture_default_str()
-      ->check(CLI::IsMember({"best", "last"}));
-
-  CLI::App* rec_cmd = app.add_subcommand("recommend", "top-K items for one user (raw ids)");
-  rec_cmd->add_option("--run", run_dir, "run directory written by 'gnnrec train'")->required();
-  rec_cmd->add_option("--user", user, "the user's raw id, as written in the data set")->required();
-  rec_cmd->add_option("--k", k, "how many items")->capture_default_str();
-  rec_cmd->add_option("--checkpoint", which, "best or last")->capture_default_str()
-      ->check(CLI::IsMember({"best", "last"}));
-
-  CLI::App* data_cmd = app.add_subcommand("data", "inspect and export data sets");
-  data_cmd->require_subcommand(1);
-  std::string dataset;
-  CLI::App* stats_cmd = data_cmd->add_subcommand("stats", "users, items, interactions, density, "
-                                                          "degree percentiles");
-  stats_cmd->add_option("--dataset", dataset, "data set directory or 'synthetic'")->required();
-  TrainConfig split_cfg;
-  std::string split_out;
-  CLI::App* split_cmd = data_cmd->add_subcommand(
-      "split", "write the train/test split that 'gnnrec train' would use, as LightGCN text "
-               "(dense ids), to hand the same split to other tools");
-  split_cmd->add_option("--dataset", split_cfg.dataset, "data set directory or 'synthetic'")
-      ->required();
-  split_cmd->add_option("--out", split_out, "directory for train.txt and test.txt")->required();
-  split_cmd->add_option("--split", split_cfg.split, "random, per-user, temporal, loo")
-      ->capture_default_str();
-  split_cmd->add_option("--train-ratio", split_cfg.train_ratio, "training fraction")
-      ->capture_default_str();
-  split_cmd->add_option("--min-rating", split_cfg.min_rating, "minimum rating kept; 0 keeps all")
-      ->capture_default_str();
-  split_cmd->add_option("--kcore", split_cfg.kcore, "k-core filter; 0 keeps all")
-      ->capture_default_str();
-  split_cmd->add_option("--seed", split_cfg.seed, "split seed")->capture_default_str();
-
-  // One line per failure, like every other error.
-  app.failure_message([](const CLI::App*, const CLI::Error& e) {
-    return std::string("gnnrec: error: ") + e.what() + " (see --help)\n";
-  });
+  Cli cli;
   try {
     std::vector<std::string> args(argv + 1, argv + argc);
     args = expand_config(args);
     std::reverse(args.begin(), args.end());  // CLI11 consumes a reversed vector
-    app.parse(args);
+    cli.app.parse(args);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return cli.app.exit(e);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gnnrec: error: %s\n", e.what());
     return 1;
   }
-
   try {
-    if (*train_cmd) {
-      std::vector<std::string> given;
-      for (const CLI::Option* opt : train_cmd->get_options()) {
-        if (opt->count() > 0 && !opt->get_lnames().empty())
-          given.push_back("--" + opt->get_lnames()[0]);
-      }
-      return run_train(cfg, resume, overwrite, quiet, given);
-    }
-    if (*eval_cmd) return run_evaluate(run_dir, which);
-    if (*rec_cmd) return run_recommend(run_dir, user, k, which);
-    if (*stats_cmd) {
-      Dataset ds = dataset == "synthetic" ? make_synthetic(SyntheticOptions{})
-                                          : load_dataset_cached(dataset);
-      std::printf("%s", format_stats(compute_stats(ds), ds.name).c_str());
-      return 0;
-    }
-    if (*split_cmd) {
-      split_cfg.validate();
-      PreparedData d = prepare_data(split_cfg);
-      write_lightgcn(d.dataset, split_out);
-      std::printf("wrote %s/train.txt (%zu) and %s/test.txt (%zu): %lld users, %lld items\n",
-                  split_out.c_str(), d.dataset.train.size(), split_out.c_str(),
-                  d.dataset.test.size(), static_cast<long long>(d.dataset.num_users()),
-                  static_cast<long long>(d.dataset.num_items()));
-      return 0;
-    }
+    return cli.run();
   } catch (const std::exception& e) {
     std::string msg = e.what();
     // c10::Error appends a C++ stack trace after the first line: keep one line.
@@ -462,5 +440,4 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "gnnrec: error: %s\n", msg.c_str());
     return 1;
   }
-  return 0;
 }

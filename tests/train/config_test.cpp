@@ -1,0 +1,172 @@
+// The configuration table (train/config_fields.h) and what comes from it:
+// config.json (keys, values, errors), the range checks, the flag names.
+#include <set>
+#include <stdexcept>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/testing/scratch.h"
+#include "train/config.h"
+#include "train/config_fields.h"
+
+namespace gnnrec {
+namespace {
+using gnnrec::testing::error_of;
+using nlohmann::json;
+
+// config.json of the default configuration as the trainer wrote it before
+// the table existed (the string-typed TrainConfig): the table must keep the
+// format, so that every run directory written before still resumes.
+const char* const kDefaultConfigJson = R"({
+  "aggregator": null, "attention_dropout": null, "batch_size": 2048, "cold_fraction": 0.0,
+  "dataset": "synthetic", "deterministic": false, "device": "cpu", "dim": 64, "dropout": null,
+  "early_stop_metric": "", "epochs": 100, "eval_every": 5, "fanouts": null, "heads": null,
+  "kcore": 0, "layers": 3, "loss": "bpr", "lr": 0.001, "message_dropout": null,
+  "min_rating": 0.0, "model": "lightgcn", "negatives": 4, "node_dropout": null, "out": "",
+  "patience": 10, "protocol": "ranking", "reg": 0.0001, "reg_scope": "batch", "seed": 2020,
+  "side_info": true, "split": "per-user", "synthetic_items": 2000, "synthetic_users": 3000,
+  "threads": 0, "topk": [10, 20], "train_ratio": 0.8})";
+
+TEST(ConfigTable, DefaultConfigJsonKeepsItsFormat) {
+  EXPECT_EQ(json(TrainConfig{}).dump(), json::parse(kDefaultConfigJson).dump());
+}
+
+TEST(ConfigTable, EveryOptionRoundTripsThroughConfigJson) {
+  TrainConfig c;
+  c.model = "gat";
+  c.protocol = Protocol::kCtr;
+  c.loss = Loss::kBce;
+  c.reg_scope = RegScope::kFull;
+  c.device = parse_device_spec("--device", "cuda:1");
+  c.side_info = false;
+  c.deterministic = true;
+  c.dropout = 0.25;
+  c.heads = 2;
+  c.aggregator = "pool";
+  c.fanouts = {5, 3};
+  c.topk = {5};
+  c.seed = 18446744073709551615ull;  // the largest seed: uint64 survives JSON
+  const json j = c;
+  const TrainConfig back = j.get<TrainConfig>();
+  EXPECT_EQ(json(back), j);
+  EXPECT_EQ(j.at("protocol"), "ctr");
+  EXPECT_EQ(j.at("loss"), "bce");
+  EXPECT_EQ(j.at("reg_scope"), "full");
+  EXPECT_EQ(j.at("device"), "cuda:1");
+  EXPECT_EQ(back.device, (DeviceSpec{DeviceSpec::Kind::kCuda, 1}));
+  EXPECT_EQ(back.seed, 18446744073709551615ull);
+  EXPECT_EQ(back.fanouts, (std::vector<int64_t>{5, 3}));
+  // Every key config.json has is a row of the table, and the other way round.
+  std::set<std::string> rows;
+  for_each_field([&](const FieldInfo& f, auto) { rows.insert(f.key); });
+  std::set<std::string> keys;
+  for (const auto& item : j.items()) keys.insert(item.key());
+  EXPECT_EQ(rows, keys);
+}
+
+TEST(ConfigTable, MissingKeysAreDefaultsAndUnknownOrMistypedKeysAreNamed) {
+  const TrainConfig c = json{{"dim", 8}}.get<TrainConfig>();
+  EXPECT_EQ(c.dim, 8);
+  EXPECT_EQ(c.lr, 1e-3);
+  EXPECT_EQ(c.loss, Loss::kBpr);
+  auto error = [](const char* text) {
+    return error_of<std::invalid_argument>([&] { json::parse(text).get<TrainConfig>(); });
+  };
+  EXPECT_EQ(error(R"({"learning_rate": 0.1})"), "unknown configuration key 'learning_rate'");
+  EXPECT_EQ(error(R"({"model": 5})"),
+            "a value has the wrong type: 'model' must be a string, got 5");
+  EXPECT_EQ(error(R"({"dim": 1.5})"),
+            "a value has the wrong type: 'dim' must be an integer, got 1.5");
+  EXPECT_EQ(error(R"({"lr": "fast"})"),
+            "a value has the wrong type: 'lr' must be a number, got \"fast\"");
+  EXPECT_EQ(error(R"({"side_info": 1})"),
+            "a value has the wrong type: 'side_info' must be true or false, got 1");
+  EXPECT_EQ(error(R"({"topk": [10, "x"]})"),
+            "a value has the wrong type: 'topk' must be an integer, got \"x\"");
+  EXPECT_EQ(error(R"({"threads": 4294967296})"), "'threads' is out of range: 4294967296");
+  EXPECT_EQ(error(R"({"seed": -1})"), "'seed' is out of range: -1");
+  EXPECT_EQ(error(R"({"loss": "hinge"})"), "'loss' must be bpr, bce or mse, got 'hinge'");
+  EXPECT_EQ(error(R"({"protocol": "clicks"})"), "'protocol' must be ranking or ctr, got 'clicks'");
+  EXPECT_EQ(error(R"({"device": "gpu"})"), "'device' must be 'cpu' or 'cuda[:N]', got 'gpu'");
+  EXPECT_EQ(error(R"({"device": "cuda:x"})"), "'device' must be 'cpu' or 'cuda[:N]', got 'cuda:x'");
+}
+
+TEST(ConfigTable, RangeChecksComeFromTheTable) {
+  auto error = [](auto edit) {
+    TrainConfig c;
+    edit(c);
+    return error_of<std::invalid_argument>([&] { c.validate(); });
+  };
+  EXPECT_EQ(error([](TrainConfig& c) { c.heads = 0; }), "--heads must be at least 1, got 0");
+  EXPECT_EQ(error([](TrainConfig& c) { c.dropout = 1.0; }), "--dropout must be in [0, 1), got 1");
+  EXPECT_EQ(error([](TrainConfig& c) { c.train_ratio = 1; }),
+            "--train-ratio must be in (0, 1), got 1");
+  EXPECT_EQ(error([](TrainConfig& c) { c.cold_fraction = 1.5; }),
+            "--cold-fraction must be in [0, 1], got 1.5");
+  EXPECT_EQ(error([](TrainConfig& c) { c.lr = -1; }), "--lr must be > 0, got -1");
+  EXPECT_EQ(error([](TrainConfig& c) { c.lr = 1.0 / 0.0; }),
+            "--lr must be a finite number, got inf");
+  EXPECT_EQ(error([](TrainConfig& c) { c.reg = -0.5; }), "--reg must be >= 0, got -0.5");
+  EXPECT_EQ(error([](TrainConfig& c) { c.fanouts = {10, 0}; }), "--fanouts must all be > 0, got 0");
+  EXPECT_EQ(error([](TrainConfig& c) {
+              c.topk = {10, 0};
+            }),
+            "--topk must all be at least 1, got 0");
+  EXPECT_EQ(error([](TrainConfig& c) { c.synthetic_items = 9; }),
+            "--synthetic-items must be at least 10, got 9");
+  // Rules between fields stay in validate().
+  EXPECT_EQ(error([](TrainConfig& c) { c.protocol = Protocol::kCtr; }),
+            "--protocol ctr trains on labelled records with the log loss: pass --loss bce (got "
+            "'bpr')");
+  TrainConfig ok;
+  ok.heads = 1;
+  ok.dropout = 0.0;
+  ok.validate();
+}
+
+TEST(ConfigTable, FlagsAndKeys) {
+  EXPECT_EQ(flag_of_key("batch_size"), "--batch-size");
+  EXPECT_EQ(flag_of_key("side_info"), "--no-side-info");  // its default is true
+  EXPECT_EQ(flag_of_key("deterministic"), "--deterministic");
+  EXPECT_EQ(flag_of_key("learning_rate"), "");
+  EXPECT_EQ(key_of_flag("--early-stop-metric"), "early_stop_metric");
+  EXPECT_EQ(key_of_flag("--no-side-info"), "side_info");
+  EXPECT_EQ(key_of_flag("--resume"), "");
+}
+
+TEST(ConfigTable, EnumsAndDevices) {
+  EXPECT_EQ(enum_choices<Loss>(), "bpr, bce or mse");
+  EXPECT_EQ(enum_choices<Protocol>(), "ranking or ctr");
+  EXPECT_EQ(parse_enum<RegScope>("--reg-scope", "full"), RegScope::kFull);
+  EXPECT_EQ(error_of<std::invalid_argument>([] { parse_enum<RegScope>("--reg-scope", "rows"); }),
+            "--reg-scope must be batch or full, got 'rows'");
+  EXPECT_EQ(parse_device_spec("--device", "cpu").str(), "cpu");
+  EXPECT_EQ(parse_device_spec("--device", "cuda").str(), "cuda");
+  EXPECT_EQ(parse_device_spec("--device", "cuda").index, -1);
+  EXPECT_EQ(parse_device_spec("--device", "cuda:3").index, 3);
+  EXPECT_EQ(error_of<std::invalid_argument>([] { parse_device_spec("--device", "cuda:"); }),
+            "--device must be 'cpu' or 'cuda[:N]', got 'cuda:'");
+}
+
+}  // namespace
+}  // namespace gnnrec
+
+namespace gnnrec {
+namespace {
+
+// The paper defaults the models register (the old --help listed them by
+// hand: "gcn 0.5, gat 0.6, sage 0, heterogat 0", ...), now in name order.
+TEST(ConfigTable, ModelDefaultsInHelpComeFromTheModels) {
+  EXPECT_EQ(model_defaults_help("dropout"), "gat 0.6, gcn 0.5, heterogat 0, sage 0");
+  EXPECT_EQ(model_defaults_help("node_dropout"), "ngcf 0.1");
+  EXPECT_EQ(model_defaults_help("message_dropout"), "kgat 0.1, ngcf 0.1");
+  EXPECT_EQ(model_defaults_help("attention_dropout"), "gat 0.6, heterogat 0");
+  EXPECT_EQ(model_defaults_help("heads"), "gat 8, heterogat 4");
+  EXPECT_EQ(model_defaults_help("aggregator"), "heterogat mean, kgcn sum, sage mean");
+  EXPECT_EQ(model_defaults_help("lr"), "");
+}
+
+}  // namespace
+}  // namespace gnnrec

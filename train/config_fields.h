@@ -1,0 +1,196 @@
+// The configuration table: one row per option of TrainConfig (train/
+// config.h), the one place that names it, says what it does, bounds it and
+// says whom it concerns. Everything else is derived from this table:
+//   - the `gnnrec train` flags and their --help (cli/main.cpp): the flag is
+//     the key with '-' for '_' (--batch-size); a bool whose default is true
+//     is switched off by --no-KEY, one whose default is false on by --KEY;
+//   - the TOML file of `train --config` (keys as the long flags);
+//   - config.json and gnnrec.train's keys (to_json / from_json);
+//   - the range checks of TrainConfig::validate();
+//   - the resume check (resumed_config compares the keys given);
+//   - the data options of `gnnrec data split` and gnnrec.data (kData).
+// Adding an option: a member in TrainConfig, a row here, and its use.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "models/model.h"
+#include "train/config.h"
+
+namespace gnnrec {
+
+// A closed or open numeric range; an unset side is unbounded.
+struct Bounds {
+  bool has_lo = false, has_hi = false;
+  double lo = 0, hi = 0;
+  bool lo_open = false, hi_open = false;
+
+  static Bounds none() { return {}; }
+  static Bounds at_least(double v) { return {true, false, v, 0, false, false}; }
+  static Bounds above(double v) { return {true, false, v, 0, true, false}; }
+  // [lo, hi), [lo, hi], (lo, hi)
+  static Bounds half_open(double lo, double hi) { return {true, true, lo, hi, false, true}; }
+  static Bounds closed(double lo, double hi) { return {true, true, lo, hi, false, false}; }
+  static Bounds open(double lo, double hi) { return {true, true, lo, hi, true, true}; }
+};
+
+// "in [0, 1)", "> 0", "at least 1", ">= 0": the range as --help and the
+// range errors ("--dropout must be in [0, 1), got 1") say it.
+std::string bounds_text(const Bounds& b);
+
+// Flags of a row.
+enum FieldFlags : unsigned {
+  kNoFlags = 0,
+  kData = 1u << 0,          // a data option: `data split`, gnnrec.data
+  kModelDefault = 1u << 1,  // optional; unset: each model's registered default
+};
+
+struct FieldInfo {
+  const char* key;                 // config.json key: batch_size
+  std::string help;                // --help text
+  Bounds bounds = Bounds::none();  // numbers: every value (each element of a list) in range
+  unsigned flags = kNoFlags;
+  // --help's "[default: ...]" when it is not the value itself.
+  const char* default_help = nullptr;
+};
+
+// The kinds of member types the generic code (to_json, validate, the CLI)
+// tells apart besides numbers, strings, bools, enums and DeviceSpec.
+template <typename T>
+struct IsOptionalField : std::false_type {};
+template <typename T>
+struct IsOptionalField<std::optional<T>> : std::true_type {};
+template <typename T>
+struct IsListField : std::false_type {};
+template <typename T>
+struct IsListField<std::vector<T>> : std::true_type {};
+
+// "a, b, c"
+std::string join_names(const std::vector<std::string>& names);
+
+// Calls visit(FieldInfo, &TrainConfig::member) for every option, in the
+// order --help lists them.
+template <typename Visit>
+void for_each_field(Visit&& visit) {
+  using C = TrainConfig;
+  visit(FieldInfo{"model", "model name: " + join_names(model_names())}, &C::model);
+  visit(FieldInfo{"dataset",
+                  "data set directory (format detected from its files: train.txt/test.txt, "
+                  "u.data, ratings.dat, one .csv/.tsv) or 'synthetic'",
+                  Bounds::none(), kData},
+        &C::dataset);
+  visit(FieldInfo{"out",
+                  "run directory to write (config.json, metrics.jsonl, summary.json, "
+                  "checkpoints/)"},
+        &C::out);
+  visit(FieldInfo{"protocol",
+                  "evaluation protocol: ranking (full ranking over a train/test split of the "
+                  "interactions) or ctr (KGCN's CTR protocol: every interaction a positive, as "
+                  "many sampled negatives per user, records split 6:2:2 into train/eval/test; "
+                  "needs --loss bce; reports auc, acc, f1, logloss)"},
+        &C::protocol);
+  visit(FieldInfo{"split", "split when the data set has none: random, per-user, temporal, loo",
+                  Bounds::none(), kData},
+        &C::split);
+  visit(FieldInfo{"train_ratio", "fraction of interactions kept for training", Bounds::open(0, 1),
+                  kData},
+        &C::train_ratio);
+  visit(FieldInfo{"min_rating",
+                  "keep interactions rated at least this (implicit feedback); 0 keeps all",
+                  Bounds::none(), kData},
+        &C::min_rating);
+  visit(FieldInfo{"kcore", "drop users and items with fewer interactions, repeatedly; 0 keeps all",
+                  Bounds::at_least(0), kData},
+        &C::kcore);
+  visit(FieldInfo{"side_info",
+                  "ignore the data set's knowledge graph or side information (kgat and kgcn then "
+                  "fail; heterogat keeps the user-item relations only)"},
+        &C::side_info);
+  visit(FieldInfo{"synthetic_users", "users of the synthetic data set", Bounds::at_least(2), kData},
+        &C::synthetic_users);
+  visit(
+      FieldInfo{"synthetic_items", "items of the synthetic data set", Bounds::at_least(10), kData},
+      &C::synthetic_items);
+  visit(FieldInfo{"dim", "embedding width", Bounds::at_least(1)}, &C::dim);
+  visit(FieldInfo{"layers", "propagation layers (graph models)", Bounds::at_least(0)}, &C::layers);
+  visit(FieldInfo{"dropout", "feature dropout (gcn, gat, sage, heterogat)", Bounds::half_open(0, 1),
+                  kModelDefault},
+        &C::dropout);
+  visit(FieldInfo{"node_dropout", "fraction of adjacency entries dropped per step (ngcf)",
+                  Bounds::half_open(0, 1), kModelDefault},
+        &C::node_dropout);
+  visit(FieldInfo{"message_dropout", "dropout on each layer's messages (ngcf, kgat)",
+                  Bounds::half_open(0, 1), kModelDefault},
+        &C::message_dropout);
+  visit(FieldInfo{"attention_dropout", "dropout on attention coefficients (gat, heterogat)",
+                  Bounds::half_open(0, 1), kModelDefault},
+        &C::attention_dropout);
+  visit(FieldInfo{"heads", "attention heads, dividing --dim (gat, heterogat)", Bounds::at_least(1),
+                  kModelDefault},
+        &C::heads);
+  visit(FieldInfo{"aggregator",
+                  "neighbour aggregator: mean, max, pool, lstm (sage); sum, concat, neighbor "
+                  "(kgcn); sum or mean across relations (heterogat)",
+                  Bounds::none(), kModelDefault},
+        &C::aggregator);
+  visit(FieldInfo{"fanouts",
+                  "neighbours sampled per layer in training, one per --layers, e.g. 10,10 (sage); "
+                  "per entity, one value (kgcn)",
+                  Bounds::above(0), kNoFlags, "sage 25,10, then 10 per further layer; kgcn 8"},
+        &C::fanouts);
+  visit(FieldInfo{"loss",
+                  "training loss: bpr (pairwise, one negative per pair), bce (binary "
+                  "cross-entropy, --negatives per pair) or mse (rating mode: fits the data set's "
+                  "explicit ratings, reports rmse and mae)"},
+        &C::loss);
+  visit(FieldInfo{"negatives", "bce: uniform negatives sampled per positive pair",
+                  Bounds::at_least(1)},
+        &C::negatives);
+  visit(FieldInfo{"epochs", "training epochs (one pass over the training interactions each)",
+                  Bounds::at_least(1)},
+        &C::epochs);
+  visit(FieldInfo{"batch_size", "interactions per batch", Bounds::at_least(1)}, &C::batch_size);
+  visit(FieldInfo{"lr", "Adam learning rate", Bounds::above(0)}, &C::lr);
+  visit(FieldInfo{"reg", "L2 weight (on what: --reg-scope)", Bounds::at_least(0)}, &C::reg);
+  visit(FieldInfo{"reg_scope",
+                  "batch: 1/2 |ego rows of the batch|^2 / batch size (LightGCN); full: 1/2 |p|^2 "
+                  "of every parameter whole, each batch (KGCN's code)"},
+        &C::reg_scope);
+  visit(FieldInfo{"seed", "seed for the split, initialisation and sampling", Bounds::none(), kData},
+        &C::seed);
+  visit(
+      FieldInfo{"eval_every", "evaluate every N epochs (and after the last)", Bounds::at_least(1)},
+      &C::eval_every);
+  visit(FieldInfo{"topk", "cut-offs K for the metrics", Bounds::at_least(1)}, &C::topk);
+  visit(FieldInfo{"cold_fraction",
+                  "also report the ranking metrics (cold/recall@K, ...) over this fraction of "
+                  "test users with the fewest training interactions; 0 reports none",
+                  Bounds::closed(0, 1)},
+        &C::cold_fraction);
+  visit(FieldInfo{"early_stop_metric",
+                  "metric that picks the best epoch and drives early stopping (lower is better "
+                  "for rmse, mae and logloss, higher for the others)",
+                  Bounds::none(), kNoFlags,
+                  "recall@20; rmse with --loss mse; auc with --protocol ctr"},
+        &C::early_stop_metric);
+  visit(FieldInfo{"patience",
+                  "stop after this many evaluations without improvement; 0 never stops early",
+                  Bounds::at_least(0)},
+        &C::patience);
+  visit(FieldInfo{"device", "cpu or cuda[:N]"}, &C::device);
+  visit(FieldInfo{"threads", "CPU threads; 0 uses every core", Bounds::at_least(0)}, &C::threads);
+  visit(FieldInfo{"deterministic",
+                  "deterministic algorithms on CUDA (ATen's sorting-based index_add/index_select "
+                  "backward; an op without one is an error); CPU runs are deterministic anyway"},
+        &C::deterministic);
+}
+
+// The flag of a configuration key (--batch-size), or the key of a flag
+// (batch_size from --batch-size or --no-side-info); empty when none.
+std::string flag_of_key(const std::string& key);
+std::string key_of_flag(const std::string& flag);
+
+}  // namespace gnnrec
