@@ -152,6 +152,7 @@ class Cke : public Model {
   std::vector<NamedTensor> params_;
 };
 
+// TransE and TransR are one class; the factories say which.
 const ModelRegistrar kTransE("transe",
                              [](const ModelOptions& o, const PropagationGraph& g, at::Device d) {
                                return std::make_unique<Cke>("transe", false, o, g, d);

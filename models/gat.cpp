@@ -57,18 +57,8 @@ class Gat : public GraphModel {
   std::vector<layers::GatLayer> layers_;
 };
 
-const ModelRegistrar kRegister(
-    "gat",
-    [](const ModelOptions& o, const PropagationGraph& g, at::Device d) {
-      return std::make_unique<Gat>(o, g, d);
-    },
-    [] {
-      ModelOptions d;
-      d.dropout = 0.6;
-      d.attention_dropout = 0.6;
-      d.heads = 8;
-      return d;
-    }());
+const ModelRegistrar kRegister("gat", factory_of<Gat>(),
+                               ModelDefaults().dropout(0.6).attention_dropout(0.6).heads(8));
 
 }  // namespace
 }  // namespace gnnrec

@@ -50,16 +50,7 @@ class Gcn : public GraphModel {
   layers::Linear out_;
 };
 
-const ModelRegistrar kRegister(
-    "gcn",
-    [](const ModelOptions& o, const PropagationGraph& g, at::Device d) {
-      return std::make_unique<Gcn>(o, g, d);
-    },
-    [] {
-      ModelOptions d;
-      d.dropout = 0.5;
-      return d;
-    }());
+const ModelRegistrar kRegister("gcn", factory_of<Gcn>(), ModelDefaults().dropout(0.5));
 
 }  // namespace
 }  // namespace gnnrec

@@ -331,18 +331,8 @@ class HeteroGat : public Model {
 };
 
 const ModelRegistrar kRegister(
-    "heterogat",
-    [](const ModelOptions& o, const PropagationGraph& g, at::Device d) {
-      return std::make_unique<HeteroGat>(o, g, d);
-    },
-    [] {
-      ModelOptions d;
-      d.dropout = 0.0;
-      d.attention_dropout = 0.0;
-      d.heads = 4;
-      d.aggregator = std::string("mean");
-      return d;
-    }());
+    "heterogat", factory_of<HeteroGat>(),
+    ModelDefaults().dropout(0.0).attention_dropout(0.0).heads(4).aggregator("mean"));
 
 }  // namespace
 }  // namespace gnnrec::heterogat

@@ -300,16 +300,7 @@ class Kgat : public Model {
   std::vector<NamedTensor> params_;
 };
 
-const ModelRegistrar kRegister(
-    "kgat",
-    [](const ModelOptions& o, const PropagationGraph& g, at::Device d) {
-      return std::make_unique<Kgat>(o, g, d);
-    },
-    [] {
-      ModelOptions d;
-      d.message_dropout = 0.1;
-      return d;
-    }());
+const ModelRegistrar kRegister("kgat", factory_of<Kgat>(), ModelDefaults().message_dropout(0.1));
 
 }  // namespace
 }  // namespace gnnrec

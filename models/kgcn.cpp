@@ -214,16 +214,7 @@ class Kgcn : public Model {
   std::vector<NamedTensor> params_;
 };
 
-const ModelRegistrar kRegister(
-    "kgcn",
-    [](const ModelOptions& o, const PropagationGraph& g, at::Device d) {
-      return std::make_unique<Kgcn>(o, g, d);
-    },
-    [] {
-      ModelOptions d;
-      d.aggregator = std::string("sum");
-      return d;
-    }());
+const ModelRegistrar kRegister("kgcn", factory_of<Kgcn>(), ModelDefaults().aggregator("sum"));
 
 }  // namespace
 }  // namespace gnnrec

@@ -33,10 +33,7 @@ class LightGCN : public GraphModel {
   const SparseAdjacency& adj_;
 };
 
-const ModelRegistrar kRegister("lightgcn", [](const ModelOptions& o, const PropagationGraph& g,
-                                              at::Device d) {
-  return std::make_unique<LightGCN>(o, g, d);
-});
+const ModelRegistrar kRegister("lightgcn", factory_of<LightGCN>());
 
 }  // namespace
 }  // namespace gnnrec

@@ -26,10 +26,7 @@ class MatrixFactorization : public Model {
   at::Tensor users_, items_;
 };
 
-const ModelRegistrar kRegister("mf", [](const ModelOptions& o, const PropagationGraph& g,
-                                        at::Device d) {
-  return std::make_unique<MatrixFactorization>(o, g, d);
-});
+const ModelRegistrar kRegister("mf", factory_of<MatrixFactorization>());
 
 }  // namespace
 }  // namespace gnnrec

@@ -103,6 +103,31 @@ std::vector<std::string> model_names();
 struct ModelRegistrar {
   ModelRegistrar(const std::string& name, ModelFactory factory, ModelOptions defaults = {});
 };
+// The factory of a Model class M constructed as M(options, graph, device).
+template <typename M>
+ModelFactory factory_of() {
+  return [](const ModelOptions& o, const PropagationGraph& g,
+            at::Device d) -> std::unique_ptr<Model> { return std::make_unique<M>(o, g, d); };
+}
+// A model's paper defaults as one expression for its registrar:
+// ModelDefaults().dropout(0.6).heads(8).
+struct ModelDefaults {
+  ModelOptions options;
+  ModelDefaults& dropout(double v) { return set(options.dropout, v); }
+  ModelDefaults& node_dropout(double v) { return set(options.node_dropout, v); }
+  ModelDefaults& message_dropout(double v) { return set(options.message_dropout, v); }
+  ModelDefaults& attention_dropout(double v) { return set(options.attention_dropout, v); }
+  ModelDefaults& heads(int64_t v) { return set(options.heads, v); }
+  ModelDefaults& aggregator(const std::string& v) { return set(options.aggregator, v); }
+  operator ModelOptions() const { return options; }  // NOLINT(google-explicit-constructor)
+
+ private:
+  template <typename T, typename V>
+  ModelDefaults& set(std::optional<T>& field, const V& v) {
+    field = v;
+    return *this;
+  }
+};
 // The registered models' defaults of the ModelOptions optional named `key`
 // (its configuration key: "dropout", "heads", "aggregator", ...), as
 // "gat 0.6, gcn 0.5"; empty when no model registers one.

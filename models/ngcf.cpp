@@ -49,17 +49,8 @@ class Ngcf : public GraphModel {
   std::vector<layers::NgcfLayer> layers_;
 };
 
-const ModelRegistrar kRegister(
-    "ngcf",
-    [](const ModelOptions& o, const PropagationGraph& g, at::Device d) {
-      return std::make_unique<Ngcf>(o, g, d);
-    },
-    [] {
-      ModelOptions d;
-      d.node_dropout = 0.1;
-      d.message_dropout = 0.1;
-      return d;
-    }());
+const ModelRegistrar kRegister("ngcf", factory_of<Ngcf>(),
+                               ModelDefaults().node_dropout(0.1).message_dropout(0.1));
 
 }  // namespace
 }  // namespace gnnrec

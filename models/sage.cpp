@@ -124,17 +124,8 @@ class Sage : public GraphModel {
   std::vector<layers::SageLayer> layers_;
 };
 
-const ModelRegistrar kRegister(
-    "sage",
-    [](const ModelOptions& o, const PropagationGraph& g, at::Device d) {
-      return std::make_unique<Sage>(o, g, d);
-    },
-    [] {
-      ModelOptions d;
-      d.dropout = 0.0;
-      d.aggregator = std::string("mean");
-      return d;
-    }());
+const ModelRegistrar kRegister("sage", factory_of<Sage>(),
+                               ModelDefaults().dropout(0.0).aggregator("mean"));
 
 }  // namespace
 }  // namespace gnnrec
