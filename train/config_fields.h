@@ -71,10 +71,11 @@ struct IsListField<std::vector<T>> : std::true_type {};
 // "a, b, c"
 std::string join_names(const std::vector<std::string>& names);
 
-// Calls visit(FieldInfo, &TrainConfig::member) for every option, in the
-// order --help lists them.
+namespace config_rows {
+
+// The rows of what is trained, on which data (the kData rows among them), written where.
 template <typename Visit>
-void for_each_field(Visit&& visit) {
+void data(Visit& visit) {
   using C = TrainConfig;
   visit(FieldInfo{"model", "model name: " + join_names(model_names())}, &C::model);
   visit(FieldInfo{"dataset",
@@ -114,6 +115,12 @@ void for_each_field(Visit&& visit) {
   visit(
       FieldInfo{"synthetic_items", "items of the synthetic data set", Bounds::at_least(10), kData},
       &C::synthetic_items);
+}
+
+// The rows of the model.
+template <typename Visit>
+void model(Visit& visit) {
+  using C = TrainConfig;
   visit(FieldInfo{"dim", "embedding width", Bounds::at_least(1)}, &C::dim);
   visit(FieldInfo{"layers", "propagation layers (graph models)", Bounds::at_least(0)}, &C::layers);
   visit(FieldInfo{"dropout", "feature dropout (gcn, gat, sage, heterogat)", Bounds::half_open(0, 1),
@@ -141,6 +148,12 @@ void for_each_field(Visit&& visit) {
                   "per entity, one value (kgcn)",
                   Bounds::above(0), kNoFlags, "sage 25,10, then 10 per further layer; kgcn 8"},
         &C::fanouts);
+}
+
+// The rows of optimisation, evaluation, stopping and execution.
+template <typename Visit>
+void run(Visit& visit) {
+  using C = TrainConfig;
   visit(FieldInfo{"loss",
                   "training loss: bpr (pairwise, one negative per pair), bce (binary "
                   "cross-entropy, --negatives per pair) or mse (rating mode: fits the data set's "
@@ -186,6 +199,17 @@ void for_each_field(Visit&& visit) {
                   "deterministic algorithms on CUDA (ATen's sorting-based index_add/index_select "
                   "backward; an op without one is an error); CPU runs are deterministic anyway"},
         &C::deterministic);
+}
+
+}  // namespace config_rows
+
+// Calls visit(FieldInfo, &TrainConfig::member) for every option, in the
+// order --help lists them.
+template <typename Visit>
+void for_each_field(Visit&& visit) {
+  config_rows::data(visit);
+  config_rows::model(visit);
+  config_rows::run(visit);
 }
 
 // The flag of a configuration key (--batch-size), or the key of a flag
