@@ -4,84 +4,22 @@
 #include <charconv>
 #include <filesystem>
 #include <map>
+#include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "base/file_io.h"
+#include "graph/text.h"
 
 namespace gnnrec {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string join(const std::string& dir, const char* name) { return (fs::path(dir) / name).string(); }
 bool exists(const std::string& dir, const char* name) {
   std::error_code ec;
   return fs::is_regular_file(fs::path(dir) / name, ec);
-}
-
-[[noreturn]] void fail(const std::string& path, int64_t line, const std::string& what) {
-  throw DataError(path + ":" + std::to_string(line) + ": " + what);
-}
-
-// Non-blank lines with 1-based numbers; "\r\n" reads like "\n".
-class Lines {
- public:
-  explicit Lines(std::string_view t) : t_(t) {}
-  bool next(std::string_view* line) {
-    while (pos_ < t_.size()) {
-      size_t end = t_.find('\n', pos_);
-      if (end == std::string_view::npos) end = t_.size();
-      std::string_view l = t_.substr(pos_, end - pos_);
-      pos_ = end + 1;
-      ++number_;
-      if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
-      if (l.find_first_not_of(" \t") == std::string_view::npos) continue;
-      *line = l;
-      return true;
-    }
-    return false;
-  }
-  int64_t number() const { return number_; }
-
- private:
-  std::string_view t_;
-  size_t pos_ = 0;
-  int64_t number_ = 0;
-};
-
-// Fields separated by `seps` (runs of them count once when `runs`).
-std::vector<std::string_view> fields(std::string_view l, std::string_view seps, bool runs) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (true) {
-    if (runs) {
-      while (i < l.size() && seps.find(l[i]) != std::string_view::npos) ++i;
-      if (i >= l.size()) break;
-    }
-    size_t j = l.find_first_of(seps, i);
-    if (j == std::string_view::npos) j = l.size();
-    std::string_view f = l.substr(i, j - i);
-    while (!f.empty() && f.front() == ' ') f.remove_prefix(1);
-    while (!f.empty() && f.back() == ' ') f.remove_suffix(1);
-    out.push_back(f);
-    if (j >= l.size()) break;
-    i = j + 1;
-  }
-  return out;
-}
-
-int64_t to_int(std::string_view tok, const std::string& path, int64_t line, int field) {
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), v);
-  if (tok.empty() || ec != std::errc() || p != tok.data() + tok.size()) {
-    const std::string shown = tok.size() > 40 ? std::string(tok.substr(0, 40)) + "..." : std::string(tok);
-    fail(path, line, "field " + std::to_string(field) + " ('" + shown + "') is not an integer");
-  }
-  if (v < 0 || v > INT32_MAX) {
-    fail(path, line, "id " + std::string(tok) + " out of range [0, " + std::to_string(INT32_MAX) + "]");
-  }
-  return v;
 }
 
 // Triples in raw form, read from a `head relation tail` file.
@@ -91,25 +29,24 @@ struct RawTriples {
 };
 
 RawTriples read_triples(const std::string& path, bool relation_by_name) {
-  const std::string text = read_file(path);
-  Lines lines(text);
+  TextFile file(path);
   std::string_view l;
+  std::vector<std::string_view> f;
   RawTriples t;
-  while (lines.next(&l)) {
-    auto f = relation_by_name ? fields(l, "\t", false) : fields(l, " \t", true);
-    if (relation_by_name && f.size() != 3) f = fields(l, " \t", true);
+  while (file.next(&l)) {
+    if (relation_by_name) split_on(l, "\t", &f);
+    if (!relation_by_name || f.size() != 3) split_blanks(l, &f);
     if (f.size() != 3) {
-      fail(path, lines.number(),
-           "expected 3 fields (head relation tail), got " + std::to_string(f.size()));
+      file.fail("expected 3 fields (head relation tail), got " + std::to_string(f.size()));
     }
-    t.head.push_back(to_int(f[0], path, lines.number(), 1));
+    t.head.push_back(file.id(f[0], 1));
     if (relation_by_name) {
-      if (f[1].empty()) fail(path, lines.number(), "empty relation name");
+      if (f[1].empty()) file.fail("empty relation name");
       t.relation.emplace_back(f[1]);
     } else {
-      t.relation.push_back(std::to_string(to_int(f[1], path, lines.number(), 2)));
+      t.relation.push_back(std::to_string(file.id(f[1], 2)));
     }
-    t.tail.push_back(to_int(f[2], path, lines.number(), 3));
+    t.tail.push_back(file.id(f[2], 3));
   }
   if (t.head.empty()) throw DataError(path + ": no triples");
   return t;
@@ -176,28 +113,24 @@ namespace {
 // items is an error (found by fuzzing: two items on one entity reached the
 // graph builder as an out-of-range edge). Read by both KGCN loaders.
 std::unordered_map<int64_t, int64_t> read_item_entities(const std::string& map_path) {
-  const std::string text = read_file(map_path);
-  Lines lines(text);
+  TextFile file(map_path);
   std::string_view l;
+  std::vector<std::string_view> f;
   std::unordered_map<int64_t, int64_t> entity_of;
   std::unordered_map<int64_t, int64_t> item_line, entity_line;
-  while (lines.next(&l)) {
-    const auto f = fields(l, " \t", true);
-    if (f.size() != 2) {
-      fail(map_path, lines.number(), "expected 2 fields (item entity), got " + std::to_string(f.size()));
+  while (file.next(&l)) {
+    split_blanks(l, &f);
+    if (f.size() != 2)
+      file.fail("expected 2 fields (item entity), got " + std::to_string(f.size()));
+    const int64_t item = file.id(f[0], 1);
+    const int64_t entity = file.id(f[1], 2);
+    if (const auto [it, fresh] = item_line.emplace(item, file.line()); !fresh) {
+      file.fail("item " + std::to_string(item) + " is listed twice (first on line " +
+                std::to_string(it->second) + ")");
     }
-    const int64_t item = to_int(f[0], map_path, lines.number(), 1);
-    const int64_t entity = to_int(f[1], map_path, lines.number(), 2);
-    const int64_t line = static_cast<int64_t>(lines.number());
-    if (const auto [it, fresh] = item_line.emplace(item, line); !fresh) {
-      fail(map_path, lines.number(),
-           "item " + std::to_string(item) + " is listed twice (first on line " +
-               std::to_string(it->second) + ")");
-    }
-    if (const auto [it, fresh] = entity_line.emplace(entity, line); !fresh) {
-      fail(map_path, lines.number(),
-           "entity " + std::to_string(entity) + " is already the entity of the item on line " +
-               std::to_string(it->second) + " (each item needs its own entity)");
+    if (const auto [it, fresh] = entity_line.emplace(entity, file.line()); !fresh) {
+      file.fail("entity " + std::to_string(entity) + " is already the entity of the item on line " +
+                std::to_string(it->second) + " (each item needs its own entity)");
     }
     entity_of.emplace(item, entity);
   }
@@ -208,40 +141,40 @@ std::unordered_map<int64_t, int64_t> read_item_entities(const std::string& map_p
 
 TypedGraph load_kgcn_kg(const std::string& dir, const IdMap& items, bool inverse) {
   const std::unordered_map<int64_t, int64_t> entity_of =
-      read_item_entities(join(dir, "item_index2entity_id.txt"));
+      read_item_entities(path_join(dir, "item_index2entity_id.txt"));
   std::vector<int64_t> item_entity(static_cast<size_t>(items.size()), -1);
   for (const auto& [item, entity] : entity_of) {
     const int32_t dense = items.find(std::to_string(item));
     if (dense >= 0) item_entity[static_cast<size_t>(dense)] = entity;
   }
-  return entity_graph(read_triples(join(dir, "kg.txt"), true), item_entity, inverse);
+  return entity_graph(read_triples(path_join(dir, "kg.txt"), true), item_entity, inverse);
 }
 
 Dataset load_kgcn_interactions(const std::string& dir) {
-  const std::string map_path = join(dir, "item_index2entity_id.txt");
+  const std::string map_path = path_join(dir, "item_index2entity_id.txt");
   const std::unordered_map<int64_t, int64_t> linked = read_item_entities(map_path);
-  const std::string path = join(dir, "user_artists.dat");
-  const std::string text = read_file(path);
-  Lines lines(text);
+  const std::string path = path_join(dir, "user_artists.dat");
+  TextFile file(path);
   std::string_view l;
-  if (!lines.next(&l)) throw DataError(path + ": no interactions");
-  const auto header = fields(l, "\t", false);
-  if (header.size() < 2 || header[0] != "userID" || header[1] != "artistID") {
-    fail(path, lines.number(), "expected the header 'userID<TAB>artistID<TAB>weight'");
+  std::vector<std::string_view> f;
+  if (!file.next(&l)) throw DataError(path + ": no interactions");
+  split_on(l, "\t", &f);
+  if (f.size() < 2 || f[0] != "userID" || f[1] != "artistID") {
+    file.fail("expected the header 'userID<TAB>artistID<TAB>weight'");
   }
   Dataset ds;
   ds.name = fs::path(dir).filename().string();
   if (ds.name.empty()) ds.name = fs::path(dir).parent_path().filename().string();
   ds.format = "kgcn";
   std::vector<int64_t> us, is;
-  while (lines.next(&l)) {
-    const auto f = fields(l, " \t", true);
+  while (file.next(&l)) {
+    split_blanks(l, &f);
     if (f.size() < 2 || f.size() > 3) {
-      fail(path, lines.number(), "expected 3 fields (userID artistID weight), got " + std::to_string(f.size()));
+      file.fail("expected 3 fields (userID artistID weight), got " + std::to_string(f.size()));
     }
-    const int64_t u = to_int(f[0], path, lines.number(), 1);
-    const int64_t i = to_int(f[1], path, lines.number(), 2);
-    if (f.size() == 3) to_int(f[2], path, lines.number(), 3);
+    const int64_t u = file.id(f[0], 1);
+    const int64_t i = file.id(f[1], 2);
+    if (f.size() == 3) file.integer(f[2], 3);
     if (!linked.count(i)) continue;
     us.push_back(u);
     is.push_back(i);
@@ -259,30 +192,98 @@ Dataset load_kgcn_interactions(const std::string& dir) {
   return ds;
 }
 
+namespace {
+
+constexpr int kAgeLow[] = {1, 18, 25, 35, 45, 50, 56};  // MovieLens' age groups
+
+// u.genre ("name|index", indices 0, 1, ... in order), or the 19 genres of
+// MovieLens 100K by number when the folder has none.
+std::vector<std::string> read_genres(const std::string& dir) {
+  std::vector<std::string> genres;
+  if (!exists(dir, "u.genre")) {
+    for (int g = 0; g < 19; ++g) genres.push_back("genre" + std::to_string(g));
+    return genres;
+  }
+  TextFile file(path_join(dir, "u.genre"));
+  std::string_view l;
+  std::vector<std::string_view> f;
+  while (file.next(&l)) {
+    split_on(l, "|", &f);
+    if (f.size() != 2)
+      file.fail("expected 2 fields separated by '|', got " + std::to_string(f.size()));
+    if (file.id(f[1], 2) != static_cast<int64_t>(genres.size())) {
+      file.fail("genres must be numbered 0, 1, ... in order");
+    }
+    // Genre g is node g of type "genre": a repeated name would merge two.
+    if (std::find(genres.begin(), genres.end(), f[0]) != genres.end()) {
+      file.fail("genre '" + std::string(f[0]) + "' is listed twice");
+    }
+    genres.emplace_back(f[0]);
+  }
+  return genres;
+}
+
+// One u.user row of a user of the data set (dense id, age group).
+struct UserRow {
+  int32_t user, age;
+  std::string gender, occupation;
+};
+
+std::vector<UserRow> read_user_rows(const std::string& dir, const IdMap& users) {
+  TextFile file(path_join(dir, "u.user"));
+  std::string_view l;
+  std::vector<std::string_view> f;
+  std::vector<UserRow> rows;
+  while (file.next(&l)) {
+    split_on(l, "|", &f);
+    if (f.size() != 5)
+      file.fail("expected 5 fields separated by '|', got " + std::to_string(f.size()));
+    const int32_t uid = file.id(f[0], 1);
+    const int64_t age = file.integer(f[1], 2);
+    if (age < 0) file.fail("age " + std::to_string(age) + " is negative");
+    if (f[2] != "M" && f[2] != "F") file.fail("gender '" + std::string(f[2]) + "' is not M or F");
+    if (f[3].empty()) file.fail("empty occupation");
+    int32_t group = 0;
+    for (int32_t g = 0; g < 7; ++g) {
+      if (age >= kAgeLow[g]) group = g;
+    }
+    const int32_t u = users.find(std::to_string(uid));
+    if (u < 0) continue;
+    rows.push_back({u, group, std::string(f[2]), std::string(f[3])});
+  }
+  return rows;
+}
+
+// The item-has-genre edges of u.item (genre flags in fields 6, 7, ...).
+void add_item_genres(const std::string& dir, const IdMap& items, size_t num_genres,
+                     int32_t relation, TypedGraphBuilder* b) {
+  TextFile file(path_join(dir, "u.item"));
+  std::string_view l;
+  std::vector<std::string_view> f;
+  const size_t want = 5 + num_genres;
+  while (file.next(&l)) {
+    split_on(l, "|", &f);
+    if (f.size() != want) {
+      file.fail("expected " + std::to_string(want) + " fields separated by '|', got " +
+                std::to_string(f.size()));
+    }
+    const int32_t i = items.find(std::to_string(file.id(f[0], 1)));
+    for (size_t g = 0; g < num_genres; ++g) {
+      const std::string_view flag = f[5 + g];
+      if (flag != "0" && flag != "1") {
+        file.fail("genre flag " + std::to_string(6 + g) + " ('" + shown(flag) + "') is not 0 or 1");
+      }
+      if (flag == "1" && i >= 0) b->add_edge(relation, i, static_cast<int32_t>(g));
+    }
+  }
+}
+
+}  // namespace
+
 TypedGraph load_movielens_side(const std::string& dir, const IdMap& users, const IdMap& items,
                                bool inverse) {
-  std::vector<std::string> genres;
-  if (exists(dir, "u.genre")) {
-    const std::string path = join(dir, "u.genre");
-    const std::string text = read_file(path);
-    Lines lines(text);
-    std::string_view l;
-    while (lines.next(&l)) {
-      const auto f = fields(l, "|", false);
-      if (f.size() != 2) fail(path, lines.number(), "expected 2 fields separated by '|', got " + std::to_string(f.size()));
-      if (to_int(f[1], path, lines.number(), 2) != static_cast<int64_t>(genres.size())) {
-        fail(path, lines.number(), "genres must be numbered 0, 1, ... in order");
-      }
-      // Genre g is node g of type "genre": a repeated name would merge two.
-      if (std::find(genres.begin(), genres.end(), f[0]) != genres.end()) {
-        fail(path, lines.number(), "genre '" + std::string(f[0]) + "' is listed twice");
-      }
-      genres.emplace_back(f[0]);
-    }
-  } else {
-    for (int g = 0; g < 19; ++g) genres.push_back("genre" + std::to_string(g));
-  }
-  static const int kAgeLow[] = {1, 18, 25, 35, 45, 50, 56};
+  const std::vector<std::string> genres = read_genres(dir);
+  const std::vector<UserRow> rows = read_user_rows(dir, users);
   TypedGraphBuilder b;
   const int32_t tu = b.add_node_type("user", users);
   const int32_t ti = b.add_node_type("item", items);
@@ -292,32 +293,6 @@ TypedGraph load_movielens_side(const std::string& dir, const IdMap& users, const
   gender_ids.intern("F");
   gender_ids.intern("M");
   // Occupations are the distinct values of u.user (u.occupation lists the same).
-  struct UserRow {
-    int32_t user, age;
-    std::string gender, occupation;
-  };
-  std::vector<UserRow> rows;
-  {
-    const std::string path = join(dir, "u.user");
-    const std::string text = read_file(path);
-    Lines lines(text);
-    std::string_view l;
-    while (lines.next(&l)) {
-      const auto f = fields(l, "|", false);
-      if (f.size() != 5) fail(path, lines.number(), "expected 5 fields separated by '|', got " + std::to_string(f.size()));
-      const int64_t uid = to_int(f[0], path, lines.number(), 1);
-      const int64_t age = to_int(f[1], path, lines.number(), 2);
-      if (f[2] != "M" && f[2] != "F") fail(path, lines.number(), "gender '" + std::string(f[2]) + "' is not M or F");
-      if (f[3].empty()) fail(path, lines.number(), "empty occupation");
-      int32_t group = 0;
-      for (int32_t g = 0; g < 7; ++g) {
-        if (age >= kAgeLow[g]) group = g;
-      }
-      const int32_t u = users.find(std::to_string(uid));
-      if (u < 0) continue;
-      rows.push_back({u, group, std::string(f[2]), std::string(f[3])});
-    }
-  }
   std::vector<std::string> occupations;
   for (const auto& r : rows) occupations.push_back(r.occupation);
   std::sort(occupations.begin(), occupations.end());
@@ -336,29 +311,7 @@ TypedGraph load_movielens_side(const std::string& dir, const IdMap& users, const
     b.add_edge(r_gender, r.user, gender_ids.find(r.gender));
     b.add_edge(r_occ, r.user, occupation_ids.find(r.occupation));
   }
-  {
-    const std::string path = join(dir, "u.item");
-    const std::string text = read_file(path);
-    Lines lines(text);
-    std::string_view l;
-    const size_t want = 5 + genres.size();
-    while (lines.next(&l)) {
-      const auto f = fields(l, "|", false);
-      if (f.size() != want) {
-        fail(path, lines.number(), "expected " + std::to_string(want) + " fields separated by '|', got " +
-                                       std::to_string(f.size()));
-      }
-      const int64_t iid = to_int(f[0], path, lines.number(), 1);
-      const int32_t i = items.find(std::to_string(iid));
-      for (size_t g = 0; g < genres.size(); ++g) {
-        const std::string_view flag = f[5 + g];
-        if (flag != "0" && flag != "1") {
-          fail(path, lines.number(), "genre flag " + std::to_string(6 + g) + " ('" + std::string(flag) + "') is not 0 or 1");
-        }
-        if (flag == "1" && i >= 0) b.add_edge(r_genre, i, static_cast<int32_t>(g));
-      }
-    }
-  }
+  add_item_genres(dir, items, genres.size(), r_genre, &b);
   return b.build(inverse);
 }
 
@@ -366,7 +319,8 @@ std::shared_ptr<const TypedGraph> load_side_graph(const std::string& dir, const 
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return nullptr;
   if (exists(dir, "kg_final.txt")) {
-    return std::make_shared<const TypedGraph>(load_kgat_kg(join(dir, "kg_final.txt"), ds.items, true));
+    return std::make_shared<const TypedGraph>(
+        load_kgat_kg(path_join(dir, "kg_final.txt"), ds.items, true));
   }
   if (exists(dir, "kg.txt") && exists(dir, "item_index2entity_id.txt")) {
     return std::make_shared<const TypedGraph>(load_kgcn_kg(dir, ds.items, true));

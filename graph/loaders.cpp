@@ -2,6 +2,7 @@
 
 #include "base/file_io.h"
 #include "graph/kg_loaders.h"
+#include "graph/text.h"
 
 #include <algorithm>
 #include <atomic>
@@ -20,128 +21,6 @@ namespace gnnrec {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr int64_t kMaxId = INT32_MAX;
-
-std::string join(const std::string& dir, const char* name) {
-  return (fs::path(dir) / name).string();
-}
-
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (is_blank(s.front()) || s.front() == '\n')) s.remove_prefix(1);
-  while (!s.empty() && (is_blank(s.back()) || s.back() == '\n')) s.remove_suffix(1);
-  return s;
-}
-
-// Iterates over the non-blank lines of a buffer with 1-based line numbers;
-// a trailing '\r' is dropped so "\r\n" files read like "\n" files.
-class Lines {
- public:
-  explicit Lines(std::string_view text) : text_(text) {}
-  bool next(std::string_view* line) {
-    while (pos_ < text_.size()) {
-      size_t end = text_.find('\n', pos_);
-      if (end == std::string_view::npos) end = text_.size();
-      std::string_view l = text_.substr(pos_, end - pos_);
-      pos_ = end + 1;
-      ++number_;
-      if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
-      if (trim(l).empty()) continue;
-      *line = l;
-      return true;
-    }
-    return false;
-  }
-  int64_t number() const { return number_; }
-
- private:
-  std::string_view text_;
-  size_t pos_ = 0;
-  int64_t number_ = 0;
-};
-
-[[noreturn]] void fail(const std::string& path, int64_t line, const std::string& what) {
-  throw DataError(path + ":" + std::to_string(line) + ": " + what);
-}
-
-// Quoted for messages, shortened so one bad megabyte-long token still gives
-// a readable one-line error.
-std::string shown(std::string_view tok) {
-  constexpr size_t kMax = 40;
-  if (tok.size() <= kMax) return std::string(tok);
-  return std::string(tok.substr(0, kMax)) + "...";
-}
-
-int64_t parse_int(std::string_view tok, const std::string& path, int64_t line, int field) {
-  int64_t v = 0;
-  const char* end = tok.data() + tok.size();
-  auto [p, ec] = std::from_chars(tok.data(), end, v);
-  if (ec == std::errc::result_out_of_range && p == end) {
-    fail(path, line, "field " + std::to_string(field) + " ('" + shown(tok) +
-                         "') does not fit a 64-bit integer");
-  }
-  if (tok.empty() || ec != std::errc() || p != end) {
-    fail(path, line, "field " + std::to_string(field) + " ('" + shown(tok) +
-                         "') is not an integer");
-  }
-  return v;
-}
-
-int32_t parse_id(std::string_view tok, const std::string& path, int64_t line, int field) {
-  int64_t v = 0;
-  const char* end = tok.data() + tok.size();
-  auto [p, ec] = std::from_chars(tok.data(), end, v);
-  const bool overflow = ec == std::errc::result_out_of_range && p == end;
-  if (!overflow && (tok.empty() || ec != std::errc() || p != end)) {
-    fail(path, line, "field " + std::to_string(field) + " ('" + shown(tok) +
-                         "') is not an integer");
-  }
-  if (overflow || v < 0 || v > kMaxId) {
-    fail(path, line, "id " + shown(tok) + " out of range [0, " + std::to_string(kMaxId) + "]");
-  }
-  return static_cast<int32_t>(v);
-}
-
-float parse_rating(std::string_view tok, const std::string& path, int64_t line, int field) {
-  float v = 0;
-  const char* end = tok.data() + tok.size();
-  auto [p, ec] = std::from_chars(tok.data(), end, v);
-  if (tok.empty() || ec != std::errc() || p != end || !std::isfinite(v)) {
-    fail(path, line, "field " + std::to_string(field) + " ('" + shown(tok) +
-                         "') is not a finite number");
-  }
-  return v;
-}
-
-// Splits on runs of spaces/tabs.
-void split_blanks(std::string_view line, std::vector<std::string_view>* out) {
-  out->clear();
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && is_blank(line[i])) ++i;
-    size_t j = i;
-    while (j < line.size() && !is_blank(line[j])) ++j;
-    if (j > i) out->push_back(line.substr(i, j - i));
-    i = j;
-  }
-}
-
-// Splits on an exact separator; fields are trimmed of blanks.
-void split_on(std::string_view line, std::string_view sep, std::vector<std::string_view>* out) {
-  out->clear();
-  size_t i = 0;
-  while (true) {
-    size_t j = line.find(sep, i);
-    if (j == std::string_view::npos) {
-      out->push_back(trim(line.substr(i)));
-      return;
-    }
-    out->push_back(trim(line.substr(i, j - i)));
-    i = j + sep.size();
-  }
-}
 
 void apply_map(const std::vector<int32_t>& old_to_new, std::vector<int32_t>* ids) {
   for (int32_t& v : *ids) v = old_to_new[static_cast<size_t>(v)];
@@ -228,57 +107,52 @@ std::string parent_name(const std::string& file) {
 
 // Parses one LightGCN text file into raw (not yet dense) ids. With
 // `train_users` (sorted raw ids), a user line with items must name one.
-void parse_lightgcn(const std::string& path, const std::string& text, Interactions* out,
-                    const std::vector<int32_t>* train_users) {
+void parse_lightgcn(TextFile& f, Interactions* out, const std::vector<int32_t>* train_users) {
   // Size guess: ~6 bytes per token in the published files.
-  out->reserve(text.size() / 6);
-  Lines lines(text);
+  out->reserve(f.bytes() / 6);
   std::string_view line;
   std::vector<std::string_view> tok;
-  while (lines.next(&line)) {
+  while (f.next(&line)) {
     split_blanks(line, &tok);
-    const int32_t u = parse_id(tok[0], path, lines.number(), 1);
+    const int32_t u = f.id(tok[0], 1);
     if (tok.size() < 2) continue;  // a user without interactions
     if (train_users != nullptr &&
         !std::binary_search(train_users->begin(), train_users->end(), u)) {
-      fail(path, lines.number(),
-           "user " + std::to_string(u) + " has no training interactions");
+      f.fail("user " + std::to_string(u) + " has no training interactions");
     }
     for (size_t k = 1; k < tok.size(); ++k) {
       out->user.push_back(u);
-      out->item.push_back(parse_id(tok[k], path, lines.number(), static_cast<int>(k + 1)));
+      out->item.push_back(f.id(tok[k], static_cast<int>(k + 1)));
     }
   }
 }
 
 // Shared by the two MovieLens formats, which differ only in the separator.
 Dataset load_movielens(const std::string& path, bool tab_separated, const char* format) {
-  const std::string text = read_file(path);
+  TextFile file(path);
   Dataset ds;
   ds.name = parent_name(path);
   ds.format = format;
   Interactions& x = ds.train;
-  x.reserve(text.size() / 16);
-  x.rating.reserve(text.size() / 16);
-  x.timestamp.reserve(text.size() / 16);
-  Lines lines(text);
+  x.reserve(file.bytes() / 16);
+  x.rating.reserve(file.bytes() / 16);
+  x.timestamp.reserve(file.bytes() / 16);
   std::string_view line;
   std::vector<std::string_view> f;
-  while (lines.next(&line)) {
+  while (file.next(&line)) {
     if (tab_separated) {
       split_blanks(line, &f);
     } else {
       split_on(line, "::", &f);
     }
     if (f.size() != 4) {
-      fail(path, lines.number(),
-           std::string("expected 4 fields separated by ") +
-               (tab_separated ? "tabs" : "'::'") + ", got " + std::to_string(f.size()));
+      file.fail(std::string("expected 4 fields separated by ") + (tab_separated ? "tabs" : "'::'") +
+                ", got " + std::to_string(f.size()));
     }
-    x.user.push_back(parse_id(f[0], path, lines.number(), 1));
-    x.item.push_back(parse_id(f[1], path, lines.number(), 2));
-    x.rating.push_back(parse_rating(f[2], path, lines.number(), 3));
-    x.timestamp.push_back(parse_int(f[3], path, lines.number(), 4));
+    x.user.push_back(file.id(f[0], 1));
+    x.item.push_back(file.id(f[1], 2));
+    x.rating.push_back(file.number(f[2], 3));
+    x.timestamp.push_back(file.integer(f[3], 4));
   }
   if (x.empty()) throw DataError(path + ": no interactions");
   ds.users = densify({&x.user});
@@ -291,46 +165,6 @@ Dataset load_movielens(const std::string& path, bool tab_separated, const char* 
 std::string describe(char delim) {
   if (delim == '\t') return "tabs";
   return std::string("'") + delim + "'";
-}
-
-// Splits one record on `delim`, honouring double-quoted fields ("a,b" and
-// "say ""hi""" are one field each). Fields are trimmed and unquoted.
-void split_delimited(std::string_view line, char delim, std::vector<std::string>* out) {
-  out->clear();
-  std::string field;
-  bool quoted = false;
-  bool was_quoted = false;
-  for (size_t i = 0; i <= line.size(); ++i) {
-    const bool at_end = i == line.size();
-    const char c = at_end ? delim : line[i];
-    if (quoted) {
-      if (at_end) {
-        quoted = false;  // unterminated quote: take what is there
-      } else if (c == '"') {
-        if (i + 1 < line.size() && line[i + 1] == '"') {
-          field.push_back('"');
-          ++i;
-        } else {
-          quoted = false;
-        }
-        continue;
-      } else {
-        field.push_back(c);
-        continue;
-      }
-    }
-    if (c == delim) {
-      out->push_back(was_quoted ? field : std::string(trim(field)));
-      field.clear();
-      was_quoted = false;
-    } else if (c == '"' && trim(field).empty()) {
-      field.clear();
-      quoted = true;
-      was_quoted = true;
-    } else if (!(was_quoted && is_blank(c))) {
-      field.push_back(c);
-    }
-  }
 }
 
 enum class Column { kOther, kUser, kItem, kRating, kTimestamp };
@@ -387,14 +221,15 @@ std::string detect_format(const std::string& dir) {
 std::vector<std::string> dataset_source_files(const std::string& dir) {
   const std::string format = detect_format(dir);
   if (format == "lightgcn") {
-    std::vector<std::string> files{join(dir, "train.txt")};
+    std::vector<std::string> files{path_join(dir, "train.txt")};
     std::error_code ec;
-    if (fs::exists(join(dir, "test.txt"), ec)) files.push_back(join(dir, "test.txt"));
+    if (fs::exists(path_join(dir, "test.txt"), ec)) files.push_back(path_join(dir, "test.txt"));
     return files;
   }
-  if (format == "ml-100k") return {join(dir, "u.data")};
-  if (format == "ml-1m") return {join(dir, "ratings.dat")};
-  if (format == "kgcn") return {join(dir, "user_artists.dat"), join(dir, "item_index2entity_id.txt")};
+  if (format == "ml-100k") return {path_join(dir, "u.data")};
+  if (format == "ml-1m") return {path_join(dir, "ratings.dat")};
+  if (format == "kgcn")
+    return {path_join(dir, "user_artists.dat"), path_join(dir, "item_index2entity_id.txt")};
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string ext = entry.path().extension().string();
@@ -411,9 +246,9 @@ Dataset load_dataset(const std::string& dir) {
   if (format == "lightgcn") {
     ds = load_lightgcn(dir);
   } else if (format == "ml-100k") {
-    ds = load_movielens_100k(join(dir, "u.data"));
+    ds = load_movielens_100k(path_join(dir, "u.data"));
   } else if (format == "ml-1m") {
-    ds = load_movielens_1m(join(dir, "ratings.dat"));
+    ds = load_movielens_1m(path_join(dir, "ratings.dat"));
   } else if (format == "kgcn") {
     ds = load_kgcn_interactions(dir);
   } else {
@@ -425,14 +260,14 @@ Dataset load_dataset(const std::string& dir) {
 }
 
 Dataset load_lightgcn(const std::string& dir) {
-  const std::string train_path = join(dir, "train.txt");
-  const std::string test_path = join(dir, "test.txt");
+  const std::string train_path = path_join(dir, "train.txt");
+  const std::string test_path = path_join(dir, "test.txt");
   Dataset ds;
   ds.name = base_name(dir);
   ds.format = "lightgcn";
   {
-    const std::string text = read_file(train_path);
-    parse_lightgcn(train_path, text, &ds.train, nullptr);
+    TextFile train(train_path);
+    parse_lightgcn(train, &ds.train, nullptr);
   }
   if (ds.train.empty()) throw DataError(train_path + ": no interactions");
   std::error_code ec;
@@ -441,8 +276,8 @@ Dataset load_lightgcn(const std::string& dir) {
     std::vector<int32_t> train_users = ds.train.user;
     std::sort(train_users.begin(), train_users.end());
     train_users.erase(std::unique(train_users.begin(), train_users.end()), train_users.end());
-    const std::string text = read_file(test_path);
-    parse_lightgcn(test_path, text, &ds.test, &train_users);
+    TextFile test(test_path);
+    parse_lightgcn(test, &ds.test, &train_users);
   }
   ds.users = densify({&ds.train.user, &ds.test.user});
   ds.items = densify({&ds.train.item, &ds.test.item});
@@ -457,70 +292,81 @@ Dataset load_movielens_1m(const std::string& ratings_dat) {
   return load_movielens(ratings_dat, /*tab_separated=*/false, "ml-1m");
 }
 
-Dataset load_delimited(const std::string& path) {
-  std::string text = read_file(path);
-  if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);  // UTF-8 byte order mark
-  Lines lines(text);
-  std::string_view line;
-  if (!lines.next(&line)) throw DataError(path + ": no interactions");
+namespace {
 
-  const int64_t header_line = lines.number();
+// The header of a delimited file: its delimiter and the column of each role.
+struct DelimitedHeader {
   char delim = 0;
+  size_t fields = 0;
+  int col[5] = {-1, -1, -1, -1, -1};  // indexed by Column
+  int of(Column c) const { return col[static_cast<int>(c)]; }
+};
+
+// Reads the header from `file`'s current line (the first non-blank one).
+DelimitedHeader read_header(const TextFile& file, std::string_view line) {
+  DelimitedHeader h;
   size_t best = 0;
   for (char c : {',', '\t', ';', '|'}) {
     const auto n = static_cast<size_t>(std::count(line.begin(), line.end(), c));
     if (n > best) {
       best = n;
-      delim = c;
+      h.delim = c;
     }
   }
-  if (delim == 0) {
-    fail(path, header_line, "header '" + shown(line) +
-                                "' has no delimiter (looked for ',', tab, ';', '|')");
+  if (h.delim == 0) {
+    file.fail("header '" + shown(line) + "' has no delimiter (looked for ',', tab, ';', '|')");
   }
-  std::vector<std::string> header;
-  split_delimited(line, delim, &header);
-  int col[5] = {-1, -1, -1, -1, -1};  // indexed by Column
-  for (size_t k = 0; k < header.size(); ++k) {
-    const Column c = classify(header[k]);
+  std::vector<std::string> names;
+  split_delimited(line, h.delim, &names);
+  h.fields = names.size();
+  for (size_t k = 0; k < names.size(); ++k) {
+    const Column c = classify(names[k]);
     if (c == Column::kOther) continue;
-    int& slot = col[static_cast<int>(c)];
+    int& slot = h.col[static_cast<int>(c)];
     if (slot >= 0) {
-      fail(path, header_line, "columns '" + header[static_cast<size_t>(slot)] + "' and '" +
-                                  header[k] + "' have the same role");
+      file.fail("columns '" + names[static_cast<size_t>(slot)] + "' and '" + names[k] +
+                "' have the same role");
     }
     slot = static_cast<int>(k);
   }
-  const int cu = col[static_cast<int>(Column::kUser)];
-  const int ci = col[static_cast<int>(Column::kItem)];
-  const int cr = col[static_cast<int>(Column::kRating)];
-  const int ct = col[static_cast<int>(Column::kTimestamp)];
-  if (cu < 0) fail(path, header_line, "header has no user column (user, user_id, userid, uid)");
-  if (ci < 0) {
-    fail(path, header_line,
-         "header has no item column (item, item_id, itemid, iid, movie_id, movieid)");
+  if (h.of(Column::kUser) < 0) file.fail("header has no user column (user, user_id, userid, uid)");
+  if (h.of(Column::kItem) < 0) {
+    file.fail("header has no item column (item, item_id, itemid, iid, movie_id, movieid)");
   }
+  return h;
+}
+
+}  // namespace
+
+Dataset load_delimited(const std::string& path) {
+  TextFile file(path);
+  std::string_view line;
+  if (!file.next(&line)) throw DataError(path + ": no interactions");
+  const DelimitedHeader h = read_header(file, line);
+  const int cu = h.of(Column::kUser);
+  const int ci = h.of(Column::kItem);
+  const int cr = h.of(Column::kRating);
+  const int ct = h.of(Column::kTimestamp);
 
   Dataset ds;
   ds.name = parent_name(path);
   ds.format = "csv";
   Interactions& x = ds.train;
   std::vector<std::string> f;
-  while (lines.next(&line)) {
-    split_delimited(line, delim, &f);
-    if (f.size() != header.size()) {
-      fail(path, lines.number(),
-           "expected " + std::to_string(header.size()) + " fields separated by " +
-               describe(delim) + ", got " + std::to_string(f.size()));
+  while (file.next(&line)) {
+    split_delimited(line, h.delim, &f);
+    if (f.size() != h.fields) {
+      file.fail("expected " + std::to_string(h.fields) + " fields separated by " +
+                describe(h.delim) + ", got " + std::to_string(f.size()));
     }
     const std::string& u = f[static_cast<size_t>(cu)];
     const std::string& i = f[static_cast<size_t>(ci)];
-    if (u.empty()) fail(path, lines.number(), "empty user id (field " + std::to_string(cu + 1) + ")");
-    if (i.empty()) fail(path, lines.number(), "empty item id (field " + std::to_string(ci + 1) + ")");
+    if (u.empty()) file.fail("empty user id (field " + std::to_string(cu + 1) + ")");
+    if (i.empty()) file.fail("empty item id (field " + std::to_string(ci + 1) + ")");
     x.user.push_back(ds.users.intern(u));
     x.item.push_back(ds.items.intern(i));
-    if (cr >= 0) x.rating.push_back(parse_rating(f[static_cast<size_t>(cr)], path, lines.number(), cr + 1));
-    if (ct >= 0) x.timestamp.push_back(parse_int(f[static_cast<size_t>(ct)], path, lines.number(), ct + 1));
+    if (cr >= 0) x.rating.push_back(file.number(f[static_cast<size_t>(cr)], cr + 1));
+    if (ct >= 0) x.timestamp.push_back(file.integer(f[static_cast<size_t>(ct)], ct + 1));
   }
   if (x.empty()) throw DataError(path + ": no interactions");
   apply_map(ds.users.canonicalize(), &x.user);
@@ -579,8 +425,8 @@ void write_lightgcn(const Dataset& ds, const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw DataError(dir + ": cannot create directory: " + ec.message());
-  write_file_atomic(join(dir, "train.txt"), lightgcn_text(ds.train, ds.num_users()));
-  write_file_atomic(join(dir, "test.txt"), lightgcn_text(ds.test, ds.num_users()));
+  write_file_atomic(path_join(dir, "train.txt"), lightgcn_text(ds.train, ds.num_users()));
+  write_file_atomic(path_join(dir, "test.txt"), lightgcn_text(ds.test, ds.num_users()));
 }
 
 }  // namespace gnnrec
