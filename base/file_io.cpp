@@ -1,10 +1,12 @@
 #include "base/file_io.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -71,7 +73,10 @@ void write_file_atomic(const std::string& path, std::initializer_list<std::strin
     fail(path, "cannot write", err);
   }
   // Make the rename itself durable.
-  const std::string dir = std::filesystem::path(path).parent_path().string();
+  sync_directory(std::filesystem::path(path).parent_path().string());
+}
+
+void sync_directory(const std::string& dir) {
   const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);
@@ -89,8 +94,21 @@ void append_line_durable(const std::string& path, std::string_view line) {
 }
 
 std::string read_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail(path, "cannot open", errno);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    fail(path, "cannot open", err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw DataError(
+        path + ": cannot read: " +
+        (S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file (a FIFO, socket or device)"));
+  }
   std::string out;
   char buf[1 << 16];
   for (;;) {
@@ -119,6 +137,50 @@ uint64_t checksum64(const char* p, size_t n) {
   }
   for (; k < n; ++k) h = (h ^ static_cast<unsigned char>(p[k])) * kPrime;
   return h;
+}
+
+namespace {
+
+constexpr uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+// MurmurHash3's 64-bit finaliser: every input bit reaches every output bit.
+constexpr uint64_t fmix64(uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdULL;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ULL;
+  k ^= k >> 33;
+  return k;
+}
+
+}  // namespace
+
+uint64_t content_hash64(const char* p, size_t n) {
+  // One lane of MurmurHash3 x64: each 8-byte word is mixed before it is
+  // folded in, so unlike checksum64 a change in any byte moves the whole
+  // hash (checksum64 confines a change in a word's top byte to the top bits).
+  constexpr uint64_t c1 = 0x87c37b91114253d5ULL, c2 = 0x4cf5ad432745937fULL;
+  uint64_t h = 0x9368e53c2f6af274ULL ^ n;
+  size_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + k, 8);
+    h ^= rotl(w * c1, 31) * c2;
+    h = rotl(h, 27) * 5 + 0x52dce729;
+  }
+  uint64_t tail = 0;
+  for (size_t t = 0; k + t < n; ++t)
+    tail |= static_cast<uint64_t>(static_cast<unsigned char>(p[k + t])) << (8 * t);
+  h ^= rotl(tail * c1, 31) * c2;
+  return fmix64(h);
+}
+
+std::string file_fingerprint(const std::string& path) {
+  const std::string bytes = read_file(path);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx",
+                static_cast<unsigned long long>(content_hash64(bytes.data(), bytes.size())));
+  return std::to_string(bytes.size()) + ":" + hex;
 }
 
 }  // namespace gnnrec

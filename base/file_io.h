@@ -35,15 +35,30 @@ inline void write_file_atomic(const std::string& path, std::string_view contents
 using WriteHook = int (*)(const std::string& path);
 void set_write_hook(WriteHook hook);
 
+// fsyncs a directory, so that the renames and creations in it are durable
+// (best effort: a directory that cannot be opened is skipped).
+void sync_directory(const std::string& dir);
+
 // Appends one line ('\n' added) and fsyncs it; DataError on failure.
 void append_line_durable(const std::string& path, std::string_view line);
 
 // The whole file in one buffer (parsing from memory is what makes loading
-// fast); DataError "PATH: cannot open: REASON" or "PATH: cannot read: REASON".
+// fast); DataError "PATH: cannot open: REASON" or "PATH: cannot read: REASON"
+// (also for a directory, FIFO, socket or device: never blocks on a FIFO).
 std::string read_file(const std::string& path);
 
 // A fast 64-bit FNV-1a variant over 8-byte words (then the tail bytes), for
 // integrity checks of cache and checkpoint files; not cryptographic.
 uint64_t checksum64(const char* p, size_t n);
+
+// A well-mixed 64-bit hash of n bytes (one lane of MurmurHash3 x64, with its
+// finaliser), for content fingerprints: any changed byte changes about half
+// the bits. Not cryptographic: it detects edits, not tampering.
+uint64_t content_hash64(const char* p, size_t n);
+
+// "SIZE:HASH" of a file's bytes (content_hash64 in 16 hex digits), what a
+// run records of each data file it read and the data cache is keyed on.
+// DataError as read_file.
+std::string file_fingerprint(const std::string& path);
 
 }  // namespace gnnrec

@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 constexpr char kMagic[8] = {'G', 'N', 'N', 'R', 'E', 'C', 'D', 'S'};
 // Bump whenever the payload layout or the loaders' output changes, so old
 // caches are not trusted.
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 2: keyed on content
 constexpr size_t kHeaderSize = 8 + 4 + 4 + 8 + 8 + 8;
 
 class Writer {
@@ -160,16 +160,10 @@ std::string dataset_fingerprint(const std::string& dir) {
   const std::vector<std::string> files = dataset_source_files(dir);
   std::string key = "gnnrec-dataset-cache v" + std::to_string(kVersion) + "\n" +
                     absolute_dir(dir) + "\n";
+  // Keyed on content, not size and mtime: an edit that keeps both (a
+  // reordered line, a restored timestamp) must not return stale data.
   for (const std::string& f : files) {
-    std::error_code ec;
-    const auto size = fs::file_size(f, ec);
-    if (ec) throw DataError(f + ": cannot open: " + ec.message());
-    const auto mtime = fs::last_write_time(f, ec);
-    if (ec) throw DataError(f + ": cannot open: " + ec.message());
-    const auto ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(mtime.time_since_epoch()).count();
-    key += fs::path(f).filename().string() + " " + std::to_string(size) + " " +
-           std::to_string(ns) + "\n";
+    key += fs::path(f).filename().string() + " " + file_fingerprint(f) + "\n";
   }
   return key;
 }
@@ -255,7 +249,7 @@ bool load_dataset_binary(const std::string& path, const std::string& key, Datase
 
 Dataset load_dataset_cached(const std::string& dir, const std::string& cache_dir) {
   // Fingerprint before loading: if a file changes while it is parsed, the
-  // recorded (old) size/mtime will not match next time and force a reload.
+  // recorded (old) content hash will not match next time and force a reload.
   const std::string key = dataset_fingerprint(dir);
   const std::string where = cache_dir.empty() ? default_cache_dir() : cache_dir;
   if (where.empty()) return load_dataset(dir);

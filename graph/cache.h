@@ -19,15 +19,17 @@ namespace gnnrec {
 // $XDG_CACHE_HOME/gnnrec/datasets, else $HOME/.cache/gnnrec/datasets; no
 // caching when none is set), named by a hash of the absolute directory path.
 // Its key records the format version, the absolute path and the size and
-// mtime (ns) of every source file; the cache is ignored, reloaded and
-// rewritten when any differs or when the file is truncated or corrupt.
+// content hash (base/file_io.h: file_fingerprint) of every source file; the
+// cache is ignored, reloaded and rewritten when any differs or when the
+// file is truncated or corrupt.
 // Written atomically (temporary file + rename), so concurrent processes
 // at worst both write it. Cache failures (unwritable directory) never fail
 // the load: caching is skipped. Load errors throw as load_dataset does.
 Dataset load_dataset_cached(const std::string& dir, const std::string& cache_dir = "");
 
 // The cache key for `dir` as load_dataset_cached computes it (path, format
-// version, size and mtime of each source file). Throws like detect_format.
+// version, size and content hash of each source file). Throws like
+// detect_format.
 std::string dataset_fingerprint(const std::string& dir);
 
 // Where load_dataset_cached keeps the cache of `dir` inside cache_dir.

@@ -134,6 +134,7 @@ std::unordered_map<int64_t, int64_t> read_item_entities(const std::string& map_p
     }
     entity_of.emplace(item, entity);
   }
+  if (entity_of.empty()) throw DataError(map_path + ": no items");
   return entity_of;
 }
 
@@ -216,10 +217,11 @@ std::vector<std::string> read_genres(const std::string& dir) {
     }
     // Genre g is node g of type "genre": a repeated name would merge two.
     if (std::find(genres.begin(), genres.end(), f[0]) != genres.end()) {
-      file.fail("genre '" + std::string(f[0]) + "' is listed twice");
+      file.fail("genre '" + shown(f[0]) + "' is listed twice");
     }
     genres.emplace_back(f[0]);
   }
+  if (genres.empty()) throw DataError(file.path() + ": no genres");
   return genres;
 }
 
@@ -234,14 +236,16 @@ std::vector<UserRow> read_user_rows(const std::string& dir, const IdMap& users) 
   std::string_view l;
   std::vector<std::string_view> f;
   std::vector<UserRow> rows;
+  int64_t read = 0;
   while (file.next(&l)) {
+    ++read;
     split_on(l, "|", &f);
     if (f.size() != 5)
       file.fail("expected 5 fields separated by '|', got " + std::to_string(f.size()));
     const int32_t uid = file.id(f[0], 1);
     const int64_t age = file.integer(f[1], 2);
     if (age < 0) file.fail("age " + std::to_string(age) + " is negative");
-    if (f[2] != "M" && f[2] != "F") file.fail("gender '" + std::string(f[2]) + "' is not M or F");
+    if (f[2] != "M" && f[2] != "F") file.fail("gender '" + shown(f[2]) + "' is not M or F");
     if (f[3].empty()) file.fail("empty occupation");
     int32_t group = 0;
     for (int32_t g = 0; g < 7; ++g) {
@@ -251,6 +255,7 @@ std::vector<UserRow> read_user_rows(const std::string& dir, const IdMap& users) 
     if (u < 0) continue;
     rows.push_back({u, group, std::string(f[2]), std::string(f[3])});
   }
+  if (read == 0) throw DataError(file.path() + ": no users");
   return rows;
 }
 
@@ -261,7 +266,9 @@ void add_item_genres(const std::string& dir, const IdMap& items, size_t num_genr
   std::string_view l;
   std::vector<std::string_view> f;
   const size_t want = 5 + num_genres;
+  int64_t read = 0;
   while (file.next(&l)) {
+    ++read;
     split_on(l, "|", &f);
     if (f.size() != want) {
       file.fail("expected " + std::to_string(want) + " fields separated by '|', got " +
@@ -276,6 +283,7 @@ void add_item_genres(const std::string& dir, const IdMap& items, size_t num_genr
       if (flag == "1" && i >= 0) b->add_edge(relation, i, static_cast<int32_t>(g));
     }
   }
+  if (read == 0) throw DataError(file.path() + ": no items");
 }
 
 }  // namespace
@@ -315,20 +323,31 @@ TypedGraph load_movielens_side(const std::string& dir, const IdMap& users, const
   return b.build(inverse);
 }
 
-std::shared_ptr<const TypedGraph> load_side_graph(const std::string& dir, const Dataset& ds) {
+std::vector<std::string> side_source_files(const std::string& dir) {
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return nullptr;
-  if (exists(dir, "kg_final.txt")) {
-    return std::make_shared<const TypedGraph>(
-        load_kgat_kg(path_join(dir, "kg_final.txt"), ds.items, true));
-  }
+  if (!fs::is_directory(dir, ec)) return {};
+  if (exists(dir, "kg_final.txt")) return {path_join(dir, "kg_final.txt")};
   if (exists(dir, "kg.txt") && exists(dir, "item_index2entity_id.txt")) {
-    return std::make_shared<const TypedGraph>(load_kgcn_kg(dir, ds.items, true));
+    return {path_join(dir, "kg.txt"), path_join(dir, "item_index2entity_id.txt")};
   }
   if (exists(dir, "u.data") && exists(dir, "u.user") && exists(dir, "u.item")) {
-    return std::make_shared<const TypedGraph>(load_movielens_side(dir, ds.users, ds.items, true));
+    std::vector<std::string> files{path_join(dir, "u.user"), path_join(dir, "u.item")};
+    if (exists(dir, "u.genre")) files.push_back(path_join(dir, "u.genre"));
+    return files;
   }
-  return nullptr;
+  return {};
+}
+
+std::shared_ptr<const TypedGraph> load_side_graph(const std::string& dir, const Dataset& ds) {
+  const std::vector<std::string> files = side_source_files(dir);
+  if (files.empty()) return nullptr;
+  const std::string first = fs::path(files.front()).filename().string();
+  if (first == "kg_final.txt") {
+    return std::make_shared<const TypedGraph>(load_kgat_kg(files.front(), ds.items, true));
+  }
+  if (first == "kg.txt")
+    return std::make_shared<const TypedGraph>(load_kgcn_kg(dir, ds.items, true));
+  return std::make_shared<const TypedGraph>(load_movielens_side(dir, ds.users, ds.items, true));
 }
 
 }  // namespace gnnrec

@@ -58,5 +58,8 @@ TypedGraph load_movielens_side(const std::string& dir, const IdMap& users, const
 // MovieLens 100K side information (u.user and u.item beside u.data).
 // nullptr when the folder has none.
 std::shared_ptr<const TypedGraph> load_side_graph(const std::string& dir, const Dataset& ds);
+// The files load_side_graph(dir, ...) reads (empty when it reads none), for
+// the record a run keeps of its inputs.
+std::vector<std::string> side_source_files(const std::string& dir);
 
 }  // namespace gnnrec

@@ -184,28 +184,51 @@ Column classify(std::string name) {
 
 }  // namespace
 
-std::string detect_format(const std::string& dir) {
+namespace {
+
+// The file that marks each single-file-detected format, and its name.
+struct FormatMarker {
+  const char* file;
+  const char* format;
+  const char* description;
+};
+constexpr FormatMarker kMarkers[] = {
+    {"train.txt", "lightgcn", "LightGCN text"},
+    {"u.data", "ml-100k", "MovieLens 100K"},
+    {"ratings.dat", "ml-1m", "MovieLens 1M"},
+    {"user_artists.dat", "kgcn", "KGCN music"},
+};
+
+// Whether DIR/name is there: a regular file is; a missing one is not; a
+// directory, FIFO or other special file of that name, or one that cannot be
+// looked at, is an error naming it (not "no data set found").
+bool has_source_file(const std::string& dir, const std::string& name) {
   std::error_code ec;
-  const fs::file_status st = fs::status(dir, ec);
-  if (!fs::exists(st)) {
-    throw DataError(dir + ": cannot open: " + std::strerror(ENOENT));
+  const fs::path p = fs::path(dir) / name;
+  const fs::file_status st = fs::status(p, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    throw DataError(p.string() + ": cannot open: " + ec.message());
   }
-  if (!fs::is_directory(st)) {
-    throw DataError(dir + ": not a directory (expected a data set folder)");
-  }
-  auto has = [&](const char* name) { return fs::is_regular_file(fs::path(dir) / name, ec); };
-  if (has("train.txt")) return "lightgcn";
-  if (has("u.data")) return "ml-100k";
-  if (has("ratings.dat")) return "ml-1m";
-  if (has("user_artists.dat")) return "kgcn";
+  if (!fs::exists(st)) return false;
+  if (fs::is_regular_file(st)) return true;
+  throw DataError(p.string() + ": not a regular file (" +
+                  (fs::is_directory(st) ? "a directory" : "a FIFO, socket or device") + ")");
+}
+
+// The one *.csv/*.tsv file of DIR; errors for none or several.
+std::string delimited_file(const std::string& dir) {
+  std::error_code ec;
   std::vector<std::string> delimited;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+  fs::directory_iterator it(dir, ec);
+  if (ec) throw DataError(dir + ": cannot read: " + ec.message());
+  for (const auto& entry : it) {
     const std::string ext = entry.path().extension().string();
-    if ((ext == ".csv" || ext == ".tsv") && entry.is_regular_file(ec)) {
+    if ((ext == ".csv" || ext == ".tsv") &&
+        has_source_file(dir, entry.path().filename().string())) {
       delimited.push_back(entry.path().filename().string());
     }
   }
-  if (delimited.size() == 1) return "csv";
+  if (delimited.size() == 1) return delimited.front();
   if (delimited.empty()) {
     throw DataError(dir +
                     ": no data set found (looked for train.txt, u.data, ratings.dat, "
@@ -218,26 +241,49 @@ std::string detect_format(const std::string& dir) {
                   " *.csv/*.tsv files (" + names + "); expected exactly one");
 }
 
+}  // namespace
+
+std::string detect_format(const std::string& dir) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(dir, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    throw DataError(dir + ": cannot open: " + ec.message());
+  }
+  if (!fs::exists(st)) {
+    throw DataError(dir + ": cannot open: " + std::strerror(ENOENT));
+  }
+  if (!fs::is_directory(st)) {
+    throw DataError(dir + ": not a directory (expected a data set folder)");
+  }
+  const FormatMarker* found = nullptr;
+  for (const FormatMarker& m : kMarkers) {
+    if (!has_source_file(dir, m.file)) continue;
+    if (found != nullptr) {
+      // Two data sets in one folder: picking one silently would train on
+      // whichever this list names first.
+      throw DataError(dir + ": holds two data sets, " + found->file + " (" + found->description +
+                      ") and " + m.file + " (" + m.description + "); keep one per folder");
+    }
+    found = &m;
+  }
+  if (found != nullptr) return found->format;
+  delimited_file(dir);
+  return "csv";
+}
+
 std::vector<std::string> dataset_source_files(const std::string& dir) {
   const std::string format = detect_format(dir);
   if (format == "lightgcn") {
     std::vector<std::string> files{path_join(dir, "train.txt")};
-    std::error_code ec;
-    if (fs::exists(path_join(dir, "test.txt"), ec)) files.push_back(path_join(dir, "test.txt"));
+    if (has_source_file(dir, "test.txt")) files.push_back(path_join(dir, "test.txt"));
     return files;
   }
   if (format == "ml-100k") return {path_join(dir, "u.data")};
   if (format == "ml-1m") return {path_join(dir, "ratings.dat")};
-  if (format == "kgcn")
+  if (format == "kgcn") {
     return {path_join(dir, "user_artists.dat"), path_join(dir, "item_index2entity_id.txt")};
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string ext = entry.path().extension().string();
-    if ((ext == ".csv" || ext == ".tsv") && entry.is_regular_file(ec)) {
-      return {entry.path().string()};
-    }
   }
-  throw DataError(dir + ": the *.csv/*.tsv file disappeared while loading");
+  return {(fs::path(dir) / delimited_file(dir)).string()};
 }
 
 Dataset load_dataset(const std::string& dir) {
@@ -270,14 +316,19 @@ Dataset load_lightgcn(const std::string& dir) {
     parse_lightgcn(train, &ds.train, nullptr);
   }
   if (ds.train.empty()) throw DataError(train_path + ": no interactions");
-  std::error_code ec;
-  if (fs::exists(test_path, ec)) {
+  if (has_source_file(dir, "test.txt")) {
     // Train users, sorted, for the "test user never trained" check.
     std::vector<int32_t> train_users = ds.train.user;
     std::sort(train_users.begin(), train_users.end());
     train_users.erase(std::unique(train_users.begin(), train_users.end()), train_users.end());
     TextFile test(test_path);
     parse_lightgcn(test, &ds.test, &train_users);
+    // An empty test.txt is not "no split": treating it as absent would
+    // silently make a random split of train.txt instead of the shipped one.
+    if (ds.test.empty()) {
+      throw DataError(test_path + ": no interactions (remove the file to let --split split " +
+                      "train.txt, or fill it)");
+    }
   }
   ds.users = densify({&ds.train.user, &ds.test.user});
   ds.items = densify({&ds.train.item, &ds.test.item});
@@ -324,8 +375,8 @@ DelimitedHeader read_header(const TextFile& file, std::string_view line) {
     if (c == Column::kOther) continue;
     int& slot = h.col[static_cast<int>(c)];
     if (slot >= 0) {
-      file.fail("columns '" + names[static_cast<size_t>(slot)] + "' and '" + names[k] +
-                "' have the same role");
+      file.fail("columns '" + shown(names[static_cast<size_t>(slot)]) + "' and '" +
+                shown(names[k]) + "' have the same role");
     }
     slot = static_cast<int>(k);
   }

@@ -53,6 +53,7 @@ std::string degree_row(const char* label, const DegreeStats& d) {
 
 DatasetStats compute_stats(const Dataset& ds) {
   DatasetStats s{};
+  s.format = ds.format;
   s.users = ds.num_users();
   s.items = ds.num_items();
   s.train = static_cast<int64_t>(ds.train.size());
@@ -79,6 +80,7 @@ std::string format_stats(const DatasetStats& s, const std::string& name) {
   std::snprintf(density, sizeof density, "%.4f %%", 100.0 * s.density);
   std::string out;
   out += "data set      " + name + "\n";
+  if (!s.format.empty()) out += "format        " + s.format + "\n";
   out += "users         " + grouped(s.users) + "\n";
   out += "items         " + grouped(s.items) + "\n";
   out += "interactions  " + grouped(s.interactions) + " (train " + grouped(s.train) + ", test " +

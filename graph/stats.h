@@ -20,6 +20,7 @@ struct DatasetStats {
   double density;  // interactions / (users * items); 0 when either is 0
   DegreeStats user_degree, item_degree;  // over every id in the maps (zeros included)
   bool has_rating, has_timestamp;
+  std::string format;  // the loader that read it (graph/loaders.h: detect_format)
 };
 
 // Over train + test together; duplicate pairs count as often as they occur.

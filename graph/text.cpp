@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -83,8 +84,24 @@ float TextFile::number(std::string_view tok, int field) const {
 
 std::string shown(std::string_view tok) {
   constexpr size_t kMax = 40;
-  if (tok.size() <= kMax) return std::string(tok);
-  return std::string(tok.substr(0, kMax)) + "...";
+  std::string out;
+  for (const char c : tok.substr(0, kMax)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      // A raw control character would garble the terminal the message lands on.
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", u);
+      out += hex;
+    } else {
+      out += c;
+    }
+  }
+  if (tok.size() > kMax) out += "...";
+  return out;
 }
 
 std::string_view trim(std::string_view s) {

@@ -9,7 +9,8 @@
 //    integer (negative, or past 64 bits) is "out of range", anything that
 //    does not is "not an integer";
 //  - errors are DataError("path:line: what is wrong"), with a bad token
-//    quoted and cut to 40 characters so one line stays readable.
+//    quoted, cut to 40 characters and its control characters escaped, so
+//    that one line stays one readable line.
 #pragma once
 
 #include <cstdint>
@@ -50,7 +51,8 @@ class TextFile {
   int64_t line_ = 0;
 };
 
-// `tok` for a message: as written, cut to 40 characters and "...".
+// `tok` for a message: as written, cut to 40 characters and "...", with
+// control characters shown as \r, \t or \xNN.
 std::string shown(std::string_view tok);
 // `s` without leading and trailing spaces, tabs, '\r' and '\n'.
 std::string_view trim(std::string_view s);

@@ -1,6 +1,7 @@
 #include "train/config.h"
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <set>
 #include <stdexcept>
@@ -201,6 +202,12 @@ DeviceSpec parse_device_spec(const std::string& option, const std::string& text)
 
 TrainConfig TrainConfig::resolved() const {
   TrainConfig c = *this;
+  // The folder as an absolute path, so that `evaluate` and `--resume` find
+  // the same data from any working directory.
+  if (c.dataset != "synthetic" && !c.dataset.empty()) {
+    c.dataset = std::filesystem::absolute(c.dataset).lexically_normal().string();
+    while (c.dataset.size() > 1 && c.dataset.back() == '/') c.dataset.pop_back();
+  }
   if (c.early_stop_metric.empty()) {
     c.early_stop_metric = ctr() ? "auc" : rating_mode() ? "rmse" : "recall@20";
   }
@@ -288,6 +295,9 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
   std::set<std::string> known;
   for_each_field([&](const FieldInfo& f, auto) { known.insert(f.key); });
   for (const auto& item : j.items()) {
+    // "data" is the record a run keeps of its inputs (train/data.h), not an
+    // option: a run's config.json can be handed back as a configuration.
+    if (item.key() == kDataRecordKey) continue;
     if (known.count(item.key()) == 0) bad("unknown configuration key '" + item.key() + "'");
   }
   c = TrainConfig{};  // missing keys keep their defaults

@@ -138,13 +138,18 @@ struct TrainConfig {
   bool ctr() const { return protocol == Protocol::kCtr; }
   // A copy with the defaults that depend on other options filled in
   // (early_stop_metric: rmse with --loss mse, auc with --protocol ctr,
-  // recall@20 otherwise), as config.json records them.
+  // recall@20 otherwise) and the data set folder made absolute (against
+  // the working directory), as config.json records them.
   TrainConfig resolved() const;
   // Checks every field's range (config_fields.h) and the rules between
   // fields; throws std::invalid_argument naming the option ("--lr must be
   // > 0, got -1").
   void validate() const;
 };
+
+// The key of config.json under which a run records its inputs (train/data.h:
+// DataRecord); from_json skips it.
+inline constexpr const char* kDataRecordKey = "data";
 
 // config.json: every field under its key. from_json takes missing keys as
 // their defaults; an unknown key, or a value of the wrong type or out of

@@ -41,4 +41,10 @@ void Progress::line(const std::string& text) {
   std::fprintf(stderr, "%s\n", text.c_str());
 }
 
+void Progress::warning(const std::string& text) {
+  if (bar_open_) std::fprintf(stderr, "\r\033[K");
+  bar_open_ = false;
+  std::fprintf(stderr, "gnnrec: warning: %s\n", text.c_str());
+}
+
 }  // namespace gnnrec

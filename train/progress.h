@@ -16,6 +16,8 @@ class Progress {
   void batch(int64_t epoch, int64_t epochs, int64_t done, int64_t total, double loss);
   void epoch_done(int64_t epoch, int64_t epochs, double loss, double seconds);
   void line(const std::string& text);
+  // "gnnrec: warning: TEXT" on stderr, shown even when quiet.
+  void warning(const std::string& text);
   // batch() draws something (not quiet, stderr a terminal): callers can
   // skip the work of computing what it would show.
   bool shows_bar() const { return !quiet_ && tty_; }

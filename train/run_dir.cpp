@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -46,20 +47,98 @@ void ensure_writable_dir(const std::string& dir) {
   ::unlink(probe.c_str());
 }
 
+namespace {
+
+constexpr const char* kPrevious = "previous-run";
+
+bool is_temporary(const std::string& name) {
+  return name.find(".tmp.") != std::string::npos || name == ".plot-stderr.tmp" ||
+         name.rfind(".write-test.", 0) == 0;
+}
+
+// "a, b, c and 4 more"
+std::string listing(const std::vector<std::string>& names) {
+  std::string s;
+  const size_t shown = std::min<size_t>(names.size(), 5);
+  for (size_t k = 0; k < shown; ++k) s += (k == 0 ? "" : ", ") + names[k];
+  if (names.size() > shown) s += " and " + std::to_string(names.size() - shown) + " more";
+  return s;
+}
+
+}  // namespace
+
+const std::vector<std::string>& RunDir::run_entries() {
+  static const std::vector<std::string> names{"config.json", "metrics.jsonl", "summary.json",
+                                              "checkpoints", "curves.png",    "ctr_records.tsv",
+                                              kPrevious};
+  return names;
+}
+
 RunDir::RunDir(std::string out, bool resume, bool overwrite)
     : out_(std::move(out)), resume_(resume), overwrite_(overwrite) {
   if (out_.empty()) throw std::invalid_argument("--out is required: the run directory to write");
+  if (resume_ && !fs::exists(file("config.json")) && !fs::exists(checkpoint("last.ckpt"))) {
+    throw std::invalid_argument("--resume: " + checkpoint("last.ckpt") + " does not exist");
+  }
+  created_ = !fs::exists(out_);
+  ensure_writable_dir(out_);
+  try {
+    lock_ = std::make_unique<DirLock>(out_);
+    // Checked again under the lock: another process may have written
+    // between the first look and the lock.
+    const bool has_run = fs::exists(file("config.json"));
+    const bool has_checkpoint = fs::exists(checkpoint("last.ckpt"));
+    if (resume_ && !has_run && !has_checkpoint) {
+      throw std::invalid_argument("--resume: " + checkpoint("last.ckpt") + " does not exist");
+    }
+    from_checkpoint_ = resume_ && has_checkpoint;
+    if (!resume_) check_contents();
+  } catch (...) {
+    remove_if_unused();
+    throw;
+  }
+}
+
+RunDir::~RunDir() {
+  if (!prepared_) remove_if_unused();
+}
+
+void RunDir::remove_if_unused() {
+  // Only the lock's holder may: another process that found the directory
+  // missing too (two fresh runs at once) and lost the race for the lock
+  // must not remove the winner's directory.
+  if (!created_ || lock_ == nullptr) return;
+  std::error_code ec;
+  fs::remove(file(DirLock::kFileName), ec);
+  lock_.reset();
+  fs::remove(out_, ec);  // only if empty: never more than was created here
+}
+
+void RunDir::check_contents() const {
+  std::vector<std::string> ours, foreign;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(out_, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name == DirLock::kFileName || is_temporary(name)) continue;
+    const auto& known = run_entries();
+    (std::find(known.begin(), known.end(), name) != known.end() ? ours : foreign).push_back(name);
+  }
+  std::sort(ours.begin(), ours.end());
+  std::sort(foreign.begin(), foreign.end());
   const bool has_run = fs::exists(file("config.json"));
-  if (has_run && !resume_ && !overwrite_) {
+  if (has_run && !overwrite_) {
     throw std::invalid_argument("--out " + out_ +
                                 " already holds a run; pass --resume to continue it or "
                                 "--overwrite to replace it");
   }
-  const bool has_checkpoint = fs::exists(checkpoint("last.ckpt"));
-  if (resume_ && !has_run && !has_checkpoint) {
-    throw std::invalid_argument("--resume: " + checkpoint("last.ckpt") + " does not exist");
+  if (!has_run && !foreign.empty()) {
+    throw std::invalid_argument("--out " + out_ + " is not empty and holds no gnnrec run (it has " +
+                                listing(foreign) + "); choose a new or empty directory");
   }
-  from_checkpoint_ = resume_ && has_checkpoint;
+  if (!has_run && !ours.empty() && !overwrite_) {
+    throw std::invalid_argument("--out " + out_ + " holds files of a gnnrec run (" + listing(ours) +
+                                ") but no config.json; pass --overwrite to replace them");
+  }
 }
 
 std::string RunDir::file(const std::string& name) const { return (fs::path(out_) / name).string(); }
@@ -68,18 +147,36 @@ std::string RunDir::checkpoint(const std::string& name) const {
   return (fs::path(out_) / "checkpoints" / name).string();
 }
 
-void RunDir::prepare() const {
+void RunDir::prepare(const json& config) {
   const fs::path run(out_), ckpt_dir = run / "checkpoints";
-  ensure_writable_dir(out_);
-  ensure_writable_dir(ckpt_dir.string());
   remove_stale_temporaries(run);
-  remove_stale_temporaries(ckpt_dir);
+  if (fs::exists(ckpt_dir)) remove_stale_temporaries(ckpt_dir);
   if (overwrite_ && !resume_) {
-    fs::remove(file("metrics.jsonl"));
-    fs::remove(file("summary.json"));
-    fs::remove(checkpoint("last.ckpt"));
-    fs::remove(checkpoint("best.ckpt"));
+    const fs::path previous = run / kPrevious;
+    const bool keep_previous = fs::exists(previous);
+    if (!keep_previous) fs::create_directories(previous);
+    for (const std::string& name : run_entries()) {
+      const fs::path p = run / name;
+      if (name == kPrevious || !fs::exists(fs::symlink_status(p))) continue;
+      if (keep_previous) {
+        fs::remove_all(p);
+      } else {
+        fs::rename(p, previous / name);
+      }
+    }
+    // The moves must be on disk before anything new is written over them.
+    sync_directory(out_);
   }
+  prepared_ = true;
+  // config.json first: a run killed from here on is one --resume continues
+  // (checkpoints/ without config.json would look like a foreign run's files).
+  write_json("config.json", config);
+  ensure_writable_dir(ckpt_dir.string());
+}
+
+void RunDir::finish() {
+  std::error_code ec;
+  fs::remove_all(fs::path(out_) / kPrevious, ec);
 }
 
 void RunDir::write_json(const std::string& name, const json& j) const {
@@ -112,8 +209,11 @@ void RunDir::save_checkpoint(const std::string& which, const Checkpoint& c, int6
     gnnrec::save_checkpoint(path, c);
     if (which == "last.ckpt") saved_epoch_ = epoch;
   } catch (const std::exception& e) {
-    throw std::runtime_error("epoch " + std::to_string(epoch) + ": could not save checkpoint: " +
-                             e.what() + " (the previous " + path + " is intact)");
+    const bool had_one = which == "last.ckpt" ? saved_epoch_ > 0 : fs::exists(path);
+    throw std::runtime_error("epoch " + std::to_string(epoch) +
+                             ": could not save checkpoint: " + e.what() +
+                             (had_one ? " (the previous " + path + " is intact)"
+                                      : " (no earlier " + which + " was written)"));
   }
 }
 

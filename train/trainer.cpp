@@ -61,7 +61,8 @@ std::vector<at::Tensor> tensors_of(const std::vector<NamedTensor>& params) {
 
 // The line that says what the run trains on.
 std::string data_line(const TrainConfig& cfg, const PreparedData& data, double load_seconds) {
-  const std::string head = "data: " + std::to_string(data.train->num_users()) + " users, " +
+  const std::string head = "data: " + data.dataset.name + " (" + data.dataset.format +
+                           " format), " + std::to_string(data.train->num_users()) + " users, " +
                            std::to_string(data.train->num_items()) + " items, ";
   const std::string tail = " (" + std::to_string(load_seconds).substr(0, 5) + " s to load)";
   if (cfg.ctr()) {
@@ -85,12 +86,19 @@ class TrainingRun {
         evaluation_(cfg_, data_), params_(model_->parameters()),
         adam_(tensors_of(params_), cfg_.lr), progress_(opts.quiet) {
     state_.stop = EarlyStopping{cfg_.early_stop_metric, cfg_.patience};
+    if (resume_) {
+      // A resumed run must continue on the data it started on.
+      if (const auto recorded = read_data_record(run_dir_.file("config.json"))) {
+        check_same_data(*recorded, data_.record, cfg_.dataset, "--resume " + cfg_.out);
+      }
+    }
   }
 
   json run() {
     start();
     const Baseline baseline = evaluation_.baseline();
     progress_.line(data_line(cfg_, data_, times_.load_seconds));
+    for (const std::string& w : data_.warnings) progress_.warning(w);
     progress_.line(baseline.name + ": " + format_metrics(baseline.result.metrics, cfg_.topk));
     EpochLoop loop(cfg_, data_, *model_, params_, adam_, progress_, device_);
     const auto last_good = [this] { return run_dir_.last_good(); };
@@ -111,6 +119,7 @@ class TrainingRun {
     json summary =
         make_summary(cfg_, data_, evaluation_, baseline, state_, stopped_early, times_, device_);
     run_dir_.write_json("summary.json", summary);
+    run_dir_.finish();
     return summary;
   }
 
@@ -118,16 +127,27 @@ class TrainingRun {
   // Writes the run's configuration (and CTR records) and, on --resume,
   // restores the state of the last checkpoint.
   void start() {
-    run_dir_.prepare();
-    run_dir_.write_json("config.json", cfg_);
+    std::optional<Checkpoint> last;
+    if (run_dir_.resumes_from_checkpoint()) {
+      last = run_dir_.load_last();
+      const int64_t done = last->meta.at("epoch");
+      if (cfg_.epochs < done) {
+        throw std::invalid_argument("--epochs " + std::to_string(cfg_.epochs) +
+                                    " is fewer than the " + std::to_string(done) + " epochs " +
+                                    cfg_.out +
+                                    " has trained; a resumed run can only train further");
+      }
+    }
+    json config = cfg_;
+    config[kDataRecordKey] = data_.record;
+    run_dir_.prepare(config);
     if (cfg_.ctr()) write_ctr_records(run_dir_.file("ctr_records.tsv"), data_);
-    if (resume_ && !run_dir_.resumes_from_checkpoint()) {
+    if (resume_ && !last) {
       run_dir_.truncate_metrics(0);
       progress_.line("resuming " + cfg_.out + ": no checkpoint yet, starting from epoch 1");
     }
-    if (run_dir_.resumes_from_checkpoint()) {
-      const Checkpoint c = run_dir_.load_last();
-      restore_checkpoint(c, run_dir_.checkpoint("last.ckpt"), state_, params_, adam_);
+    if (last) {
+      restore_checkpoint(*last, run_dir_.checkpoint("last.ckpt"), state_, params_, adam_);
       run_dir_.truncate_metrics(state_.epoch);
       progress_.line("resuming " + cfg_.out + " after epoch " + std::to_string(state_.epoch));
     }
@@ -210,14 +230,18 @@ json train(const TrainConfig& config, const TrainOptions& opts) {
   return TrainingRun(cfg, opts).run();
 }
 
-LoadedRun load_run(const std::string& run_dir, const std::string& which) {
+LoadedRun load_run(const std::string& run_dir, const std::string& which, bool check_data) {
   const std::filesystem::path run(run_dir);
   LoadedRun out;
-  out.config = read_run_config((run / "config.json").string());
+  const std::string config_path = (run / "config.json").string();
+  out.config = read_run_config(config_path);
   const std::string ckpt_path = (run / "checkpoints" / (which + ".ckpt")).string();
   const Checkpoint c = load_checkpoint(ckpt_path);
   if (out.config.threads > 0) at::set_num_threads(out.config.threads);
   out.data = prepare_data(out.config);
+  if (const auto recorded = read_data_record(config_path); recorded && check_data) {
+    check_same_data(*recorded, out.data.record, out.config.dataset, run_dir);
+  }
   out.graph = std::make_unique<PropagationGraph>(out.data.train, out.data.side);
   out.model = make_model(out.config.model, model_options(out.config), *out.graph,
                          parse_device(out.config.device));

@@ -47,7 +47,9 @@ struct LoadedRun {
   int64_t epoch = 0;
 };
 // which: "best" or "last". Throws std::runtime_error naming the missing or
-// corrupt file.
-LoadedRun load_run(const std::string& run_dir, const std::string& which);
+// corrupt file, and (check_data) std::invalid_argument when the data set's
+// files or the split they give differ from those config.json records
+// (train/data.h: check_same_data).
+LoadedRun load_run(const std::string& run_dir, const std::string& which, bool check_data = true);
 
 }  // namespace gnnrec

@@ -17,12 +17,12 @@ class Result:
         self.err = proc.stderr
 
 
-def run(*args, check=False, timeout=600, env=None):
+def run(*args, check=False, timeout=600, env=None, cwd=None):
     # GNNREC_NO_PLOT=1 by default: the tests stay fast (no curves.png);
     # tests/cli/test_plot_hook.py passes env= to exercise the plot hook.
     env = {**os.environ, "OMP_NUM_THREADS": "2", "GNNREC_NO_PLOT": "1", **(env or {})}
     proc = subprocess.run([str(GNNREC), *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+                          timeout=timeout, env=env, cwd=cwd)
     if check and proc.returncode != 0:
         raise AssertionError(f"gnnrec {' '.join(map(str, args))} failed ({proc.returncode}):\n"
                              f"{proc.stdout}\n{proc.stderr}")

@@ -19,7 +19,10 @@ def existing_run(tmp_path_factory):
 
 
 def snapshot(d):
-    return {p.relative_to(d): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+    # .lock is the directory's lock file (base/dir_lock.h), which a refused
+    # process may open; it is not part of the run.
+    return {p.relative_to(d): p.read_bytes() for p in sorted(d.rglob("*"))
+            if p.is_file() and p.name != ".lock"}
 
 
 def expect_error(args, *fragments, run_dir=None):

@@ -148,12 +148,24 @@ TEST_F(CacheTest, CachedLoadHitsAndInvalidates) {
   EXPECT_EQ(d.name, "lg");
   EXPECT_EQ(d.train.item, (std::vector<int32_t>{1, 2, 0, 1}));
 
-  // Same size and content, only the mtime moves (by 1 ns): still a miss.
+  // Same size and mtime, new content (lines reordered, the timestamp put
+  // back): the edit a size-and-mtime key missed is a miss.
   marked = d;
   marked.name = "from-cache";
   save_dataset_binary(marked, cache_file, dataset_fingerprint(dir));
-  fs::last_write_time(train, fs::last_write_time(train) + std::chrono::nanoseconds(1));
-  EXPECT_EQ(load_dataset_cached(dir, cache_).name, "lg");
+  const auto kept = fs::last_write_time(train);
+  write("lg/train.txt", "1 0 1\n0 1 2\n");
+  fs::last_write_time(train, kept);
+  d = load_dataset_cached(dir, cache_);
+  EXPECT_EQ(d.name, "lg");
+  EXPECT_EQ(d.train.user, (std::vector<int32_t>{1, 1, 0, 0}));
+
+  // Only the mtime moves (a touch): the content decides, still a hit.
+  marked = d;
+  marked.name = "from-cache";
+  save_dataset_binary(marked, cache_file, dataset_fingerprint(dir));
+  fs::last_write_time(train, fs::last_write_time(train) + std::chrono::seconds(3));
+  EXPECT_EQ(load_dataset_cached(dir, cache_).name, "from-cache");
 
   // Removing test.txt changes the file list.
   fs::remove(root_ + "/lg/test.txt");

@@ -77,6 +77,9 @@ TEST_F(TextTest, IdsIntegersAndNumbers) {
             f.path() + ":1: field 4 ('99999999999999999999') does not fit a 64-bit integer");
   EXPECT_EQ(err([&] { f.number("nan", 5); }),
             f.path() + ":1: field 5 ('nan') is not a finite number");
+  // Control characters are escaped: a raw one would garble the terminal.
+  EXPECT_EQ(err([&] { f.id("1\r\t\x1b", 2); }),
+            f.path() + ":1: field 2 ('1\\r\\t\\x1b') is not an integer");
   const std::string long_tok(100, '7');
   EXPECT_EQ(err([&] { f.id(long_tok + "z", 1); }),
             f.path() + ":1: field 1 ('" + std::string(40, '7') + "...') is not an integer");

@@ -257,8 +257,8 @@ int run_train(TrainConfig cfg, bool resume, bool overwrite, bool quiet,
   return 0;
 }
 
-int run_evaluate(const std::string& run_dir, const std::string& which) {
-  LoadedRun r = load_run(run_dir, which);
+int run_evaluate(const std::string& run_dir, const std::string& which, bool check_data) {
+  LoadedRun r = load_run(run_dir, which, check_data);
   if (r.config.ctr()) {
     const EvalResult res = evaluate_ctr(*r.model, r.data.ctr->test);
     std::printf("%s (%s checkpoint, epoch %lld) on %s, %lld test records (--protocol ctr)\n",
@@ -346,7 +346,7 @@ int run_data_split(const TrainConfig& cfg, const std::string& out) {
 struct Cli {
   CLI::App app{"gnnrec: graph neural network recommenders on sparse user-item graphs"};
   TrainConfig cfg, split_cfg;
-  bool resume = false, overwrite = false, quiet = false;
+  bool resume = false, overwrite = false, quiet = false, ignore_data_change = false;
   std::string config_file, run_dir, which = "best", user, dataset, split_out;
   int64_t k = 10;
   CLI::App *train = nullptr, *evaluate = nullptr, *recommend = nullptr, *stats = nullptr,
@@ -384,6 +384,9 @@ struct Cli {
     recommend->add_option("--user", user, "the user's raw id, as written in the data set")
         ->required();
     recommend->add_option("--k", k, "how many items")->capture_default_str();
+    evaluate->add_flag("--ignore-data-change", ignore_data_change,
+                       "evaluate even when the data set's files or split differ from those the "
+                       "run recorded in config.json (the metrics are then of other data)");
     for (CLI::App* cmd : {evaluate, recommend}) {
       cmd->add_option("--checkpoint", which, "best or last")
           ->capture_default_str()
@@ -408,7 +411,7 @@ struct Cli {
 
   int run() const {
     if (*train) return run_train(cfg, resume, overwrite, quiet, given_keys(train));
-    if (*evaluate) return run_evaluate(run_dir, which);
+    if (*evaluate) return run_evaluate(run_dir, which, !ignore_data_change);
     if (*recommend) return run_recommend(run_dir, user, k, which);
     if (*stats) return run_data_stats(dataset);
     if (*split) return run_data_split(split_cfg, split_out);
