@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "base/file_io.h"
+#include "graph/loaders.h"
+#include "graph/recbole.h"
 #include "graph/text.h"
 
 namespace gnnrec {
@@ -52,16 +54,22 @@ RawTriples read_triples(const std::string& path, bool relation_by_name) {
   return t;
 }
 
+// The raw id of KG entity `e`: its name in `names` when given, else itself.
+std::string entity_name(int64_t e, const IdMap* names) {
+  return names != nullptr ? names->raw(static_cast<int32_t>(e)) : std::to_string(e);
+}
+
 // The entity graph: items first (entity i = dense item i, raw id
 // item_entity[i] or, when -1, "item:" and its dense id),
-// then the other KG entities in numeric order.
-TypedGraph entity_graph(const RawTriples& t, const std::vector<int64_t>& item_entity,
-                        bool inverse) {
+// then the other KG entities in numeric order. Entities are integers, named
+// by themselves or, with `names`, by names->raw(e).
+TypedGraph entity_graph(const RawTriples& t, const std::vector<int64_t>& item_entity, bool inverse,
+                        const IdMap* names = nullptr) {
   std::unordered_map<int64_t, int32_t> dense;
   IdMap entities;
   for (size_t i = 0; i < item_entity.size(); ++i) {
     const int64_t e = item_entity[i];
-    const std::string raw = e >= 0 ? std::to_string(e) : "item:" + std::to_string(i);
+    const std::string raw = e >= 0 ? entity_name(e, names) : "item:" + std::to_string(i);
     entities.intern(raw);
     if (e >= 0) dense.emplace(e, static_cast<int32_t>(i));
   }
@@ -73,7 +81,9 @@ TypedGraph entity_graph(const RawTriples& t, const std::vector<int64_t>& item_en
   }
   std::sort(others.begin(), others.end());
   others.erase(std::unique(others.begin(), others.end()), others.end());
-  for (int64_t e : others) dense.emplace(e, static_cast<int32_t>(entities.intern(std::to_string(e))));
+  for (int64_t e : others) {
+    dense.emplace(e, static_cast<int32_t>(entities.intern(entity_name(e, names))));
+  }
 
   IdMap relations;
   for (const auto& r : t.relation) relations.intern(r);
@@ -315,9 +325,118 @@ TypedGraph load_movielens_side(const std::string& dir, const IdMap& users, const
   return b.build(inverse);
 }
 
+// --- RecBole atomic files --------------------------------------------------
+
+namespace {
+
+// RecBole's NAME.link: the entity of each item of `items` ("" for an item
+// without one). As for KGCN's item map, an item listed twice or an entity
+// given to two items is an error.
+std::vector<std::string> read_recbole_links(const std::string& path, const IdMap& items) {
+  TextFile file(path);
+  AtomicHeader h;
+  if (!read_atomic_header(file, &h)) throw DataError(path + ": no links");
+  const int ci = require_field(file, h, "item_id", AtomicType::kToken);
+  const int ce = require_field(file, h, "entity_id", AtomicType::kToken);
+  std::unordered_map<std::string, int64_t> item_line, entity_line;
+  std::vector<std::string> entity_of(static_cast<size_t>(items.size()));
+  std::string_view l;
+  std::vector<std::string> f;
+  while (file.next(&l)) {
+    split_atomic_row(file, h, l, &f);
+    const std::string& item = atomic_token(file, h, f, ci);
+    const std::string& entity = atomic_token(file, h, f, ce);
+    if (const auto [it, fresh] = item_line.emplace(item, file.line()); !fresh) {
+      file.fail("item '" + shown(item) + "' is listed twice (first on line " +
+                std::to_string(it->second) + ")");
+    }
+    if (const auto [it, fresh] = entity_line.emplace(entity, file.line()); !fresh) {
+      file.fail("entity '" + shown(entity) + "' is already the entity of the item on line " +
+                std::to_string(it->second) + " (each item needs its own entity)");
+    }
+    const int32_t i = items.find(item);
+    if (i >= 0) entity_of[static_cast<size_t>(i)] = entity;
+  }
+  if (item_line.empty()) throw DataError(path + ": no links");
+  return entity_of;
+}
+
+// RecBole's NAME.kg as triples of entity numbers, interned into `names`.
+RawTriples read_recbole_triples(const std::string& path, IdMap* names) {
+  TextFile file(path);
+  AtomicHeader h;
+  if (!read_atomic_header(file, &h)) throw DataError(path + ": no triples");
+  const int ch = require_field(file, h, "head_id", AtomicType::kToken);
+  const int cr = require_field(file, h, "relation_id", AtomicType::kToken);
+  const int ct = require_field(file, h, "tail_id", AtomicType::kToken);
+  RawTriples t;
+  std::string_view l;
+  std::vector<std::string> f;
+  while (file.next(&l)) {
+    split_atomic_row(file, h, l, &f);
+    t.head.push_back(names->intern(atomic_token(file, h, f, ch)));
+    t.relation.push_back(atomic_token(file, h, f, cr));
+    t.tail.push_back(names->intern(atomic_token(file, h, f, ct)));
+  }
+  if (t.head.empty()) throw DataError(path + ": no triples");
+  return t;
+}
+
+}  // namespace
+
+TypedGraph load_recbole_kg(const std::string& kg_path, const std::string& link_path,
+                           const IdMap& items, bool inverse) {
+  const std::vector<std::string> entity_of = read_recbole_links(link_path, items);
+  IdMap names;
+  RawTriples t = read_recbole_triples(kg_path, &names);
+  std::vector<int64_t> item_entity(static_cast<size_t>(items.size()), -1);
+  for (size_t i = 0; i < entity_of.size(); ++i) {
+    if (!entity_of[i].empty()) item_entity[i] = names.intern(entity_of[i]);
+  }
+  // Entity numbers in canonical name order, which entity_graph keeps for
+  // the entities that are not items.
+  const std::vector<int32_t> order = names.canonicalize();
+  for (auto* col : {&t.head, &t.tail, &item_entity}) {
+    for (int64_t& e : *col) {
+      if (e >= 0) e = order[static_cast<size_t>(e)];
+    }
+  }
+  for (size_t i = 0; i < item_entity.size(); ++i) {
+    const std::string unlinked = "item:" + std::to_string(i);
+    if (item_entity[i] < 0 && names.find(unlinked) >= 0) {
+      throw DataError(kg_path + ": entity '" + unlinked + "' has the name given to item " +
+                      std::to_string(i) + " ('" + shown(items.raw(static_cast<int32_t>(i))) +
+                      "'), which " + fs::path(link_path).filename().string() +
+                      " does not link to an entity");
+    }
+  }
+  return entity_graph(t, item_entity, inverse, &names);
+}
+
+namespace {
+
+// The side graph of a RecBole folder: NAME.kg with NAME.link; nullptr
+// without them.
+std::shared_ptr<const TypedGraph> recbole_side_graph(const std::string& dir, const Dataset& ds) {
+  const std::string inter = dataset_source_files(dir).front();  // dir/NAME.inter
+  const std::string stem = inter.substr(0, inter.size() - std::string_view(".inter").size());
+  const auto present = [](const std::string& path) {
+    std::error_code ec;
+    return fs::is_regular_file(path, ec);
+  };
+  if (present(stem + ".kg") && present(stem + ".link")) {
+    return std::make_shared<const TypedGraph>(
+        load_recbole_kg(stem + ".kg", stem + ".link", ds.items, true));
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 std::shared_ptr<const TypedGraph> load_side_graph(const std::string& dir, const Dataset& ds) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return nullptr;
+  if (ds.format == "recbole") return recbole_side_graph(dir, ds);
   if (exists(dir, "kg_final.txt")) {
     return std::make_shared<const TypedGraph>(
         load_kgat_kg(path_join(dir, "kg_final.txt"), ds.items, true));

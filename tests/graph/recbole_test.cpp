@@ -1,12 +1,14 @@
 // RecBole's atomic files (graph/recbole.h): NAME.inter through detection and
-// load_dataset; hand-written files in a scratch folder, expected ids worked
-// out by hand, and every error message.
+// load_dataset, NAME.kg + NAME.link as a knowledge graph; hand-written
+// files in a scratch folder, expected ids and edges worked out by hand, and
+// every error message.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "graph/kg_loaders.h"
 #include "graph/loaders.h"
 #include "tests/testing/scratch.h"
 
@@ -167,6 +169,107 @@ TEST_F(RecboleTest, RowErrors) {
   EXPECT_EQ(load_error(), f + ": no interactions");
   put("inter", "\n" + header + "\n");
   EXPECT_EQ(load_error(), f + ": no interactions");
+}
+
+// --- NAME.kg + NAME.link -------------------------------------------------------
+
+class RecboleKgTest : public RecboleTest {
+ protected:
+  void SetUp() override {
+    RecboleTest::SetUp();
+    // Items i1 i2 i3 (dense 0 1 2).
+    put("inter", "user_id:token\titem_id:token\nu1\ti1\nu1\ti2\nu2\ti3\n");
+    // i3 has no entity; i9 is not an item of the data set (skipped).
+    put("link", "item_id:token\tentity_id:token\ni1\tm.a\ni2\tm.b\ni9\tm.z\n");
+    put("kg",
+        "head_id:token\trelation_id:token\ttail_id:token\n"
+        "m.a\tfilm.genre\tg.x\nm.b\tfilm.genre\tg.x\nm.b\tfilm.actor\tp.1\n"
+        "g.x\tgenre.parent\tm.z\nm.a\tfilm.genre\tg.x\n");
+  }
+  std::string kg_error() {
+    return testing::error_of<DataError>([&] {
+      load_recbole_kg(ml() + "/ml.kg", ml() + "/ml.link", load_dataset(ml()).items, true);
+    });
+  }
+};
+
+TEST_F(RecboleKgTest, ItemsAreTheFirstEntitiesThenTheOthersByName) {
+  const Dataset ds = load_dataset(ml());
+  const TypedGraph g = load_recbole_kg(ml() + "/ml.kg", ml() + "/ml.link", ds.items, true);
+  ASSERT_EQ(g.num_node_types(), 1);
+  EXPECT_EQ(g.type_name(0), "entity");
+  // Items (m.a, m.b, unlinked i3), then g.x, m.z, p.1 in name order.
+  EXPECT_EQ(g.ids(0).raw_ids(), (Names{"m.a", "m.b", "item:2", "g.x", "m.z", "p.1"}));
+  ASSERT_EQ(g.num_forward(), 3);
+  ASSERT_EQ(g.num_relations(), 6);
+  EXPECT_EQ(g.relation(0).name, "film.actor");
+  EXPECT_EQ(g.relation(1).name, "film.genre");
+  EXPECT_EQ(g.relation(2).name, "genre.parent");
+  EXPECT_EQ(g.relation(4).name, "rev_film.genre");
+  EXPECT_EQ(g.relation(0).offsets, (V64{0, 0, 1, 1, 1, 1, 1}));  // m.b -> p.1
+  EXPECT_EQ(g.relation(0).dst, (V32{5}));
+  EXPECT_EQ(g.relation(1).offsets, (V64{0, 1, 2, 2, 2, 2, 2}));  // duplicate kept once
+  EXPECT_EQ(g.relation(1).dst, (V32{3, 3}));
+  EXPECT_EQ(g.relation(2).offsets, (V64{0, 0, 0, 0, 1, 1, 1}));  // g.x -> m.z
+  EXPECT_EQ(g.relation(2).dst, (V32{4}));
+  EXPECT_EQ(g.relation(4).offsets, (V64{0, 0, 0, 0, 2, 2, 2}));  // g.x -> m.a, m.b
+  EXPECT_EQ(g.relation(4).dst, (V32{0, 1}));
+  // load_side_graph finds it beside the interactions.
+  const auto side = load_side_graph(ml(), ds);
+  ASSERT_NE(side, nullptr);
+  EXPECT_EQ(side->find_type("entity"), 0);
+  EXPECT_EQ(side->num_edges(), g.num_edges());
+}
+
+TEST_F(RecboleKgTest, WithoutTheLinkThereIsNoKnowledgeGraph) {
+  fs::remove(ml() + "/ml.link");
+  EXPECT_EQ(load_side_graph(ml(), load_dataset(ml())), nullptr);
+}
+
+TEST_F(RecboleKgTest, KgErrors) {
+  const std::string kg = ml() + "/ml.kg";
+  const std::string head = "head_id:token\trelation_id:token\ttail_id:token\n";
+  put("kg", "head_id:token\trelation_id:token\n");
+  EXPECT_EQ(kg_error(), kg + ":1: header has no tail_id field (expected tail_id:token)");
+  put("kg", "head_id:token\trelation_id:float\ttail_id:token\n");
+  EXPECT_EQ(kg_error(), kg + ":1: field 'relation_id' has type float (expected relation_id:token)");
+  put("kg", head + "m.a\tr\tg.x\nm.a\tr\n");
+  EXPECT_EQ(kg_error(), kg + ":3: expected 3 fields separated by tabs, got 2");
+  put("kg", head + "\tr\tg.x\n");
+  EXPECT_EQ(kg_error(), kg + ":2: empty head_id (field 1)");
+  put("kg", head + "m.a\t\tg.x\n");
+  EXPECT_EQ(kg_error(), kg + ":2: empty relation_id (field 2)");
+  put("kg", head);
+  EXPECT_EQ(kg_error(), kg + ": no triples");
+  put("kg", "");
+  EXPECT_EQ(kg_error(), kg + ": no triples");
+  // An entity named as gnnrec names the unlinked item i3.
+  put("kg", head + "m.a\tr\titem:2\n");
+  EXPECT_EQ(kg_error(), kg + ": entity 'item:2' has the name given to item 2 ('i3'), which ml.link "
+                             "does not link to an entity");
+}
+
+TEST_F(RecboleKgTest, LinkErrors) {
+  const std::string link = ml() + "/ml.link";
+  const std::string head = "item_id:token\tentity_id:token\n";
+  put("link", "item_id:token\tentity:token\n");
+  EXPECT_EQ(kg_error(), link + ":1: header has no entity_id field (expected entity_id:token)");
+  put("link", head + "i1\tm.a\ni1\tm.b\n");
+  EXPECT_EQ(kg_error(), link + ":3: item 'i1' is listed twice (first on line 2)");
+  put("link", head + "i1\tm.a\ni2\tm.a\n");
+  EXPECT_EQ(kg_error(),
+            link +
+                ":3: entity 'm.a' is already the entity of the item on line 2 (each item "
+                "needs its own entity)");
+  put("link", head + "i1\n");
+  EXPECT_EQ(kg_error(), link + ":2: expected 2 fields separated by tabs, got 1");
+  put("link", head + "i1\t\n");
+  EXPECT_EQ(kg_error(), link + ":2: empty entity_id (field 2)");
+  put("link", head);
+  EXPECT_EQ(kg_error(), link + ": no links");
+  // Through load_side_graph too.
+  EXPECT_EQ(testing::error_of<DataError>([&] { load_side_graph(ml(), load_dataset(ml())); }),
+            link + ": no links");
 }
 
 }  // namespace
