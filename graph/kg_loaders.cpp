@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "base/file_io.h"
@@ -415,8 +416,109 @@ TypedGraph load_recbole_kg(const std::string& kg_path, const std::string& link_p
 
 namespace {
 
-// The side graph of a RecBole folder: NAME.kg with NAME.link; nullptr
-// without them.
+// One token or token_seq field of NAME.user or NAME.item: its (owner, value)
+// pairs, owner a dense user or item id.
+struct Feature {
+  std::string name;      // the field: the node type of its values
+  std::string relation;  // "user-has-" or "item-has-" + name
+  int32_t owner_type;    // 0: user, 1: item
+  std::vector<int32_t> owner;
+  std::vector<std::string> value;
+};
+
+// Appends the token and token_seq fields of NAME.user (id_field "user_id",
+// owner "user") or NAME.item to `out`. As RecBole: the first row of an id
+// counts (later ones are skipped), an empty value is no value, a token_seq
+// holds space-separated tokens. Rows of ids that are not in `owners` are
+// checked and skipped; float fields are ignored.
+void read_features(const std::string& path, const char* id_field, int32_t owner_type,
+                   const IdMap& owners, std::vector<Feature>* out) {
+  TextFile file(path);
+  AtomicHeader h;
+  if (!read_atomic_header(file, &h)) return;
+  const int cid = require_field(file, h, id_field, AtomicType::kToken);
+  const std::string owner = owner_type == 0 ? "user" : "item";
+  std::vector<size_t> cols;
+  const size_t first = out->size();
+  for (size_t k = 0; k < h.size(); ++k) {
+    const AtomicType t = h.types[k];
+    if (static_cast<int>(k) == cid || (t != AtomicType::kToken && t != AtomicType::kTokenSeq)) {
+      continue;
+    }
+    if (h.names[k] == "user" || h.names[k] == "item") {
+      file.fail("field '" + h.names[k] + "' has the name of the user or item node type");
+    }
+    cols.push_back(k);
+    out->push_back({h.names[k], owner + "-has-" + h.names[k], owner_type, {}, {}});
+  }
+  std::vector<bool> seen(static_cast<size_t>(owners.size()), false);
+  std::string_view l;
+  std::vector<std::string> f;
+  std::vector<std::string_view> seq;
+  while (file.next(&l)) {
+    split_atomic_row(file, h, l, &f);
+    const int32_t o = owners.find(atomic_token(file, h, f, cid));
+    if (o < 0 || seen[static_cast<size_t>(o)]) continue;
+    seen[static_cast<size_t>(o)] = true;
+    for (size_t j = 0; j < cols.size(); ++j) {
+      Feature& feat = (*out)[first + j];
+      const std::string& v = f[cols[j]];
+      if (h.types[cols[j]] == AtomicType::kToken) {
+        if (v.empty()) continue;
+        feat.owner.push_back(o);
+        feat.value.push_back(v);
+      } else {
+        split_blanks(v, &seq);
+        for (std::string_view s : seq) {
+          feat.owner.push_back(o);
+          feat.value.emplace_back(s);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+TypedGraph load_recbole_side(const std::string& user_path, const std::string& item_path,
+                             const IdMap& users, const IdMap& items, bool inverse) {
+  std::vector<Feature> features;
+  if (!user_path.empty()) read_features(user_path, "user_id", 0, users, &features);
+  if (!item_path.empty()) read_features(item_path, "item_id", 1, items, &features);
+  // One node type per field name (a name in both files is one type), its
+  // values in canonical order; a field without values is left out.
+  std::vector<std::string> type_names;
+  std::unordered_map<std::string, IdMap> values;
+  for (const Feature& feat : features) {
+    if (feat.value.empty()) continue;
+    auto [it, fresh] = values.try_emplace(feat.name);
+    if (fresh) type_names.push_back(feat.name);
+    for (const std::string& v : feat.value) it->second.intern(v);
+  }
+  TypedGraphBuilder b;
+  b.add_node_type("user", users);
+  b.add_node_type("item", items);
+  std::unordered_map<std::string, int32_t> type_of;
+  for (const std::string& name : type_names) {
+    IdMap& ids = values.at(name);
+    (void)ids.canonicalize();
+    type_of[name] = b.add_node_type(name, ids);
+  }
+  for (const Feature& feat : features) {
+    if (feat.value.empty()) continue;
+    const IdMap& ids = values.at(feat.name);
+    const int32_t r = b.add_relation(feat.relation, feat.owner_type, type_of.at(feat.name));
+    for (size_t k = 0; k < feat.owner.size(); ++k) {
+      b.add_edge(r, feat.owner[k], ids.find(feat.value[k]));
+    }
+  }
+  return b.build(inverse);
+}
+
+namespace {
+
+// The side graph of a RecBole folder: NAME.kg with NAME.link, else the
+// features of NAME.user and NAME.item; nullptr when it has neither.
 std::shared_ptr<const TypedGraph> recbole_side_graph(const std::string& dir, const Dataset& ds) {
   const std::string inter = dataset_source_files(dir).front();  // dir/NAME.inter
   const std::string stem = inter.substr(0, inter.size() - std::string_view(".inter").size());
@@ -428,7 +530,12 @@ std::shared_ptr<const TypedGraph> recbole_side_graph(const std::string& dir, con
     return std::make_shared<const TypedGraph>(
         load_recbole_kg(stem + ".kg", stem + ".link", ds.items, true));
   }
-  return nullptr;
+  const std::string user = present(stem + ".user") ? stem + ".user" : "";
+  const std::string item = present(stem + ".item") ? stem + ".item" : "";
+  if (user.empty() && item.empty()) return nullptr;
+  TypedGraph g = load_recbole_side(user, item, ds.users, ds.items, true);
+  if (g.num_forward() == 0) return nullptr;
+  return std::make_shared<const TypedGraph>(std::move(g));
 }
 
 }  // namespace

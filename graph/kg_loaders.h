@@ -65,11 +65,22 @@ TypedGraph load_movielens_side(const std::string& dir, const IdMap& users, const
 TypedGraph load_recbole_kg(const std::string& kg_path, const std::string& link_path,
                            const IdMap& items, bool inverse);
 
+// RecBole's NAME.user and NAME.item (either path "" when absent) as typed
+// nodes over `users` and `items`: node types user, item, then one per token
+// or token_seq field (other than user_id / item_id) that has a value, named
+// as the field, its values (a token_seq's space-separated tokens) in
+// canonical order; relations user-has-FIELD / item-has-FIELD (with
+// inverses when asked). A field of both files is one node type. As RecBole
+// reads them: the first row of an id counts, an empty value is none, float
+// fields are ignored; rows of ids not in `users` / `items` are skipped.
+TypedGraph load_recbole_side(const std::string& user_path, const std::string& item_path,
+                             const IdMap& users, const IdMap& items, bool inverse);
+
 // The graph that goes with the data set in `dir`, for the models that use
 // one: kg_final.txt (KGAT) or kg.txt (KGCN), with inverse relations; or the
 // MovieLens 100K side information (u.user and u.item beside u.data); for a
-// RecBole data set (ds.format "recbole"), NAME.kg with NAME.link. nullptr
-// when the folder has none.
+// RecBole data set (ds.format "recbole"), NAME.kg with NAME.link, else the
+// features of NAME.user and NAME.item. nullptr when the folder has none.
 std::shared_ptr<const TypedGraph> load_side_graph(const std::string& dir, const Dataset& ds);
 
 }  // namespace gnnrec

@@ -75,7 +75,8 @@ Dataset load_delimited(const std::string& path);
 // token fields user_id and item_id (ids kept as written, strings as
 // load_delimited's), optional float fields rating and timestamp (a timestamp
 // rounded down to whole seconds); other fields are ignored. Format
-// "recbole". Its knowledge graph: load_recbole_kg (graph/kg_loaders.h).
+// "recbole". Its knowledge graph and features: load_recbole_kg and
+// load_recbole_side (graph/kg_loaders.h).
 Dataset load_recbole(const std::string& inter_path);
 
 // Writes dir/train.txt and dir/test.txt (empty when ds is not split) in

@@ -1,7 +1,8 @@
 // RecBole's atomic files (https://recbole.io/docs/user_guide/data/atomic_files.html):
 // the header and rows shared by NAME.inter, NAME.user, NAME.item, NAME.kg and
 // NAME.link, read through graph/text.h. The loaders are load_recbole
-// (graph/loaders.h) and load_recbole_kg (graph/kg_loaders.h).
+// (graph/loaders.h) and load_recbole_kg / load_recbole_side
+// (graph/kg_loaders.h).
 //
 // A file is tab-separated. Its first non-blank line is the header: one
 // `name:type` entry per column, type token, token_seq, float or float_seq

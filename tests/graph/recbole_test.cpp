@@ -1,7 +1,7 @@
 // RecBole's atomic files (graph/recbole.h): NAME.inter through detection and
-// load_dataset, NAME.kg + NAME.link as a knowledge graph; hand-written
-// files in a scratch folder, expected ids and edges worked out by hand, and
-// every error message.
+// load_dataset, NAME.kg + NAME.link as a knowledge graph, NAME.user +
+// NAME.item as side information; hand-written files in a scratch folder,
+// expected ids and edges worked out by hand, and every error message.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -214,7 +214,9 @@ TEST_F(RecboleKgTest, ItemsAreTheFirstEntitiesThenTheOthersByName) {
   EXPECT_EQ(g.relation(2).dst, (V32{4}));
   EXPECT_EQ(g.relation(4).offsets, (V64{0, 0, 0, 0, 2, 2, 2}));  // g.x -> m.a, m.b
   EXPECT_EQ(g.relation(4).dst, (V32{0, 1}));
-  // load_side_graph finds it beside the interactions.
+  // load_side_graph finds it beside the interactions, also with a NAME.user
+  // present (the KG wins).
+  put("user", "user_id:token\tage:token\nu1\t20\n");
   const auto side = load_side_graph(ml(), ds);
   ASSERT_NE(side, nullptr);
   EXPECT_EQ(side->find_type("entity"), 0);
@@ -270,6 +272,88 @@ TEST_F(RecboleKgTest, LinkErrors) {
   // Through load_side_graph too.
   EXPECT_EQ(testing::error_of<DataError>([&] { load_side_graph(ml(), load_dataset(ml())); }),
             link + ": no links");
+}
+
+// --- NAME.user + NAME.item -----------------------------------------------------
+
+TEST_F(RecboleTest, UserAndItemTokenFieldsBecomeTypedNodes) {
+  put("inter", "user_id:token\titem_id:token\nu1\ti1\nu1\ti2\nu2\ti3\n");
+  // u2's second row is ignored (the first row of an id counts), u9 is not a
+  // user; weight is a float field (ignored); u2's age is empty (no value).
+  put("user",
+      "user_id:token\tage:token\tgender:token\tweight:float\n"
+      "u1\t25\tF\t60.5\nu2\t\tM\t70\nu2\t30\tF\t1\nu9\t40\tM\t1\n");
+  // genre is a token_seq (space-separated); i3 has no value.
+  put("item",
+      "item_id:token\tgenre:token_seq\tyear:token\ni1\tAction Comedy\t1995\n"
+      "i2\tComedy\t1995\ni3\t\t\n");
+  const Dataset ds = load_dataset(ml());
+  const auto side = load_side_graph(ml(), ds);
+  ASSERT_NE(side, nullptr);
+  const TypedGraph& g = *side;
+  ASSERT_EQ(g.num_node_types(), 6);
+  const Names types{"user", "item", "age", "gender", "genre", "year"};
+  for (int32_t t = 0; t < 6; ++t) EXPECT_EQ(g.type_name(t), types[static_cast<size_t>(t)]);
+  EXPECT_EQ(g.num_nodes(0), 2);
+  EXPECT_EQ(g.num_nodes(1), 3);
+  EXPECT_EQ(g.ids(2).raw_ids(), (Names{"25"}));
+  EXPECT_EQ(g.ids(3).raw_ids(), (Names{"F", "M"}));
+  EXPECT_EQ(g.ids(4).raw_ids(), (Names{"Action", "Comedy"}));
+  EXPECT_EQ(g.ids(5).raw_ids(), (Names{"1995"}));
+  ASSERT_EQ(g.num_forward(), 4);
+  ASSERT_EQ(g.num_relations(), 8);
+  const RelationStore& age = g.relation(g.find_relation("user-has-age"));
+  EXPECT_EQ(age.offsets, (V64{0, 1, 1}));
+  EXPECT_EQ(age.dst, (V32{0}));
+  const RelationStore& gender = g.relation(g.find_relation("user-has-gender"));
+  EXPECT_EQ(gender.offsets, (V64{0, 1, 2}));
+  EXPECT_EQ(gender.dst, (V32{0, 1}));
+  const RelationStore& genre = g.relation(g.find_relation("item-has-genre"));
+  EXPECT_EQ(genre.offsets, (V64{0, 2, 3, 3}));
+  EXPECT_EQ(genre.dst, (V32{0, 1, 1}));
+  const RelationStore& year = g.relation(g.find_relation("item-has-year"));
+  EXPECT_EQ(year.offsets, (V64{0, 1, 2, 2}));
+  EXPECT_EQ(year.dst, (V32{0, 0}));
+  const RelationStore& rev = g.relation(g.find_relation("rev_item-has-genre"));
+  EXPECT_EQ(rev.offsets, (V64{0, 1, 3}));  // Action <- i1; Comedy <- i1, i2
+  EXPECT_EQ(rev.dst, (V32{0, 0, 1}));
+}
+
+TEST_F(RecboleTest, AFieldOfBothFilesIsOneNodeTypeAndOnlyFloatsMeanNoGraph) {
+  put("inter", "user_id:token\titem_id:token\nu1\ti1\nu2\ti2\n");
+  put("user", "user_id:token\tcity:token\nu1\tParis\nu2\tRome\n");
+  put("item", "item_id:token\tcity:token\ni1\tOslo\ni2\tParis\n");
+  const Dataset ds = load_dataset(ml());
+  auto g = load_side_graph(ml(), ds);
+  ASSERT_NE(g, nullptr);
+  ASSERT_EQ(g->num_node_types(), 3);
+  EXPECT_EQ(g->ids(2).raw_ids(), (Names{"Oslo", "Paris", "Rome"}));
+  EXPECT_EQ(g->relation(g->find_relation("user-has-city")).dst, (V32{1, 2}));
+  EXPECT_EQ(g->relation(g->find_relation("item-has-city")).dst, (V32{0, 1}));
+  // Only float fields (or none with a value): no side graph.
+  put("user", "user_id:token\tweight:float\nu1\t1\n");
+  put("item", "item_id:token\ttag:token\ni1\t\n");
+  EXPECT_EQ(load_side_graph(ml(), ds), nullptr);
+}
+
+TEST_F(RecboleTest, UserAndItemFileErrors) {
+  put("inter", "user_id:token\titem_id:token\nu1\ti1\n");
+  const Dataset ds = load_dataset(ml());
+  auto err = [&] { return testing::error_of<DataError>([&] { load_side_graph(ml(), ds); }); };
+  put("user", "age:token\n20\n");
+  EXPECT_EQ(err(), ml() + "/ml.user:1: header has no user_id field (expected user_id:token)");
+  put("user", "user_id:token\titem:token\nu1\tx\n");
+  EXPECT_EQ(err(), ml() + "/ml.user:1: field 'item' has the name of the user or item node type");
+  put("user", "user_id:token\tage:token\nu1\t20\nu1\n");
+  EXPECT_EQ(err(), ml() + "/ml.user:3: expected 2 fields separated by tabs, got 1");
+  fs::remove(ml() + "/ml.user");
+  put("item", "item_id:token\tgenre:tokens\n");
+  EXPECT_EQ(err(), ml() +
+                       "/ml.item:1: header field 2 ('genre:tokens') has an unknown type 'tokens' "
+                       "(expected token, token_seq, float or float_seq; fields are separated by "
+                       "tabs)");
+  put("item", "item_id:token\tgenre:token\n\tx\n");
+  EXPECT_EQ(err(), ml() + "/ml.item:2: empty item_id (field 1)");
 }
 
 }  // namespace
