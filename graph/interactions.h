@@ -63,7 +63,7 @@ struct Interactions {
 // A loaded data set: raw-id maps and interactions, optionally already split.
 struct Dataset {
   std::string name;            // e.g. "gowalla", "synthetic"
-  std::string format;          // "lightgcn", "ml-100k", "ml-1m", "csv", "synthetic"
+  std::string format;          // detect_format's name ("lightgcn", "recbole", ...) or "synthetic"
   IdMap users;
   IdMap items;
   Interactions train;          // all interactions when `test` is empty

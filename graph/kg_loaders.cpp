@@ -7,9 +7,12 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "base/file_io.h"
+#include "graph/loaders.h"
+#include "graph/recbole.h"
 #include "graph/text.h"
 
 namespace gnnrec {
@@ -52,16 +55,22 @@ RawTriples read_triples(const std::string& path, bool relation_by_name) {
   return t;
 }
 
+// The raw id of KG entity `e`: its name in `names` when given, else itself.
+std::string entity_name(int64_t e, const IdMap* names) {
+  return names != nullptr ? names->raw(static_cast<int32_t>(e)) : std::to_string(e);
+}
+
 // The entity graph: items first (entity i = dense item i, raw id
 // item_entity[i] or, when -1, "item:" and its dense id),
-// then the other KG entities in numeric order.
-TypedGraph entity_graph(const RawTriples& t, const std::vector<int64_t>& item_entity,
-                        bool inverse) {
+// then the other KG entities in numeric order. Entities are integers, named
+// by themselves or, with `names`, by names->raw(e).
+TypedGraph entity_graph(const RawTriples& t, const std::vector<int64_t>& item_entity, bool inverse,
+                        const IdMap* names = nullptr) {
   std::unordered_map<int64_t, int32_t> dense;
   IdMap entities;
   for (size_t i = 0; i < item_entity.size(); ++i) {
     const int64_t e = item_entity[i];
-    const std::string raw = e >= 0 ? std::to_string(e) : "item:" + std::to_string(i);
+    const std::string raw = e >= 0 ? entity_name(e, names) : "item:" + std::to_string(i);
     entities.intern(raw);
     if (e >= 0) dense.emplace(e, static_cast<int32_t>(i));
   }
@@ -73,7 +82,9 @@ TypedGraph entity_graph(const RawTriples& t, const std::vector<int64_t>& item_en
   }
   std::sort(others.begin(), others.end());
   others.erase(std::unique(others.begin(), others.end()), others.end());
-  for (int64_t e : others) dense.emplace(e, static_cast<int32_t>(entities.intern(std::to_string(e))));
+  for (int64_t e : others) {
+    dense.emplace(e, static_cast<int32_t>(entities.intern(entity_name(e, names))));
+  }
 
   IdMap relations;
   for (const auto& r : t.relation) relations.intern(r);
@@ -323,9 +334,241 @@ TypedGraph load_movielens_side(const std::string& dir, const IdMap& users, const
   return b.build(inverse);
 }
 
+// --- RecBole atomic files --------------------------------------------------
+
+namespace {
+
+// RecBole's NAME.link: the entity of each item of `items` ("" for an item
+// without one). As for KGCN's item map, an item listed twice or an entity
+// given to two items is an error.
+std::vector<std::string> read_recbole_links(const std::string& path, const IdMap& items) {
+  TextFile file(path);
+  AtomicHeader h;
+  if (!read_atomic_header(file, &h)) throw DataError(path + ": no links");
+  const int ci = require_field(file, h, "item_id", AtomicType::kToken);
+  const int ce = require_field(file, h, "entity_id", AtomicType::kToken);
+  std::unordered_map<std::string, int64_t> item_line, entity_line;
+  std::vector<std::string> entity_of(static_cast<size_t>(items.size()));
+  std::string_view l;
+  std::vector<std::string> f;
+  while (file.next(&l)) {
+    split_atomic_row(file, h, l, &f);
+    const std::string& item = atomic_token(file, h, f, ci);
+    const std::string& entity = atomic_token(file, h, f, ce);
+    if (const auto [it, fresh] = item_line.emplace(item, file.line()); !fresh) {
+      file.fail("item '" + shown(item) + "' is listed twice (first on line " +
+                std::to_string(it->second) + ")");
+    }
+    if (const auto [it, fresh] = entity_line.emplace(entity, file.line()); !fresh) {
+      file.fail("entity '" + shown(entity) + "' is already the entity of the item on line " +
+                std::to_string(it->second) + " (each item needs its own entity)");
+    }
+    const int32_t i = items.find(item);
+    if (i >= 0) entity_of[static_cast<size_t>(i)] = entity;
+  }
+  if (item_line.empty()) throw DataError(path + ": no links");
+  return entity_of;
+}
+
+// RecBole's NAME.kg as triples of entity numbers, interned into `names`.
+RawTriples read_recbole_triples(const std::string& path, IdMap* names) {
+  TextFile file(path);
+  AtomicHeader h;
+  if (!read_atomic_header(file, &h)) throw DataError(path + ": no triples");
+  const int ch = require_field(file, h, "head_id", AtomicType::kToken);
+  const int cr = require_field(file, h, "relation_id", AtomicType::kToken);
+  const int ct = require_field(file, h, "tail_id", AtomicType::kToken);
+  RawTriples t;
+  std::string_view l;
+  std::vector<std::string> f;
+  while (file.next(&l)) {
+    split_atomic_row(file, h, l, &f);
+    t.head.push_back(names->intern(atomic_token(file, h, f, ch)));
+    t.relation.push_back(atomic_token(file, h, f, cr));
+    t.tail.push_back(names->intern(atomic_token(file, h, f, ct)));
+  }
+  if (t.head.empty()) throw DataError(path + ": no triples");
+  return t;
+}
+
+}  // namespace
+
+TypedGraph load_recbole_kg(const std::string& kg_path, const std::string& link_path,
+                           const IdMap& items, bool inverse) {
+  const std::vector<std::string> entity_of = read_recbole_links(link_path, items);
+  IdMap names;
+  RawTriples t = read_recbole_triples(kg_path, &names);
+  std::vector<int64_t> item_entity(static_cast<size_t>(items.size()), -1);
+  for (size_t i = 0; i < entity_of.size(); ++i) {
+    if (!entity_of[i].empty()) item_entity[i] = names.intern(entity_of[i]);
+  }
+  // Entity numbers in canonical name order, which entity_graph keeps for
+  // the entities that are not items.
+  const std::vector<int32_t> order = names.canonicalize();
+  for (auto* col : {&t.head, &t.tail, &item_entity}) {
+    for (int64_t& e : *col) {
+      if (e >= 0) e = order[static_cast<size_t>(e)];
+    }
+  }
+  for (size_t i = 0; i < item_entity.size(); ++i) {
+    const std::string unlinked = "item:" + std::to_string(i);
+    if (item_entity[i] < 0 && names.find(unlinked) >= 0) {
+      throw DataError(kg_path + ": entity '" + unlinked + "' has the name given to item " +
+                      std::to_string(i) + " ('" + shown(items.raw(static_cast<int32_t>(i))) +
+                      "'), which " + fs::path(link_path).filename().string() +
+                      " does not link to an entity");
+    }
+  }
+  return entity_graph(t, item_entity, inverse, &names);
+}
+
+namespace {
+
+// One token or token_seq field of NAME.user or NAME.item: its (owner, value)
+// pairs, owner a dense user or item id.
+struct Feature {
+  std::string name;      // the field: the node type of its values
+  std::string relation;  // "user-has-" or "item-has-" + name
+  int32_t owner_type;    // 0: user, 1: item
+  std::vector<int32_t> owner;
+  std::vector<std::string> value;
+};
+
+// Appends the token and token_seq fields of NAME.user (id_field "user_id",
+// owner "user") or NAME.item to `out`. As RecBole: the first row of an id
+// counts (later ones are skipped), an empty value is no value, a token_seq
+// holds space-separated tokens. Rows of ids that are not in `owners` are
+// checked and skipped; float fields are ignored.
+void read_features(const std::string& path, const char* id_field, int32_t owner_type,
+                   const IdMap& owners, std::vector<Feature>* out) {
+  TextFile file(path);
+  AtomicHeader h;
+  // An empty file is a mistake, as an empty u.user is (a file with only
+  // its header is a data set without features, and fine).
+  if (!read_atomic_header(file, &h)) throw DataError(path + ": empty (expected a header)");
+  const int cid = require_field(file, h, id_field, AtomicType::kToken);
+  const std::string owner = owner_type == 0 ? "user" : "item";
+  std::vector<size_t> cols;
+  const size_t first = out->size();
+  for (size_t k = 0; k < h.size(); ++k) {
+    const AtomicType t = h.types[k];
+    if (static_cast<int>(k) == cid || (t != AtomicType::kToken && t != AtomicType::kTokenSeq)) {
+      continue;
+    }
+    if (h.names[k] == "user" || h.names[k] == "item") {
+      file.fail("field '" + h.names[k] + "' has the name of the user or item node type");
+    }
+    cols.push_back(k);
+    out->push_back({h.names[k], owner + "-has-" + h.names[k], owner_type, {}, {}});
+  }
+  std::vector<bool> seen(static_cast<size_t>(owners.size()), false);
+  std::string_view l;
+  std::vector<std::string> f;
+  std::vector<std::string_view> seq;
+  while (file.next(&l)) {
+    split_atomic_row(file, h, l, &f);
+    const int32_t o = owners.find(atomic_token(file, h, f, cid));
+    if (o < 0 || seen[static_cast<size_t>(o)]) continue;
+    seen[static_cast<size_t>(o)] = true;
+    for (size_t j = 0; j < cols.size(); ++j) {
+      Feature& feat = (*out)[first + j];
+      const std::string& v = f[cols[j]];
+      if (h.types[cols[j]] == AtomicType::kToken) {
+        if (v.empty()) continue;
+        feat.owner.push_back(o);
+        feat.value.push_back(v);
+      } else {
+        split_blanks(v, &seq);
+        for (std::string_view s : seq) {
+          feat.owner.push_back(o);
+          feat.value.emplace_back(s);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+TypedGraph load_recbole_side(const std::string& user_path, const std::string& item_path,
+                             const IdMap& users, const IdMap& items, bool inverse) {
+  std::vector<Feature> features;
+  if (!user_path.empty()) read_features(user_path, "user_id", 0, users, &features);
+  if (!item_path.empty()) read_features(item_path, "item_id", 1, items, &features);
+  // One node type per field name (a name in both files is one type), its
+  // values in canonical order; a field without values is left out.
+  std::vector<std::string> type_names;
+  std::unordered_map<std::string, IdMap> values;
+  for (const Feature& feat : features) {
+    if (feat.value.empty()) continue;
+    auto [it, fresh] = values.try_emplace(feat.name);
+    if (fresh) type_names.push_back(feat.name);
+    for (const std::string& v : feat.value) it->second.intern(v);
+  }
+  TypedGraphBuilder b;
+  b.add_node_type("user", users);
+  b.add_node_type("item", items);
+  std::unordered_map<std::string, int32_t> type_of;
+  for (const std::string& name : type_names) {
+    IdMap& ids = values.at(name);
+    (void)ids.canonicalize();
+    type_of[name] = b.add_node_type(name, ids);
+  }
+  for (const Feature& feat : features) {
+    if (feat.value.empty()) continue;
+    const IdMap& ids = values.at(feat.name);
+    const int32_t r = b.add_relation(feat.relation, feat.owner_type, type_of.at(feat.name));
+    for (size_t k = 0; k < feat.owner.size(); ++k) {
+      b.add_edge(r, feat.owner[k], ids.find(feat.value[k]));
+    }
+  }
+  return b.build(inverse);
+}
+
+namespace {
+
+// The side files of a RecBole folder that load_side_graph reads: NAME.kg
+// and NAME.link when both are there, else whichever of NAME.user and
+// NAME.item is.
+std::vector<std::string> recbole_side_files(const std::string& dir) {
+  const std::string inter = dataset_source_files(dir).front();  // dir/NAME.inter
+  const std::string stem = inter.substr(0, inter.size() - std::string_view(".inter").size());
+  const auto present = [](const std::string& path) {
+    std::error_code ec;
+    return fs::is_regular_file(path, ec);
+  };
+  if (present(stem + ".kg") && present(stem + ".link")) return {stem + ".kg", stem + ".link"};
+  std::vector<std::string> files;
+  for (const char* ext : {".user", ".item"}) {
+    if (present(stem + ext)) files.push_back(stem + ext);
+  }
+  return files;
+}
+
+// The side graph of a RecBole folder: NAME.kg with NAME.link, else the
+// features of NAME.user and NAME.item; nullptr when it has neither.
+std::shared_ptr<const TypedGraph> recbole_side_graph(const std::string& dir, const Dataset& ds) {
+  const std::vector<std::string> files = recbole_side_files(dir);
+  if (files.empty()) return nullptr;
+  const auto ends_with = [](const std::string& s, std::string_view e) {
+    return s.size() >= e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
+  };
+  if (ends_with(files.front(), ".kg")) {
+    return std::make_shared<const TypedGraph>(load_recbole_kg(files[0], files[1], ds.items, true));
+  }
+  std::string user, item;
+  for (const std::string& f : files) (ends_with(f, ".user") ? user : item) = f;
+  TypedGraph g = load_recbole_side(user, item, ds.users, ds.items, true);
+  if (g.num_forward() == 0) return nullptr;
+  return std::make_shared<const TypedGraph>(std::move(g));
+}
+
+}  // namespace
+
 std::vector<std::string> side_source_files(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return {};
+  if (detect_format(dir) == "recbole") return recbole_side_files(dir);
   if (exists(dir, "kg_final.txt")) return {path_join(dir, "kg_final.txt")};
   if (exists(dir, "kg.txt") && exists(dir, "item_index2entity_id.txt")) {
     return {path_join(dir, "kg.txt"), path_join(dir, "item_index2entity_id.txt")};
@@ -339,14 +582,16 @@ std::vector<std::string> side_source_files(const std::string& dir) {
 }
 
 std::shared_ptr<const TypedGraph> load_side_graph(const std::string& dir, const Dataset& ds) {
+  if (ds.format == "recbole") return recbole_side_graph(dir, ds);
   const std::vector<std::string> files = side_source_files(dir);
   if (files.empty()) return nullptr;
   const std::string first = fs::path(files.front()).filename().string();
   if (first == "kg_final.txt") {
     return std::make_shared<const TypedGraph>(load_kgat_kg(files.front(), ds.items, true));
   }
-  if (first == "kg.txt")
+  if (first == "kg.txt") {
     return std::make_shared<const TypedGraph>(load_kgcn_kg(dir, ds.items, true));
+  }
   return std::make_shared<const TypedGraph>(load_movielens_side(dir, ds.users, ds.items, true));
 }
 

@@ -1,7 +1,7 @@
 // Loaders for knowledge graphs and side information, as typed graphs
 // aligned with a Dataset's dense user and item ids.
 //
-// Knowledge graphs (KGAT and KGCN formats) come back as a TypedGraph with a
+// Knowledge graphs (KGAT, KGCN and RecBole formats) come back as a TypedGraph with a
 // single node type "entity" whose first ds.num_items() entities ARE the
 // data set's items (entity i = dense item i, whether or not the KG mentions
 // it), followed by the KG's other entities in canonical raw-id order; one
@@ -53,10 +53,34 @@ Dataset load_kgcn_interactions(const std::string& dir);
 TypedGraph load_movielens_side(const std::string& dir, const IdMap& users, const IdMap& items,
                                bool inverse);
 
+// RecBole's knowledge graph (graph/recbole.h for the files' header and
+// rows): `link_path` (NAME.link: item_id:token entity_id:token, the entity
+// of an item) and `kg_path` (NAME.kg: head_id:token relation_id:token
+// tail_id:token). Entities and relations are tokens, kept as written; the
+// first ds.num_items() entities are the items (an item's raw id is its
+// entity's name; an item without a link is "item:" + its dense id), the
+// KG's other entities follow in canonical raw-id order. A link of an item
+// absent from `items` is skipped; an item listed twice or an entity given
+// to two items is an error, as for KGCN's item map.
+TypedGraph load_recbole_kg(const std::string& kg_path, const std::string& link_path,
+                           const IdMap& items, bool inverse);
+
+// RecBole's NAME.user and NAME.item (either path "" when absent) as typed
+// nodes over `users` and `items`: node types user, item, then one per token
+// or token_seq field (other than user_id / item_id) that has a value, named
+// as the field, its values (a token_seq's space-separated tokens) in
+// canonical order; relations user-has-FIELD / item-has-FIELD (with
+// inverses when asked). A field of both files is one node type. As RecBole
+// reads them: the first row of an id counts, an empty value is none, float
+// fields are ignored; rows of ids not in `users` / `items` are skipped.
+TypedGraph load_recbole_side(const std::string& user_path, const std::string& item_path,
+                             const IdMap& users, const IdMap& items, bool inverse);
+
 // The graph that goes with the data set in `dir`, for the models that use
 // one: kg_final.txt (KGAT) or kg.txt (KGCN), with inverse relations; or the
-// MovieLens 100K side information (u.user and u.item beside u.data).
-// nullptr when the folder has none.
+// MovieLens 100K side information (u.user and u.item beside u.data); for a
+// RecBole data set (ds.format "recbole"), NAME.kg with NAME.link, else the
+// features of NAME.user and NAME.item. nullptr when the folder has none.
 std::shared_ptr<const TypedGraph> load_side_graph(const std::string& dir, const Dataset& ds);
 // The files load_side_graph(dir, ...) reads (empty when it reads none), for
 // the record a run keeps of its inputs.

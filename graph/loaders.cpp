@@ -2,6 +2,7 @@
 
 #include "base/file_io.h"
 #include "graph/kg_loaders.h"
+#include "graph/recbole.h"
 #include "graph/text.h"
 
 #include <algorithm>
@@ -215,30 +216,29 @@ bool has_source_file(const std::string& dir, const std::string& name) {
                   (fs::is_directory(st) ? "a directory" : "a FIFO, socket or device") + ")");
 }
 
-// The one *.csv/*.tsv file of DIR; errors for none or several.
-std::string delimited_file(const std::string& dir) {
+// The one file of `dir` whose name ends in one of `extensions`; "" when
+// there is none. Several are an error listing them ("found 2 *.inter files
+// (a.inter, b.inter); expected exactly one").
+std::string exactly_one(const std::string& dir, std::initializer_list<const char*> extensions,
+                        const char* what) {
+  std::vector<std::string> found;
   std::error_code ec;
-  std::vector<std::string> delimited;
   fs::directory_iterator it(dir, ec);
   if (ec) throw DataError(dir + ": cannot read: " + ec.message());
   for (const auto& entry : it) {
     const std::string ext = entry.path().extension().string();
-    if ((ext == ".csv" || ext == ".tsv") &&
-        has_source_file(dir, entry.path().filename().string())) {
-      delimited.push_back(entry.path().filename().string());
+    for (const char* e : extensions) {
+      if (ext == e && has_source_file(dir, entry.path().filename().string())) {
+        found.push_back(entry.path().filename().string());
+      }
     }
   }
-  if (delimited.size() == 1) return delimited.front();
-  if (delimited.empty()) {
-    throw DataError(dir +
-                    ": no data set found (looked for train.txt, u.data, ratings.dat, "
-                    "user_artists.dat or one *.csv/*.tsv file)");
-  }
-  std::sort(delimited.begin(), delimited.end());
+  if (found.size() <= 1) return found.empty() ? "" : found.front();
+  std::sort(found.begin(), found.end());
   std::string names;
-  for (const auto& n : delimited) names += (names.empty() ? "" : ", ") + n;
-  throw DataError(dir + ": found " + std::to_string(delimited.size()) +
-                  " *.csv/*.tsv files (" + names + "); expected exactly one");
+  for (const auto& n : found) names += (names.empty() ? "" : ", ") + n;
+  throw DataError(dir + ": found " + std::to_string(found.size()) + " " + what + " files (" +
+                  names + "); expected exactly one");
 }
 
 }  // namespace
@@ -267,8 +267,11 @@ std::string detect_format(const std::string& dir) {
     found = &m;
   }
   if (found != nullptr) return found->format;
-  delimited_file(dir);
-  return "csv";
+  if (!exactly_one(dir, {".inter"}, "*.inter").empty()) return "recbole";
+  if (!exactly_one(dir, {".csv", ".tsv"}, "*.csv/*.tsv").empty()) return "csv";
+  throw DataError(dir +
+                  ": no data set found (looked for train.txt, u.data, ratings.dat, "
+                  "user_artists.dat, one *.inter file or one *.csv/*.tsv file)");
 }
 
 std::vector<std::string> dataset_source_files(const std::string& dir) {
@@ -283,7 +286,14 @@ std::vector<std::string> dataset_source_files(const std::string& dir) {
   if (format == "kgcn") {
     return {path_join(dir, "user_artists.dat"), path_join(dir, "item_index2entity_id.txt")};
   }
-  return {(fs::path(dir) / delimited_file(dir)).string()};
+  const bool recbole = format == "recbole";
+  const std::string file = recbole ? exactly_one(dir, {".inter"}, "*.inter")
+                                   : exactly_one(dir, {".csv", ".tsv"}, "*.csv/*.tsv");
+  if (file.empty()) {
+    throw DataError(dir + ": the " + (recbole ? "*.inter" : "*.csv/*.tsv") +
+                    " file disappeared while loading");
+  }
+  return {path_join(dir, file.c_str())};
 }
 
 Dataset load_dataset(const std::string& dir) {
@@ -297,6 +307,8 @@ Dataset load_dataset(const std::string& dir) {
     ds = load_movielens_1m(path_join(dir, "ratings.dat"));
   } else if (format == "kgcn") {
     ds = load_kgcn_interactions(dir);
+  } else if (format == "recbole") {
+    ds = load_recbole(dataset_source_files(dir).front());
   } else {
     ds = load_delimited(dataset_source_files(dir).front());
   }
@@ -420,6 +432,36 @@ Dataset load_delimited(const std::string& path) {
     if (ct >= 0) x.timestamp.push_back(file.integer(f[static_cast<size_t>(ct)], ct + 1));
   }
   if (x.empty()) throw DataError(path + ": no interactions");
+  apply_map(ds.users.canonicalize(), &x.user);
+  apply_map(ds.items.canonicalize(), &x.item);
+  return ds;
+}
+
+// --- RecBole atomic files --------------------------------------------------
+
+Dataset load_recbole(const std::string& inter_path) {
+  TextFile file(inter_path);
+  AtomicHeader h;
+  if (!read_atomic_header(file, &h)) throw DataError(inter_path + ": no interactions");
+  const int cu = require_field(file, h, "user_id", AtomicType::kToken);
+  const int ci = require_field(file, h, "item_id", AtomicType::kToken);
+  const int cr = optional_field(file, h, "rating", AtomicType::kFloat);
+  const int ct = optional_field(file, h, "timestamp", AtomicType::kFloat);
+
+  Dataset ds;
+  ds.name = parent_name(inter_path);
+  ds.format = "recbole";
+  Interactions& x = ds.train;
+  std::string_view line;
+  std::vector<std::string> f;
+  while (file.next(&line)) {
+    split_atomic_row(file, h, line, &f);
+    x.user.push_back(ds.users.intern(atomic_token(file, h, f, cu)));
+    x.item.push_back(ds.items.intern(atomic_token(file, h, f, ci)));
+    if (cr >= 0) x.rating.push_back(file.number(f[static_cast<size_t>(cr)], cr + 1));
+    if (ct >= 0) x.timestamp.push_back(file.floored(f[static_cast<size_t>(ct)], ct + 1));
+  }
+  if (x.empty()) throw DataError(inter_path + ": no interactions");
   apply_map(ds.users.canonicalize(), &x.user);
   apply_map(ds.items.canonicalize(), &x.item);
   return ds;

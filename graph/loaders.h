@@ -28,10 +28,12 @@ namespace gnnrec {
 // Detects the format from the files present in `dir`, in this order:
 // train.txt (+ optional test.txt) -> "lightgcn"; u.data -> "ml-100k";
 // ratings.dat -> "ml-1m"; user_artists.dat -> "kgcn" (graph/kg_loaders.h);
-// exactly one *.csv or *.tsv file -> "csv".
+// exactly one *.inter file -> "recbole"; exactly one *.csv or *.tsv file ->
+// "csv". The first that matches wins.
 // Throws DataError naming the directory and what was looked for when none
-// matches, when several *.csv/*.tsv files make the choice ambiguous, or when
-// `dir` does not exist or is not a directory.
+// matches, when several *.inter or several *.csv/*.tsv files make the
+// choice ambiguous (listing them), or when `dir` does not exist or is not a
+// directory.
 std::string detect_format(const std::string& dir);
 
 // The files load_dataset(dir) reads, in a fixed order (for cache
@@ -68,6 +70,14 @@ Dataset load_movielens_1m(const std::string& ratings_dat);
 // strings (surrounding blanks trimmed); ratings must be finite numbers and
 // timestamps integers.
 Dataset load_delimited(const std::string& path);
+
+// RecBole's NAME.inter (graph/recbole.h for the header and rows): the
+// token fields user_id and item_id (ids kept as written, strings as
+// load_delimited's), optional float fields rating and timestamp (a timestamp
+// rounded down to whole seconds); other fields are ignored. Format
+// "recbole". Its knowledge graph and features: load_recbole_kg and
+// load_recbole_side (graph/kg_loaders.h).
+Dataset load_recbole(const std::string& inter_path);
 
 // Writes dir/train.txt and dir/test.txt (empty when ds is not split) in
 // LightGCN text format using DENSE ids: one line per user with at least one

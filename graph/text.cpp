@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -80,6 +81,29 @@ float TextFile::number(std::string_view tok, int field) const {
     fail("field " + std::to_string(field) + " ('" + shown(tok) + "') is not a finite number");
   }
   return v;
+}
+
+int64_t TextFile::floored(std::string_view tok, int field) const {
+  int64_t v = 0;
+  const char* end = tok.data() + tok.size();
+  if (auto [p, ec] = std::from_chars(tok.data(), end, v); ec == std::errc() && p == end) {
+    return v;  // an integer: exact, even past 2^53
+  }
+  double d = 0;
+  auto [p, ec] = std::from_chars(tok.data(), end, d);
+  const bool out_of_range = ec == std::errc::result_out_of_range && p == end;
+  if (!out_of_range && (tok.empty() || ec != std::errc() || p != end || !std::isfinite(d))) {
+    fail("field " + std::to_string(field) + " ('" + shown(tok) + "') is not a finite number");
+  }
+  // Past the double range: strtod gives +-HUGE_VAL, or 0 for an underflow.
+  if (out_of_range) d = std::strtod(std::string(tok).c_str(), nullptr);
+  d = std::floor(d);
+  // [-2^63, 2^63): both bounds are exact doubles.
+  if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) {
+    fail("field " + std::to_string(field) + " ('" + shown(tok) +
+         "') does not fit a 64-bit integer");
+  }
+  return static_cast<int64_t>(d);
 }
 
 std::string shown(std::string_view tok) {

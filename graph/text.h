@@ -43,6 +43,9 @@ class TextFile {
   int32_t id(std::string_view tok, int field) const;       // an id (see above)
   int64_t integer(std::string_view tok, int field) const;  // any 64-bit integer
   float number(std::string_view tok, int field) const;     // a finite float
+  // A finite number rounded down to a 64-bit integer ("978300760.9" ->
+  // 978300760; integers exactly): timestamps that a format writes as floats.
+  int64_t floored(std::string_view tok, int field) const;
 
  private:
   std::string path_;

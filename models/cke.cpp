@@ -49,8 +49,9 @@ class Cke : public Model {
     if (entity < 0) {
       throw std::invalid_argument(
           "--model " + name_ +
-          " needs a knowledge graph: a data set folder with kg_final.txt (KGAT format) or "
-          "kg.txt and item_index2entity_id.txt (KGCN format)");
+          " needs a knowledge graph: a data set folder with kg_final.txt (KGAT format), "
+          "kg.txt and item_index2entity_id.txt (KGCN format) or NAME.kg and NAME.link beside "
+          "NAME.inter (RecBole format)");
     }
     num_users_ = g.graph().num_users();
     num_items_ = g.graph().num_items();

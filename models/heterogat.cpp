@@ -67,8 +67,8 @@ Graph build_graph(const BipartiteGraph& g, const TypedGraph* side) {
     if (side->find_type("entity") >= 0) {
       throw std::invalid_argument(
           "--model heterogat reads side information with user and item node types (MovieLens "
-          "100K's u.user and u.item); this data set's side graph is a knowledge graph: use kgat "
-          "or kgcn, or pass --no-side-info");
+          "100K's u.user and u.item, RecBole's NAME.user and NAME.item); this data set's side "
+          "graph is a knowledge graph: use kgat or kgcn, or pass --no-side-info");
     }
     const int32_t su = side->find_type("user"), si = side->find_type("item");
     if (su < 0 || si < 0) {

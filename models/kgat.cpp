@@ -70,7 +70,8 @@ Ckg build_ckg(const BipartiteGraph& g, const TypedGraph* kg) {
   if (entity < 0) {
     throw std::invalid_argument(
         "--model kgat needs a knowledge graph: a data set folder with kg_final.txt (KGAT "
-        "format) or kg.txt and item_index2entity_id.txt (KGCN format)");
+        "format), kg.txt and item_index2entity_id.txt (KGCN format) or NAME.kg and NAME.link "
+        "beside NAME.inter (RecBole format)");
   }
   Ckg c;
   c.num_users = g.num_users();

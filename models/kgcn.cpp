@@ -45,7 +45,8 @@ class Kgcn : public Model {
     if (entity < 0) {
       throw std::invalid_argument(
           "--model kgcn needs a knowledge graph: a data set folder with kg_final.txt (KGAT "
-          "format) or kg.txt and item_index2entity_id.txt (KGCN format)");
+          "format), kg.txt and item_index2entity_id.txt (KGCN format) or NAME.kg and NAME.link "
+          "beside NAME.inter (RecBole format)");
     }
     if (aggregator_ != "sum" && aggregator_ != "concat" && aggregator_ != "neighbor") {
       throw std::invalid_argument("--aggregator for kgcn must be sum, concat or neighbor, got '" +

@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET="${1:-15}"
 RUNS="${2:--1}"
 BUILD="${FUZZ_BUILD:-build-fuzz}"
-TARGETS="${FUZZ_TARGETS:-lightgcn ml100k ml1m delimited kgat kgcn cache config recommend_user}"
+TARGETS="${FUZZ_TARGETS:-lightgcn ml100k ml1m delimited kgat kgcn recbole cache config recommend_user}"
 
 log() { echo "fuzz: $*" >&2; }
 

@@ -80,7 +80,8 @@ void data(Visit& visit) {
   visit(FieldInfo{"model", "model name: " + join_names(model_names())}, &C::model);
   visit(FieldInfo{"dataset",
                   "data set directory (format detected from its files: train.txt/test.txt, "
-                  "u.data, ratings.dat, one .csv/.tsv) or 'synthetic'",
+                  "u.data, ratings.dat, user_artists.dat, one .inter (RecBole), one .csv/.tsv) or "
+                  "'synthetic'",
                   Bounds::none(), kData},
         &C::dataset);
   visit(FieldInfo{"out",

@@ -156,7 +156,8 @@ def load(dataset, **options) -> Dataset:
 
     Args:
         dataset: a directory (LightGCN ``train.txt``/``test.txt``, MovieLens
-            ``u.data`` or ``ratings.dat``, or one ``*.csv``/``*.tsv``; see
+            ``u.data`` or ``ratings.dat``, KGCN's ``user_artists.dat``,
+            RecBole's one ``NAME.inter``, or one ``*.csv``/``*.tsv``; see
             docs/datasets.md) or ``"synthetic"``; may be ``os.PathLike``.
         **options: the data keys of a run's ``config.json``, with the CLI's
             defaults: ``split`` (``"per-user"``, ``"random"``, ``"temporal"``

@@ -159,6 +159,28 @@ def kgat(d):
     (d / "kg_final.txt").write_text("0 0 6\n1 0 6\n2 1 7\n3 1 7\n4 0 8\n5 1 8\n")
 
 
+def recbole(d):
+    """RecBole atomic files d/rb.inter, .link, .kg, .user, .item (string tokens)."""
+    rows = [f"u{u}\ti{i}\t{1 + (u + i) % 5}\t97830076{u}.5" for u in range(4) for i in range(6)
+            if (u + i) % 3]
+    (d / "rb.inter").write_text("user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
+                                + "\n".join(rows) + "\n")
+    (d / "rb.link").write_text("item_id:token\tentity_id:token\n"
+                               + "".join(f"i{i}\tm.{i}\n" for i in range(6)))
+    (d / "rb.kg").write_text("head_id:token\trelation_id:token\ttail_id:token\n"
+                             + "".join(f"m.{i}\tfilm.genre\tg.{i % 2}\n" for i in range(6)))
+
+
+def recbole_features(d):
+    recbole(d)
+    (d / "rb.kg").unlink()
+    (d / "rb.link").unlink()
+    (d / "rb.user").write_text("user_id:token\tgender:token\n"
+                               + "".join(f"u{u}\t{'FM'[u % 2]}\n" for u in range(4)))
+    (d / "rb.item").write_text("item_id:token\tgenre:token_seq\n"
+                               + "".join(f"i{i}\tg{i % 2} g{i % 3}\n" for i in range(6)))
+
+
 # (folder maker, file to corrupt, model that reads it)
 TARGETS = {
     "lightgcn train.txt": (lightgcn, "train.txt", "mf"),
@@ -173,6 +195,11 @@ TARGETS = {
     "kgcn item_index2entity_id.txt": (kgcn, "item_index2entity_id.txt", "kgcn"),
     "kgcn kg.txt": (kgcn, "kg.txt", "kgcn"),
     "kgat kg_final.txt": (kgat, "kg_final.txt", "kgat"),
+    "recbole rb.inter": (recbole, "rb.inter", "mf"),
+    "recbole rb.link": (recbole, "rb.link", "kgat"),
+    "recbole rb.kg": (recbole, "rb.kg", "kgat"),
+    "recbole rb.user": (recbole_features, "rb.user", "heterogat"),
+    "recbole rb.item": (recbole_features, "rb.item", "heterogat"),
 }
 
 
@@ -222,8 +249,10 @@ BAD = {
     "a megabyte line": (lambda t: t + "9" * (1 << 20) + "\n", "refuse"),
 }
 # Files whose first field is a name, not an integer id: u.genre's genre
-# names, and a *.csv file's ids, which are strings matched as written.
-NAME_FIRST = {"ml-100k u.genre", "csv ratings.csv"}
+# names, and the ids of a *.csv file and RecBole's tokens, strings matched
+# as written.
+NAME_FIRST = {"ml-100k u.genre", "csv ratings.csv", "recbole rb.inter", "recbole rb.link",
+              "recbole rb.kg", "recbole rb.user", "recbole rb.item"}
 ID_CLASSES = {"not a number", "id past int32", "id past int64", "negative id",
               "control characters"}
 # Harmless variations every text format must read as the plain file.

@@ -85,6 +85,28 @@ TEST_F(TextTest, IdsIntegersAndNumbers) {
             f.path() + ":1: field 1 ('" + std::string(40, '7') + "...') is not an integer");
 }
 
+TEST_F(TextTest, FlooredNumbers) {
+  TextFile f(write("a.txt", "x\n"));
+  std::string_view l;
+  ASSERT_TRUE(f.next(&l));
+  EXPECT_EQ(f.floored("978300760", 1), 978300760);
+  EXPECT_EQ(f.floored("978300760.99", 1), 978300760);
+  EXPECT_EQ(f.floored("-1.5", 1), -2);
+  EXPECT_EQ(f.floored("1.5e3", 1), 1500);
+  EXPECT_EQ(f.floored("1e-400", 1), 0);                       // underflows to 0
+  EXPECT_EQ(f.floored("9223372036854775807", 1), INT64_MAX);  // integers exactly
+  auto err = [](auto fn) { return testing::error_of<DataError>(fn); };
+  EXPECT_EQ(err([&] { f.floored("9223372036854775808", 2); }),
+            f.path() + ":1: field 2 ('9223372036854775808') does not fit a 64-bit integer");
+  EXPECT_EQ(err([&] { f.floored("1e400", 2); }),
+            f.path() + ":1: field 2 ('1e400') does not fit a 64-bit integer");
+  EXPECT_EQ(err([&] { f.floored("-inf", 3); }),
+            f.path() + ":1: field 3 ('-inf') is not a finite number");
+  EXPECT_EQ(err([&] { f.floored("12:30", 3); }),
+            f.path() + ":1: field 3 ('12:30') is not a finite number");
+  EXPECT_EQ(err([&] { f.floored("", 3); }), f.path() + ":1: field 3 ('') is not a finite number");
+}
+
 TEST(Text, Splitters) {
   Fields f;
   split_blanks(" a\t\tb  c \r", &f);
