@@ -99,9 +99,9 @@ def test_invalid_hyper_parameter(existing_run, flag, value, fragment):
     (["--node-dropout", "-0.1"], "--node-dropout must be in [0, 1)"),
     (["--message-dropout", "1.5"], "--message-dropout must be in [0, 1)"),
     (["--attention-dropout", "2"], "--attention-dropout must be in [0, 1)"),
-    (["--heads", "0"], "--heads must be at least 1, got 0"),
-    (["--fanouts", "10,0"], "--fanouts must all be > 0, got 0"),
-    (["--negatives", "0"], "--negatives must be at least 1, got 0"),
+    (["--heads", "0"], "--heads must be in [1, 65536], got 0"),
+    (["--fanouts", "10,0"], "--fanouts must all be in [1, 1000000], got 0"),
+    (["--negatives", "0"], "--negatives must be in [1, 1000], got 0"),
     (["--loss", "hinge"], "--loss must be bpr, bce or mse, got 'hinge'"),
     (["--early-stop-metric", "rmse"], "--early-stop-metric 'rmse'"),
     (["--early-stop-metric", "auc@10"], "--early-stop-metric 'auc@10'"),
@@ -130,6 +130,35 @@ def test_unknown_flag_and_bad_config_key(tmp_path, existing_run):
     expect_error(["train", "--config", cfg, "--out", existing_run, "--overwrite"], "learning_rate",
                  run_dir=existing_run)
     expect_error(["train", "--config", tmp_path / "missing.toml"], "missing.toml")
+
+
+@pytest.mark.parametrize("args,message", [
+    # Not wrapped to 2^64 - 1, not saturated at 2^63 - 1: one range per option, from its row.
+    (["--seed", "-1"], "--seed must be in [0, 9223372036854775807], got -1"),
+    (["--seed", "99999999999999999999"],
+     "--seed must be in [0, 9223372036854775807], got 99999999999999999999"),
+    (["--epochs", "99999999999999999999"],
+     "--epochs must be in [1, 1000000000], got 99999999999999999999"),
+    (["--dim", "100000000"], "--dim must be in [1, 65536], got 100000000"),
+    (["--batch-size", "-5"], "--batch-size must be in [1, 2147483647], got -5"),
+    (["--threads", "4294967296"], "--threads must be in [0, 4096], got 4294967296"),
+    (["--topk", "10,99999999999"], "--topk must all be in [1, 100000], got 99999999999"),
+    (["--epochs", "1e3"], "--epochs must be an integer, got '1e3'"),
+    (["--lr", "nan"], "--lr must be a finite number > 0, got nan"),
+    (["--lr", "fast"], "--lr must be a number, got 'fast'"),
+])
+def test_integer_options_out_of_range_name_the_option_and_its_range(existing_run, args, message):
+    options = {"--epochs": "1", "--dim": "8", "--batch-size": "256", args[0]: args[1]}
+    line = expect_error(["train", "--model", "mf", "--dataset", "synthetic", "--quiet",
+                         *[x for kv in options.items() for x in kv], "--out", existing_run,
+                         "--overwrite"], run_dir=existing_run)
+    assert line == "gnnrec: error: " + message
+
+
+def test_recommend_k_out_of_range(existing_run):
+    expect_error(["recommend", "--run", existing_run, "--user", "0", "--k",
+                  "99999999999999999999"],
+                 "--k must be in [1, 2147483647], got 99999999999999999999", run_dir=existing_run)
 
 
 def test_unwritable_output_directory(tmp_path):
