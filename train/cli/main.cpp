@@ -198,6 +198,31 @@ void add_field_option(CLI::App* app, const FieldInfo& f, TrainConfig& c, Member 
   }
 }
 
+// The keys of a `train --config` file: each row's flag without "--" (and
+// resume, overwrite, quiet), of its type, checked as its flag is.
+ConfigKeys config_keys() {
+  ConfigKeys keys;
+  for_each_field([&](const FieldInfo& f, auto member) {
+    using T = MemberType<decltype(member)>;
+    using V = typename Unwrapped<T>::type;
+    ConfigKey key;
+    if constexpr (std::is_same_v<V, bool>) {
+      key.kind = ConfigKind::kBool;
+    } else {
+      key.kind = IsListField<V>::value         ? ConfigKind::kIntegerList
+                 : std::is_integral_v<V>       ? ConfigKind::kInteger
+                 : std::is_floating_point_v<V> ? ConfigKind::kNumber
+                                               : ConfigKind::kString;
+      key.check = [f](const std::string& name, const std::string& text) {
+        value_from_text<T>(f, name, text);
+      };
+    }
+    keys[flag_of_key(f.key).substr(2)] = key;
+  });
+  for (const char* flag : {"resume", "overwrite", "quiet"}) keys[flag].kind = ConfigKind::kBool;
+  return keys;
+}
+
 // Every row of the table, or only the data options (`data split`).
 void add_train_options(CLI::App* app, TrainConfig& c, bool data_only = false) {
   for_each_field([&](const FieldInfo& f, auto member) {
@@ -491,7 +516,7 @@ int main(int argc, char** argv) {
   Cli cli;
   try {
     std::vector<std::string> args(argv + 1, argv + argc);
-    args = expand_config(args);
+    args = expand_config(args, config_keys());
     std::reverse(args.begin(), args.end());  // CLI11 consumes a reversed vector
     cli.app.parse(args);
   } catch (const CLI::ParseError& e) {
