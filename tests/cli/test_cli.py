@@ -214,3 +214,30 @@ def test_progress_bar_on_a_terminal_plain_lines_otherwise(tmp_path):
     assert proc.wait(timeout=120) == 0
     tty = b"".join(chunks).decode(errors="replace")
     assert "\r" in tty and "[" in tty and "#" in tty
+
+
+@pytest.mark.parametrize("args,status", [
+    (["--help"], 0),
+    (["train", "--help"], 0),
+    (["data", "stats", "--dataset", "synthetic"], 0),
+    # Usage errors (CLI11's own codes, 104-114, are not passed on) ...
+    ([], 1),
+    (["train", "--no-such-flag"], 1),
+    (["train", "--epochs"], 1),
+    (["train", "--epochs", "ten"], 1),
+    (["recommend", "--run", "x"], 1),
+    (["evaluate", "--run", "x", "--checkpoint", "middle"], 1),
+    (["train", "--config", "missing.toml"], 1),
+    (["train", "--seed", "-1"], 1),
+    # ... and a failed run alike.
+    (["evaluate", "--run", "no-such-run"], 1),
+    (["data", "stats", "--dataset", "no-such-data"], 1),
+])
+def test_exit_status(tmp_path, args, status):
+    """docs/cli.md's table: 0 on success and for --help, 1 for every error,
+    which is one line on stderr."""
+    r = run(*[tmp_path / a if a.startswith(("missing", "no-such-")) else a for a in args])
+    assert r.code == status, (r.code, r.err)
+    if status != 0:
+        lines = r.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("gnnrec: error: "), r.err

@@ -1,5 +1,6 @@
 // The gnnrec command line: train, evaluate, recommend, data stats/split.
-// Every failure prints one line "gnnrec: error: ..." and exits non-zero.
+// Every failure prints one line "gnnrec: error: ..." and exits with status 1
+// (a usage error as much as a failed run); success and --help exit 0.
 #include <sys/wait.h>
 #include <algorithm>
 #include <cerrno>
@@ -520,7 +521,10 @@ int main(int argc, char** argv) {
     std::reverse(args.begin(), args.end());  // CLI11 consumes a reversed vector
     cli.app.parse(args);
   } catch (const CLI::ParseError& e) {
-    return cli.app.exit(e);
+    // --help prints the help and exits 0; every other parse error is one
+    // line and exit status 1, like any other error (CLI11's own codes,
+    // 104-114, are not passed on: docs/cli.md, "Exit status").
+    return cli.app.exit(e) == 0 ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gnnrec: error: %s\n", e.what());
     return 1;
