@@ -385,11 +385,28 @@ int run_recommend(const std::string& run_dir, const std::string& user, int64_t k
       throw std::invalid_argument(msg);
     }
   }
-  Evaluator ev(*r.data.train, *r.data.test, r.config.topk);
+  // Only items the user has not interacted with in training are listed:
+  // fewer than k when there are not k of them, said once on stderr.
+  const BipartiteGraph& train = *r.data.train;
+  const int64_t unseen = train.num_items() - train.user_degree(u);
+  if (train.user_degree(u) == 0) {
+    std::fprintf(stderr,
+                 "gnnrec: note: user '%s' has no training interactions; the ranking is the "
+                 "model's prior, not learned from the user\n",
+                 user.c_str());
+  }
+  if (unseen < k) {
+    std::fprintf(stderr,
+                 "gnnrec: note: user '%s' has only %lld item%s not seen in training; listing "
+                 "%lld, not --k %lld\n",
+                 user.c_str(), static_cast<long long>(unseen), unseen == 1 ? "" : "s",
+                 static_cast<long long>(unseen), static_cast<long long>(k));
+  }
+  Evaluator ev(train, *r.data.test, r.config.topk);
   at::NoGradGuard no_grad;
   r.model->set_training(false);
   auto [P, Q] = r.model->ranking();
-  auto [items, scores] = ev.top_items(P, Q, {u}, k);
+  auto [items, scores] = ev.top_items(P, Q, {u}, std::min(k, unseen));
   std::printf("rank\titem\tscore\n");
   for (int64_t j = 0; j < items.size(1); ++j) {
     std::printf("%lld\t%s\t%.5f\n", static_cast<long long>(j) + 1,
@@ -475,7 +492,7 @@ struct Cli {
         ->add_option_function<std::string>(
             "--k",
             [this, k_row](const std::string& text) { k = parse_integer_text(k_row, "--k", text); },
-            "how many items; " +
+            "how many items (fewer when the user has fewer unseen items); " +
                 bounds_text(k_row.bounds))
         ->type_name("INT")
         ->default_str(std::to_string(k));
