@@ -29,6 +29,7 @@ have g++     || need_pkgs+=(g++)
 [ -f /usr/include/benchmark/benchmark.h ] || need_pkgs+=(libbenchmark-dev)
 [ -f /usr/include/CLI/CLI.hpp ]           || need_pkgs+=(libcli11-dev)
 [ -f /usr/include/nlohmann/json.hpp ]     || need_pkgs+=(nlohmann-json3-dev)
+[ -f /usr/include/toml++/toml.h ]         || need_pkgs+=(libtomlplusplus-dev)
 [ -f /usr/lib/x86_64-linux-gnu/libgomp.so.1 ] || need_pkgs+=(libgomp1)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_pkgs[*]}"

@@ -25,12 +25,13 @@ TARGETS="${FUZZ_TARGETS:-lightgcn ml100k ml1m delimited kgat kgcn recbole cache 
 
 log() { echo "fuzz: $*" >&2; }
 
-# clang with its libFuzzer runtime, CMake, Ninja, CLI11: installed when missing.
+# clang with its libFuzzer runtime, CMake, Ninja, toml++ (the config file's
+# parser): installed when missing.
 need_pkgs=()
 command -v clang++ >/dev/null 2>&1 || need_pkgs+=(clang)
 command -v cmake >/dev/null 2>&1   || need_pkgs+=(cmake)
 command -v ninja >/dev/null 2>&1   || need_pkgs+=(ninja-build)
-[ -f /usr/include/CLI/CLI.hpp ]    || need_pkgs+=(libcli11-dev)
+[ -f /usr/include/toml++/toml.h ]  || need_pkgs+=(libtomlplusplus-dev)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_pkgs[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

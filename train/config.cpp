@@ -1,6 +1,9 @@
 #include "train/config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <set>
@@ -56,39 +59,69 @@ json to_value(const T& v) {
   }
 }
 
-[[noreturn]] void wrong_type(const std::string& key, const char* expected, const json& j) {
-  bad("a value has the wrong type: '" + key + "' must be " + expected + ", got " + j.dump());
+// A value as errors show it: JSON, but NaN and infinities (from Python) by name.
+std::string shown(const json& j) {
+  if (j.is_number_float() && !std::isfinite(j.get<double>())) {
+    const double x = j.get<double>();
+    return std::isnan(x) ? "nan" : x > 0 ? "inf" : "-inf";
+  }
+  return j.dump();
 }
 
+[[noreturn]] void wrong_type(const std::string& key, const char* expected, const json& j) {
+  bad("a value has the wrong type: '" + key + "' must be " + expected + ", got " + shown(j));
+}
+
+// Whether the integer x lies in b's [ilo, ihi] (exactly, in any integer type).
 template <typename T>
-T integer_value(const json& j, const std::string& key) {
+bool in_integer_bounds(const Bounds& b, T x) {
+  if constexpr (std::is_unsigned_v<T>) {
+    return b.ihi >= 0 && static_cast<uint64_t>(x) <= static_cast<uint64_t>(b.ihi) &&
+           (b.ilo <= 0 || static_cast<uint64_t>(x) >= static_cast<uint64_t>(b.ilo));
+  } else {
+    return static_cast<int64_t>(x) >= b.ilo && static_cast<int64_t>(x) <= b.ihi;
+  }
+}
+
+// An integer option's value: an integer in the row's range (which lies within
+// the member's type). A number with a fraction is the wrong type; a whole one
+// past int64 (JSON reads 10**30 and 2**64 as floating point) is out of range.
+template <typename T>
+T integer_value(const json& j, const FieldInfo& f) {
+  const std::string key = f.key;
+  const auto out_of_range = [&] {
+    bad("'" + key + "' must be " + bounds_text(f.bounds) + ", got " + shown(j));
+  };
+  if (j.is_number_float()) {
+    const double x = j.get<double>();
+    if (std::isfinite(x) && std::trunc(x) == x && std::fabs(x) >= 9223372036854775808.0) {
+      out_of_range();
+    }
+  }
   if (!j.is_number_integer()) wrong_type(key, "an integer", j);
-  const bool fits =
-      j.is_number_unsigned()
-          ? j.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
-          : j.get<int64_t>() >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
-                (std::is_unsigned_v<T> ||
-                 j.get<int64_t>() <= static_cast<int64_t>(std::numeric_limits<T>::max()));
-  if (!fits) bad("'" + key + "' is out of range: " + j.dump());
+  const bool fits = j.is_number_unsigned() ? in_integer_bounds(f.bounds, j.get<uint64_t>())
+                                           : in_integer_bounds(f.bounds, j.get<int64_t>());
+  if (!fits) out_of_range();
   return j.is_number_unsigned() ? static_cast<T>(j.get<uint64_t>())
                                 : static_cast<T>(j.get<int64_t>());
 }
 
 template <typename T>
-void from_value(const json& j, const std::string& key, T& out) {
+void from_value(const json& j, const FieldInfo& f, T& out) {
+  const std::string key = f.key;
   if constexpr (IsOptionalField<T>::value) {
     if (j.is_null()) {
       out.reset();
       return;
     }
     typename T::value_type v{};
-    from_value(j, key, v);
+    from_value(j, f, v);
     out = std::move(v);
   } else if constexpr (IsListField<T>::value) {
     out.clear();
     if (j.is_null()) return;
     if (!j.is_array()) wrong_type(key, "a list of integers", j);
-    for (const json& e : j) out.push_back(integer_value<typename T::value_type>(e, key));
+    for (const json& e : j) out.push_back(integer_value<typename T::value_type>(e, f));
   } else if constexpr (std::is_enum_v<T>) {
     if (!j.is_string()) wrong_type(key, "a string", j);
     out = parse_enum<T>("'" + key + "'", j.get<std::string>());
@@ -102,7 +135,7 @@ void from_value(const json& j, const std::string& key, T& out) {
     if (!j.is_boolean()) wrong_type(key, "true or false", j);
     out = j.get<bool>();
   } else if constexpr (std::is_integral_v<T>) {
-    out = integer_value<T>(j, key);
+    out = integer_value<T>(j, f);
   } else {
     static_assert(std::is_floating_point_v<T>);
     if (!j.is_number()) wrong_type(key, "a number", j);
@@ -118,16 +151,30 @@ bool in_bounds(const Bounds& b, double x) {
   return true;
 }
 
-// "--dropout must be in [0, 1), got 1"; in a list, "--fanouts must all be > 0, got 0".
+// "<name> must be in [0, 1), got 1"; in a list, "<name> must all be in [1,
+// 1000000], got 0"; a NaN or infinity, "<name> must be a finite number > 0,
+// got nan". `got` is the value as written.
+void check_number(const FieldInfo& f, const std::string& name, bool in_range, bool finite,
+                  const std::string& got, bool in_list) {
+  const bool bounded = f.bounds.has_lo || f.bounds.has_hi;
+  if (!finite) {
+    bad(name + " must be a finite number" + (bounded ? " " + bounds_text(f.bounds) : "") +
+        ", got " + got);
+  }
+  if (!in_range) {
+    bad(name + (in_list ? " must all be " : " must be ") + bounds_text(f.bounds) + ", got " + got);
+  }
+}
+
 template <typename T>
 void check_number(const FieldInfo& f, T x, bool in_list) {
   const std::string flag = "--" + dashed(f.key);
-  const std::string got = std::is_integral_v<T> ? std::to_string(x) : str(static_cast<double>(x));
-  if constexpr (std::is_floating_point_v<T>) {
-    if (!std::isfinite(x)) bad(flag + " must be a finite number, got " + got);
-  }
-  if (!in_bounds(f.bounds, static_cast<double>(x))) {
-    bad(flag + (in_list ? " must all be " : " must be ") + bounds_text(f.bounds) + ", got " + got);
+  if constexpr (std::is_integral_v<T>) {
+    // Integer rows have integer bounds (ConfigTable.EveryIntegerOptionHasAnExactRange).
+    check_number(f, flag, in_integer_bounds(f.bounds, x), true, std::to_string(x), in_list);
+  } else {
+    check_number(f, flag, in_bounds(f.bounds, static_cast<double>(x)), std::isfinite(x),
+                 str(static_cast<double>(x)), in_list);
   }
 }
 
@@ -145,6 +192,7 @@ void check_field(const FieldInfo& f, const T& v) {
 }  // namespace
 
 std::string bounds_text(const Bounds& b) {
+  if (b.integral) return "in [" + std::to_string(b.ilo) + ", " + std::to_string(b.ihi) + "]";
   if (b.has_lo && b.has_hi) {
     return "in " + std::string(b.lo_open ? "(" : "[") + str(b.lo) + ", " + str(b.hi) +
            (b.hi_open ? ")" : "]");
@@ -152,6 +200,40 @@ std::string bounds_text(const Bounds& b) {
   if (b.has_hi) return (b.hi_open ? "< " : "<= ") + str(b.hi);
   if (b.lo_open) return "> " + str(b.lo);
   return b.lo == 0 ? ">= 0" : "at least " + str(b.lo);
+}
+
+int64_t parse_integer_text(const FieldInfo& f, const std::string& name, const std::string& text,
+                           bool in_list) {
+  const bool negative = !text.empty() && text[0] == '-';
+  const size_t start = !text.empty() && (text[0] == '-' || text[0] == '+') ? 1 : 0;
+  if (start == text.size() || text.find_first_not_of("0123456789", start) != std::string::npos) {
+    bad(name + (in_list ? " must all be integers" : " must be an integer") + ", got '" + text +
+        "'");
+  }
+  // The magnitude, saturated past 2^63 (which is out of every row's range).
+  constexpr uint64_t kCap = uint64_t{1} << 63;
+  uint64_t magnitude = 0;
+  for (size_t k = start; k < text.size(); ++k) {
+    const auto digit = static_cast<uint64_t>(text[k] - '0');
+    magnitude = magnitude > kCap / 10 ? kCap + 1 : std::min(kCap + 1, magnitude * 10 + digit);
+  }
+  const bool fits = negative ? magnitude <= kCap : magnitude < kCap;
+  const int64_t value = !fits               ? 0
+                        : magnitude == kCap ? std::numeric_limits<int64_t>::min()
+                        : negative          ? -static_cast<int64_t>(magnitude)
+                                            : static_cast<int64_t>(magnitude);
+  check_number(f, name, fits && in_integer_bounds(f.bounds, value), true, text, in_list);
+  return value;
+}
+
+double parse_number_text(const FieldInfo& f, const std::string& name, const std::string& text) {
+  char* end = nullptr;
+  const double x = text.empty() || std::isspace(static_cast<unsigned char>(text[0]))
+                       ? 0
+                       : std::strtod(text.c_str(), &end);
+  if (end == nullptr || *end != '\0') bad(name + " must be a number, got '" + text + "'");
+  check_number(f, name, in_bounds(f.bounds, x), std::isfinite(x), text, false);
+  return x;
 }
 
 std::string join_names(const std::vector<std::string>& names) {
@@ -302,7 +384,7 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
   }
   c = TrainConfig{};  // missing keys keep their defaults
   for_each_field([&](const FieldInfo& f, auto member) {
-    if (const auto it = j.find(f.key); it != j.end()) from_value(*it, f.key, c.*member);
+    if (const auto it = j.find(f.key); it != j.end()) from_value(*it, f, c.*member);
   });
 }
 

@@ -12,6 +12,7 @@
 // Adding an option: a member in TrainConfig, a row here, and its use.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -22,13 +23,24 @@
 
 namespace gnnrec {
 
-// A closed or open numeric range; an unset side is unbounded.
+// A closed or open numeric range; an unset side is unbounded. Every
+// integer option has integer bounds, [ilo, ihi], compared exactly (a double
+// cannot hold 2^63 - 1): a value outside them, or beyond its member's type,
+// is an error naming the range, never wrapped or saturated.
 struct Bounds {
   bool has_lo = false, has_hi = false;
   double lo = 0, hi = 0;
   bool lo_open = false, hi_open = false;
+  bool integral = false;
+  int64_t ilo = 0, ihi = 0;
 
   static Bounds none() { return {}; }
+  // [lo, hi] of an integer option.
+  static Bounds integers(int64_t lo, int64_t hi) {
+    Bounds b = closed(static_cast<double>(lo), static_cast<double>(hi));
+    b.integral = true, b.ilo = lo, b.ihi = hi;
+    return b;
+  }
   static Bounds at_least(double v) { return {true, false, v, 0, false, false}; }
   static Bounds above(double v) { return {true, false, v, 0, true, false}; }
   // [lo, hi), [lo, hi], (lo, hi)
@@ -37,9 +49,14 @@ struct Bounds {
   static Bounds open(double lo, double hi) { return {true, true, lo, hi, true, true}; }
 };
 
-// "in [0, 1)", "> 0", "at least 1", ">= 0": the range as --help and the
-// range errors ("--dropout must be in [0, 1), got 1") say it.
+// "in [0, 1)", "> 0", "at least 1", ">= 0", "in [1, 65536]": the range as
+// --help and the range errors ("--dropout must be in [0, 1), got 1") say it.
 std::string bounds_text(const Bounds& b);
+
+// Upper bounds shared by several rows: counts of epochs, evaluations and
+// interactions; ids (int32).
+constexpr int64_t kMaxCount = 1000000000;
+constexpr int64_t kMaxId = 2147483647;
 
 // Flags of a row.
 enum FieldFlags : unsigned {
@@ -105,25 +122,27 @@ void data(Visit& visit) {
                   Bounds::none(), kData},
         &C::min_rating);
   visit(FieldInfo{"kcore", "drop users and items with fewer interactions, repeatedly; 0 keeps all",
-                  Bounds::at_least(0), kData},
+                  Bounds::integers(0, kMaxCount), kData},
         &C::kcore);
   visit(FieldInfo{"side_info",
                   "ignore the data set's knowledge graph or side information (kgat and kgcn then "
                   "fail; heterogat keeps the user-item relations only)"},
         &C::side_info);
-  visit(FieldInfo{"synthetic_users", "users of the synthetic data set", Bounds::at_least(2), kData},
+  visit(FieldInfo{"synthetic_users", "users of the synthetic data set",
+                  Bounds::integers(2, 10000000), kData},
         &C::synthetic_users);
-  visit(
-      FieldInfo{"synthetic_items", "items of the synthetic data set", Bounds::at_least(10), kData},
-      &C::synthetic_items);
+  visit(FieldInfo{"synthetic_items", "items of the synthetic data set",
+                  Bounds::integers(10, 10000000), kData},
+        &C::synthetic_items);
 }
 
 // The rows of the model.
 template <typename Visit>
 void model(Visit& visit) {
   using C = TrainConfig;
-  visit(FieldInfo{"dim", "embedding width", Bounds::at_least(1)}, &C::dim);
-  visit(FieldInfo{"layers", "propagation layers (graph models)", Bounds::at_least(0)}, &C::layers);
+  visit(FieldInfo{"dim", "embedding width", Bounds::integers(1, 65536)}, &C::dim);
+  visit(FieldInfo{"layers", "propagation layers (graph models)", Bounds::integers(0, 64)},
+        &C::layers);
   visit(FieldInfo{"dropout", "feature dropout (gcn, gat, sage, heterogat)", Bounds::half_open(0, 1),
                   kModelDefault},
         &C::dropout);
@@ -136,8 +155,8 @@ void model(Visit& visit) {
   visit(FieldInfo{"attention_dropout", "dropout on attention coefficients (gat, heterogat)",
                   Bounds::half_open(0, 1), kModelDefault},
         &C::attention_dropout);
-  visit(FieldInfo{"heads", "attention heads, dividing --dim (gat, heterogat)", Bounds::at_least(1),
-                  kModelDefault},
+  visit(FieldInfo{"heads", "attention heads, dividing --dim (gat, heterogat)",
+                  Bounds::integers(1, 65536), kModelDefault},
         &C::heads);
   visit(FieldInfo{"aggregator",
                   "neighbour aggregator: mean, max, pool, lstm (sage); sum, concat, neighbor "
@@ -147,7 +166,8 @@ void model(Visit& visit) {
   visit(FieldInfo{"fanouts",
                   "neighbours sampled per layer in training, one per --layers, e.g. 10,10 (sage); "
                   "per entity, one value (kgcn)",
-                  Bounds::above(0), kNoFlags, "sage 25,10, then 10 per further layer; kgcn 8"},
+                  Bounds::integers(1, 1000000), kNoFlags,
+                  "sage 25,10, then 10 per further layer; kgcn 8"},
         &C::fanouts);
 }
 
@@ -161,24 +181,26 @@ void run(Visit& visit) {
                   "explicit ratings, reports rmse and mae)"},
         &C::loss);
   visit(FieldInfo{"negatives", "bce: uniform negatives sampled per positive pair",
-                  Bounds::at_least(1)},
+                  Bounds::integers(1, 1000)},
         &C::negatives);
   visit(FieldInfo{"epochs", "training epochs (one pass over the training interactions each)",
-                  Bounds::at_least(1)},
+                  Bounds::integers(1, kMaxCount)},
         &C::epochs);
-  visit(FieldInfo{"batch_size", "interactions per batch", Bounds::at_least(1)}, &C::batch_size);
+  visit(FieldInfo{"batch_size", "interactions per batch", Bounds::integers(1, kMaxId)},
+        &C::batch_size);
   visit(FieldInfo{"lr", "Adam learning rate", Bounds::above(0)}, &C::lr);
   visit(FieldInfo{"reg", "L2 weight (on what: --reg-scope)", Bounds::at_least(0)}, &C::reg);
   visit(FieldInfo{"reg_scope",
                   "batch: 1/2 |ego rows of the batch|^2 / batch size (LightGCN); full: 1/2 |p|^2 "
                   "of every parameter whole, each batch (KGCN's code)"},
         &C::reg_scope);
-  visit(FieldInfo{"seed", "seed for the split, initialisation and sampling", Bounds::none(), kData},
+  visit(FieldInfo{"seed", "seed for the split, initialisation and sampling",
+                  Bounds::integers(0, INT64_MAX), kData},
         &C::seed);
-  visit(
-      FieldInfo{"eval_every", "evaluate every N epochs (and after the last)", Bounds::at_least(1)},
-      &C::eval_every);
-  visit(FieldInfo{"topk", "cut-offs K for the metrics", Bounds::at_least(1)}, &C::topk);
+  visit(FieldInfo{"eval_every", "evaluate every N epochs (and after the last)",
+                  Bounds::integers(1, kMaxCount)},
+        &C::eval_every);
+  visit(FieldInfo{"topk", "cut-offs K for the metrics", Bounds::integers(1, 100000)}, &C::topk);
   visit(FieldInfo{"cold_fraction",
                   "also report the ranking metrics (cold/recall@K, ...) over this fraction of "
                   "test users with the fewest training interactions; 0 reports none",
@@ -192,10 +214,11 @@ void run(Visit& visit) {
         &C::early_stop_metric);
   visit(FieldInfo{"patience",
                   "stop after this many evaluations without improvement; 0 never stops early",
-                  Bounds::at_least(0)},
+                  Bounds::integers(0, kMaxCount)},
         &C::patience);
   visit(FieldInfo{"device", "cpu or cuda[:N]"}, &C::device);
-  visit(FieldInfo{"threads", "CPU threads; 0 uses every core", Bounds::at_least(0)}, &C::threads);
+  visit(FieldInfo{"threads", "CPU threads; 0 uses every core", Bounds::integers(0, 4096)},
+        &C::threads);
   visit(FieldInfo{"deterministic",
                   "deterministic algorithms on CUDA (ATen's sorting-based index_add/index_select "
                   "backward; an op without one is an error); CPU runs are deterministic anyway"},
@@ -212,6 +235,17 @@ void for_each_field(Visit&& visit) {
   config_rows::model(visit);
   config_rows::run(visit);
 }
+
+// A number as written on the command line or in a config file, checked
+// against the row's range; `name` is how errors call the option ("--epochs",
+// "key 'epochs'"). Throws std::invalid_argument: "<name> must be an integer,
+// got '5.5'", "<name> must be in [1, 1000000000], got 99999999999999999999"
+// (in a list, "must all be"), "<name> must be a number, got 'fast'",
+// "<name> must be a finite number > 0, got nan". An integer row's value
+// always fits its member.
+int64_t parse_integer_text(const FieldInfo& f, const std::string& name, const std::string& text,
+                           bool in_list = false);
+double parse_number_text(const FieldInfo& f, const std::string& name, const std::string& text);
 
 // The flag of a configuration key (--batch-size), or the key of a flag
 // (batch_size from --batch-size or --no-side-info); empty when none.

@@ -55,6 +55,15 @@ std::pair<at::Tensor, at::Tensor> Evaluator::prepare(const at::Tensor& user_emb_
         c10::str(user_emb_in.sizes()) + " and " + c10::str(item_emb_in.sizes()));
   }
   at::Tensor user_emb = user_emb_in.detach(), item_emb = item_emb_in.detach();
+  // One pass over the embeddings, O((U + I) d) against scoring's O(U I d):
+  // a NaN or infinite score would rank arbitrarily (and give an AUC of 0)
+  // without saying why.
+  for (const auto& [what, e] : {std::pair{"user", &user_emb}, std::pair{"item", &item_emb}}) {
+    if (e->is_floating_point() && !at::isfinite(*e).all().item<bool>()) {
+      throw std::invalid_argument(std::string("evaluator: the ") + what +
+                                  " embeddings hold NaN or Inf values");
+    }
+  }
   const auto ranked = [](at::ScalarType t) { return t == at::kFloat || t == at::kDouble; };
   if (!ranked(user_emb.scalar_type()) || user_emb.scalar_type() != item_emb.scalar_type()) {
     user_emb = user_emb.to(at::kFloat), item_emb = item_emb.to(at::kFloat);

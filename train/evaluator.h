@@ -53,7 +53,7 @@ class Evaluator {
   // masked scores: O(test pairs × items) compares; Gowalla's 29,858 test
   // users take 3.6 s in all with 2 CPU threads, bench/eval_bench.cpp).
   // Throws std::invalid_argument when the embeddings do not have U and I
-  // rows.
+  // rows, or hold a NaN or infinite value (as top_items does).
   EvalResult evaluate(const at::Tensor& user_emb, const at::Tensor& item_emb) const;
   // Rating mode: {"rmse", "mae"} of predict over every test pair, called on
   // at most pairs_per_call pairs at a time (in CSR order). Throws

@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -109,6 +110,36 @@ std::tuple<std::vector<std::string>, at::Tensor> evaluate_ranking(
   return {names, values};
 }
 
+// JSON has no NaN or infinity: gnnrec.train and gnnrec.data.load send such
+// a float as {"$float": "nan"} ("inf", "-inf"; python/gnnrec/_config.py).
+// Turned back into the number here, so that the range check names the key
+// ("--lr must be a finite number > 0, got nan"), not the JSON parser.
+void restore_non_finite(nlohmann::json& j) {
+  if (j.is_array()) {
+    for (nlohmann::json& e : j) restore_non_finite(e);
+    return;
+  }
+  if (!j.is_object()) return;
+  const auto it = j.find("$float");
+  if (j.size() == 1 && it != j.end() && it->is_string()) {
+    const std::string v = it->get<std::string>();
+    const double inf = std::numeric_limits<double>::infinity();
+    if (v == "nan") j = std::numeric_limits<double>::quiet_NaN();
+    if (v == "inf") j = inf;
+    if (v == "-inf") j = -inf;
+    return;
+  }
+  for (auto& [key, value] : j.items()) restore_non_finite(value);
+}
+
+// The configuration object in `text`, from Python.
+nlohmann::json parse_config(const std::string& text, const char* what) {
+  nlohmann::json j = nlohmann::json::parse(text);
+  if (!j.is_object()) throw std::invalid_argument(std::string(what) + " must be a JSON object");
+  restore_non_finite(j);
+  return j;
+}
+
 // The configuration of the run in given["out"], as `gnnrec train --resume`
 // reads it, with `epochs` from `given` when there. A key of `given` that
 // disagrees with the run's (defaults resolved on both sides) is an error
@@ -127,9 +158,7 @@ TrainConfig resumed_config(const nlohmann::json& given) {
 }
 
 std::string train_json(const std::string& config_json, bool resume, bool overwrite) {
-  const nlohmann::json j = nlohmann::json::parse(config_json);
-  if (!j.is_object())
-    throw std::invalid_argument("the training configuration must be a JSON object");
+  const nlohmann::json j = parse_config(config_json, "the training configuration");
   const TrainConfig cfg = resume ? resumed_config(j) : j.get<TrainConfig>();
   TrainOptions opts;
   opts.resume = resume;
@@ -155,8 +184,7 @@ at::Tensor float_column(const std::vector<float>& v) {
 }
 
 LoadedData load_dataset_json(const std::string& config_json) {
-  const nlohmann::json j = nlohmann::json::parse(config_json);
-  if (!j.is_object()) throw std::invalid_argument("the data configuration must be a JSON object");
+  const nlohmann::json j = parse_config(config_json, "the data configuration");
   std::set<std::string> data_keys;
   for_each_field([&](const FieldInfo& f, auto) {
     if ((f.flags & kData) != 0) data_keys.insert(f.key);

@@ -11,7 +11,6 @@ exactly the split a ``gnnrec train`` run with the same options trains on::
     edge_index = ds.to_edge_index("train")        # [2, 2E] over users + items
     rowptr, col = ds.csr("test")                  # user -> item CSR
 """
-import json
 import os
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
@@ -19,6 +18,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 
 from . import _library  # noqa: F401  (loads the operators)
+from ._config import config_json
 
 USER_ITEM = ("user", "rates", "item")
 ITEM_USER = ("item", "rated_by", "user")
@@ -174,16 +174,14 @@ def load(dataset, **options) -> Dataset:
             loader's one-line message (naming the file and line, e.g.
             ``.../train.txt:2: field 2 ('x') is not an integer``).
     """
-    config = {"dataset": os.fspath(dataset)}
-    for key, value in options.items():
-        config[key] = os.fspath(value) if isinstance(value, os.PathLike) else value
+    config = {"dataset": dataset, **options}
     try:
-        text = json.dumps(config)
+        text = config_json(config)
         tu, ti, tr, su, si, sr, user_ids, item_ids = torch.ops.gnnrec._load_dataset(text)
     except (RuntimeError, TypeError) as e:
         raise ValueError(str(e).splitlines()[0]) from None
     has_ratings = tr.numel() == tu.numel() and tu.numel() > 0
-    name = config["dataset"]
+    name = os.fspath(dataset)
     name = "synthetic" if name == "synthetic" else os.path.basename(os.path.normpath(name))
     return Dataset(
         name=name,

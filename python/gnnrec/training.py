@@ -10,6 +10,7 @@ from typing import Any, Dict, Mapping
 import torch
 
 from . import _library  # noqa: F401  (loads the operators)
+from ._config import config_json
 
 
 def train(config: Mapping[str, Any], *, resume: bool = False,
@@ -42,21 +43,28 @@ def train(config: Mapping[str, Any], *, resume: bool = False,
         ValueError: a bad or unknown key, bad data, an unusable run
             directory, nothing to resume or a resumed key that differs from
             the run's, with the CLI's one-line message (e.g. ``--lr must be
-            > 0, got -1``); also ``resume`` and ``overwrite`` together.
+            > 0, got -1``); a value of the wrong type or out of its range
+            names the key and what it must be (``'dim' must be an integer,
+            got 8.5``, ``'epochs' must be in [1, 1000000000], got 1e+30``,
+            ``--lr must be a finite number > 0, got nan``); also
+            ``resume`` and ``overwrite`` together.
+        TypeError: ``config`` is not a mapping, or a value is not one JSON
+            can hold (a dict, a set, an object), naming the key.
     """
     if not isinstance(config, Mapping):
         raise TypeError(f"config must be a mapping, got {type(config).__name__}")
     if resume and overwrite:
         raise ValueError("train: resume=True continues the run in 'out' and overwrite=True "
                          "replaces it; pass one of them")
-    config = {k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in config.items()}
+    text = config_json(config)
     out = config.get("out")
+    out = os.fspath(out) if isinstance(out, os.PathLike) else out
     if isinstance(out, str) and out and not (resume or overwrite) and \
             os.path.exists(os.path.join(out, "config.json")):
         raise FileExistsError(f"train: {out} already holds a run; pass resume=True to continue "
                               f"it or overwrite=True to replace it")
     try:
-        summary = torch.ops.gnnrec._train(json.dumps(config), resume, overwrite)
+        summary = torch.ops.gnnrec._train(text, resume, overwrite)
     except RuntimeError as e:
         raise ValueError(str(e).splitlines()[0]) from None
     return json.loads(summary)

@@ -3,8 +3,8 @@
 # GPU machine lacks, in the git-ignored folder .gpu/ of this checkout:
 #   .gpu/deps/   GoogleTest + GoogleMock (headers, static libs, CMake configs,
 #                and the googletest sources, which run_checks.sh builds there
-#                with the local compiler), CLI11, nlohmann-json and Google
-#                Benchmark (whose presence enables bench/), unpacked from the
+#                with the local compiler), CLI11, nlohmann-json, toml++ and
+#                Google Benchmark (whose presence enables bench/), unpacked from the
 #                Debian packages with `apt-get download` + `dpkg -x`;
 #   .gpu/data/   the Gowalla data set, for the CUDA SpMM benchmark.
 # The GPU machine has python3 with torch 2.11.0+cu130, nvcc, cmake, ninja,
@@ -16,7 +16,8 @@
 # CUDA source; --no-build skips it), then downloads and unpacks, then checks
 # with a throwaway CMake project in a temporary folder that a configure with
 # only the .gpu/deps prefix (system paths switched off) finds GTest, CLI11,
-# nlohmann_json and benchmark, and that a GoogleTest program links.
+# nlohmann_json, benchmark and toml++'s header, and that a GoogleTest
+# program links.
 #
 # On the GPU session, carry `.gpu` (the run tool's `carry` list) and run
 # scripts/gpu/run_checks.sh there.
@@ -44,7 +45,7 @@ rm -rf "$bundle/gtest" "$bundle/gtest-build" "$bundle/out"
 
 echo "== Debian packages -> $bundle/deps"
 packages=(libgtest-dev libgmock-dev googletest libcli11-dev nlohmann-json3-dev
-          libbenchmark-dev libbenchmark1debian)
+          libtomlplusplus-dev libbenchmark-dev libbenchmark1debian)
 debs=$(mktemp -d)
 trap 'rm -rf "$debs"' EXIT
 (cd "$debs" && apt-get download "${packages[@]}")
@@ -86,7 +87,10 @@ find_package(GTest REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(benchmark REQUIRED)
-foreach(dir GTest_DIR CLI11_DIR nlohmann_json_DIR benchmark_DIR)
+# toml++ is used header-only (as CMakeLists.txt finds it).
+find_path(TOMLPP_INCLUDE_DIR toml++/toml.h REQUIRED)
+set(TOMLPP_DIR "${TOMLPP_INCLUDE_DIR}")
+foreach(dir GTest_DIR CLI11_DIR nlohmann_json_DIR benchmark_DIR TOMLPP_DIR)
   message(STATUS "${dir} = ${${dir}}")
   if(NOT "${${dir}}" MATCHES "^${BUNDLE_PREFIX}")
     message(FATAL_ERROR "${dir} is outside the bundle: ${${dir}}")
@@ -94,13 +98,16 @@ foreach(dir GTest_DIR CLI11_DIR nlohmann_json_DIR benchmark_DIR)
 endforeach()
 add_executable(probe probe.cpp)
 target_link_libraries(probe PRIVATE GTest::gtest_main CLI11::CLI11 nlohmann_json::nlohmann_json)
+target_include_directories(probe SYSTEM PRIVATE ${TOMLPP_INCLUDE_DIR})
 CMAKE
 cat > "$probe/probe.cpp" <<'CPP'
 #include <CLI/CLI.hpp>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <toml++/toml.h>
 TEST(Bundle, HeadersAndLibrariesWork) {
   CLI::App app{"probe"};
+  EXPECT_EQ(toml::parse("a = 1")["a"].value<int>(), 1);
   EXPECT_EQ(nlohmann::json::parse("{\"a\": 1}")["a"].get<int>(), 1);
 }
 CPP

@@ -1,5 +1,6 @@
 """Bad input: each case exits non-zero with one line on stderr that names
 the file and line or the option, and leaves an existing run intact."""
+import json
 import os
 import pathlib
 
@@ -102,9 +103,9 @@ def test_invalid_hyper_parameter(existing_run, flag, value, fragment):
     (["--node-dropout", "-0.1"], "--node-dropout must be in [0, 1)"),
     (["--message-dropout", "1.5"], "--message-dropout must be in [0, 1)"),
     (["--attention-dropout", "2"], "--attention-dropout must be in [0, 1)"),
-    (["--heads", "0"], "--heads must be at least 1, got 0"),
-    (["--fanouts", "10,0"], "--fanouts must all be > 0, got 0"),
-    (["--negatives", "0"], "--negatives must be at least 1, got 0"),
+    (["--heads", "0"], "--heads must be in [1, 65536], got 0"),
+    (["--fanouts", "10,0"], "--fanouts must all be in [1, 1000000], got 0"),
+    (["--negatives", "0"], "--negatives must be in [1, 1000], got 0"),
     (["--loss", "hinge"], "--loss must be bpr, bce or mse, got 'hinge'"),
     (["--early-stop-metric", "rmse"], "--early-stop-metric 'rmse'"),
     (["--early-stop-metric", "auc@10"], "--early-stop-metric 'auc@10'"),
@@ -133,6 +134,75 @@ def test_unknown_flag_and_bad_config_key(tmp_path, existing_run):
     expect_error(["train", "--config", cfg, "--out", existing_run, "--overwrite"], "learning_rate",
                  run_dir=existing_run)
     expect_error(["train", "--config", tmp_path / "missing.toml"], "missing.toml")
+
+
+@pytest.mark.parametrize("args,message", [
+    # Not wrapped to 2^64 - 1, not saturated at 2^63 - 1: one range per option, from its row.
+    (["--seed", "-1"], "--seed must be in [0, 9223372036854775807], got -1"),
+    (["--seed", "99999999999999999999"],
+     "--seed must be in [0, 9223372036854775807], got 99999999999999999999"),
+    (["--epochs", "99999999999999999999"],
+     "--epochs must be in [1, 1000000000], got 99999999999999999999"),
+    (["--dim", "100000000"], "--dim must be in [1, 65536], got 100000000"),
+    (["--batch-size", "-5"], "--batch-size must be in [1, 2147483647], got -5"),
+    (["--threads", "4294967296"], "--threads must be in [0, 4096], got 4294967296"),
+    (["--topk", "10,99999999999"], "--topk must all be in [1, 100000], got 99999999999"),
+    (["--epochs", "1e3"], "--epochs must be an integer, got '1e3'"),
+    (["--lr", "nan"], "--lr must be a finite number > 0, got nan"),
+    (["--lr", "fast"], "--lr must be a number, got 'fast'"),
+])
+def test_integer_options_out_of_range_name_the_option_and_its_range(existing_run, args, message):
+    options = {"--epochs": "1", "--dim": "8", "--batch-size": "256", args[0]: args[1]}
+    line = expect_error(["train", "--model", "mf", "--dataset", "synthetic", "--quiet",
+                         *[x for kv in options.items() for x in kv], "--out", existing_run,
+                         "--overwrite"], run_dir=existing_run)
+    assert line == "gnnrec: error: " + message
+
+
+def test_recommend_k_out_of_range(existing_run):
+    expect_error(["recommend", "--run", existing_run, "--user", "0", "--k",
+                  "99999999999999999999"],
+                 "--k must be in [1, 2147483647], got 99999999999999999999", run_dir=existing_run)
+
+
+@pytest.mark.parametrize("text,message", [
+    # TOML syntax errors: toml++'s words, with the file and line.
+    ('model = "mf"\n[train\nepochs = 2\n', ":2: table header: expected ']'"),
+    ('epochs = 2\nmodel = "mf\n', ":2: string: "),
+    ('lr = 0.1\nepochs = 2\nlr = 0.2\n', ":3: duplicate key 'lr'"),
+    ('lr = 0.1\n[train]\nlr = 0.2\n', ":3: duplicate key 'lr' (also on line 1)"),
+    ('model = "mf"\nepochs = 99999999999999999999\n', ":2: decimal integer: "),
+    # Keys: unknown, of the wrong type, out of range, a nested config.
+    ('model = "mf"\nlearning_rate = 0.1\n', ":2: unknown key 'learning_rate'"),
+    ('batch_size = 512\n', ":1: unknown key 'batch_size' (keys are the long flag names: "
+                           "'batch-size')"),
+    ('model = "mf"\nepochs = "5"\n', ":2: key 'epochs': expected an integer, got a string"),
+    ('fanouts = [10, "5"]\n', ":1: key 'fanouts': expected a list of integers, got a list "
+                              "holding a string"),
+    ('seed = -1\n', ":1: key 'seed' must be in [0, 9223372036854775807], got -1"),
+    ('dim = 0\n', ":1: key 'dim' must be in [1, 65536], got 0"),
+    ('lr = nan\n', ":1: key 'lr' must be a finite number > 0, got nan"),
+    ('loss = "hinge"\n', ":1: key 'loss' must be bpr, bce or mse, got 'hinge'"),
+    ('config = "other.toml"\n', ":1: key 'config': nested config files are not supported"),
+    ('[data]\nsplit = "loo"\n', ":1: section [data] is not supported (keys go at the top level "
+                                "or under [train])"),
+])
+def test_config_file_errors_name_the_file_line_and_key(tmp_path, existing_run, text, message):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    line = expect_error(["train", "--config", cfg, "--out", existing_run, "--overwrite"],
+                        run_dir=existing_run)
+    assert line.startswith(f"gnnrec: error: --config {cfg}{message}"), line
+
+
+def test_config_file_with_a_byte_order_mark_is_read(tmp_path):
+    cfg = tmp_path / "bom.toml"
+    cfg.write_bytes(b"\xef\xbb\xbfmodel = \"mf\"\r\n[train]\r\nepochs = 1\r\ndim = 8\r\n")
+    out = tmp_path / "run"
+    run("train", "--config", cfg, "--dataset", "synthetic", "--synthetic-users", "100",
+        "--synthetic-items", "50", "--quiet", "--out", out, check=True)
+    saved = json.loads((out / "config.json").read_text())
+    assert (saved["model"], saved["epochs"], saved["dim"]) == ("mf", 1, 8)
 
 
 def test_unwritable_output_directory(tmp_path):

@@ -139,12 +139,12 @@ def test_every_configuration_key_is_a_flag_and_data_split_takes_the_data_options
                  "--synthetic-users", "--synthetic-items", "--out"):
         assert flag + " " in split_help, flag
     assert "--lr " not in split_help
-    # An enum's flag names its choices; a range is checked when the run starts.
+    # An enum's flag names its choices; a number's range is checked as it is parsed.
     r = run("train", "--reg-scope", "rows", "--out", tmp_path / "x")
     assert r.code != 0 and r.err.strip() == (
         "gnnrec: error: --reg-scope must be batch or full, got 'rows'"), r.err
     r = run("train", "--model", "mf", *SMALL, "--topk", "10,0", "--out", tmp_path / "y")
-    assert r.code != 0 and "--topk must all be at least 1, got 0" in r.err, r.err
+    assert r.code != 0 and "--topk must all be in [1, 100000], got 0" in r.err, r.err
 
 
 def test_resume_compares_a_negated_flag(tmp_path):
@@ -216,3 +216,75 @@ def test_progress_bar_on_a_terminal_plain_lines_otherwise(tmp_path):
     assert proc.wait(timeout=120) == 0
     tty = b"".join(chunks).decode(errors="replace")
     assert "\r" in tty and "[" in tty and "#" in tty
+
+
+@pytest.mark.parametrize("args,status", [
+    (["--help"], 0),
+    (["train", "--help"], 0),
+    (["data", "stats", "--dataset", "synthetic"], 0),
+    # Usage errors (CLI11's own codes, 104-114, are not passed on) ...
+    ([], 1),
+    (["train", "--no-such-flag"], 1),
+    (["train", "--epochs"], 1),
+    (["train", "--epochs", "ten"], 1),
+    (["recommend", "--run", "x"], 1),
+    (["evaluate", "--run", "x", "--checkpoint", "middle"], 1),
+    (["train", "--config", "missing.toml"], 1),
+    (["train", "--seed", "-1"], 1),
+    # ... and a failed run alike.
+    (["evaluate", "--run", "no-such-run"], 1),
+    (["data", "stats", "--dataset", "no-such-data"], 1),
+])
+def test_exit_status(tmp_path, args, status):
+    """docs/cli.md's table: 0 on success and for --help, 1 for every error,
+    which is one line on stderr."""
+    r = run(*[tmp_path / a if a.startswith(("missing", "no-such-")) else a for a in args])
+    assert r.code == status, (r.code, r.err)
+    if status != 0:
+        lines = r.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("gnnrec: error: "), r.err
+
+
+def test_recommend_lists_only_unseen_items_and_says_so(tmp_path):
+    data = tmp_path / "tiny"
+    data.mkdir()
+    # Five items; user 0 trained on four of them, user 1 on two.
+    (data / "train.txt").write_text("0 0 1 2 3\n1 0 4\n2 1 2\n")
+    (data / "test.txt").write_text("0 4\n1 1\n2 3\n")
+    out = tmp_path / "run"
+    run("train", "--model", "mf", "--dataset", data, "--epochs", "1", "--dim", "4", "--quiet",
+        "--out", out, check=True)
+    r = run("recommend", "--run", out, "--user", "0", "--k", "3", check=True)
+    rows = [l.split() for l in r.out.splitlines()[1:]]
+    assert [row[:2] for row in rows] == [["1", "4"]]  # item 4 only, never a training item
+    assert r.err == "gnnrec: note: user '0' has only 1 item not seen in training; listing 1, " \
+                    "not --k 3\n"
+    r = run("recommend", "--run", out, "--user", "1", "--k", "3", check=True)
+    assert sorted(l.split()[1] for l in r.out.splitlines()[1:]) == ["1", "2", "3"]
+    assert r.err == ""
+
+
+def test_recommend_for_a_user_without_training_interactions_says_so(tmp_path):
+    data = tmp_path / "two"
+    data.mkdir()
+    (data / "buys.csv").write_text("user,item\na,x\nb,y\n")
+    out = tmp_path / "run"
+    # A random half of the two interactions is the test set: one user is left
+    # with no training interaction, the other with one.
+    run("train", "--model", "mf", "--dataset", data, "--split", "random", "--train-ratio", "0.5",
+        "--epochs", "1", "--dim", "4", "--quiet", "--out", out, check=True)
+    got = {u: run("recommend", "--run", out, "--user", u, "--k", "2", check=True)
+           for u in ("a", "b")}
+    cold = [u for u in got if "no training interactions" in got[u].err]
+    assert len(cold) == 1, {u: r.err for u, r in got.items()}
+    cold = cold[0]
+    warm = "b" if cold == "a" else "a"
+    cold_item = "x" if cold == "a" else "y"
+    # The cold user: both items ranked (its prior), one note.
+    assert sorted(l.split()[1] for l in got[cold].out.splitlines()[1:]) == ["x", "y"]
+    assert got[cold].err == (f"gnnrec: note: user '{cold}' has no training interactions; the "
+                             "ranking is the model's prior, not learned from the user\n")
+    # The other user: only the item it has not trained on.
+    assert [l.split()[1] for l in got[warm].out.splitlines()[1:]] == [cold_item]
+    assert got[warm].err == (f"gnnrec: note: user '{warm}' has only 1 item not seen in training; "
+                             "listing 1, not --k 2\n")

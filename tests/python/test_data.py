@@ -114,6 +114,12 @@ def test_errors_name_file_and_line(tmp_path):
         data.load("synthetic", epochs=3)
     with pytest.raises(ValueError, match="train-ratio"):
         data.load("synthetic", train_ratio=1.5)
+    with pytest.raises(ValueError, match=r"--train-ratio must be a finite number in \(0, 1\), got nan"):
+        data.load("synthetic", train_ratio=float("nan"))
+    with pytest.raises(ValueError, match=r"'seed' must be in \[0, 9223372036854775807\]"):
+        data.load("synthetic", seed=2**64)
+    with pytest.raises(ValueError, match="'dataset' must be a string, got 5"):
+        data.load(5)
 
 
 @pytest.mark.skipif(not os.path.isdir(ML100K), reason="../shared/data/ml-100k not present")

@@ -70,6 +70,16 @@ def test_full_ranking_rejects_bad_ids():
         gnnrec.metrics.full_ranking(torch.randn(2, 3), torch.randn(4, 3), [(0, 4)], [(1, 0)])
 
 
+@pytest.mark.parametrize("which", ["user", "item"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_full_ranking_rejects_non_finite_embeddings(which, bad):
+    # A NaN score would rank arbitrarily and report an AUC of 0 without an error.
+    emb = {"user": torch.randn(3, 2), "item": torch.randn(4, 2)}
+    emb[which][1, 0] = bad
+    with pytest.raises(ValueError, match=f"the {which} embeddings hold NaN or Inf"):
+        gnnrec.metrics.full_ranking(emb["user"], emb["item"], [(0, 0)], [(0, 1), (2, 3)])
+
+
 TINY = {"model": "lightgcn", "dataset": "synthetic", "synthetic_users": 200, "synthetic_items": 150,
         "dim": 16, "layers": 2, "epochs": 3, "eval_every": 3, "lr": 0.01, "batch_size": 512}
 
@@ -90,6 +100,37 @@ def test_train_errors_are_value_errors(tmp_path):
     assert not (tmp_path / "bad").exists()
     with pytest.raises(ValueError, match="unknown configuration key 'learning_rate'"):
         gnnrec.train({**TINY, "learning_rate": 0.1, "out": tmp_path / "bad"})
+
+
+@pytest.mark.parametrize("key,value,error,message", [
+    ("dim", 8.5, ValueError, "'dim' must be an integer, got 8.5"),
+    ("dim", "8", ValueError, "'dim' must be an integer, got \"8\""),
+    ("model", 5, ValueError, "'model' must be a string, got 5"),
+    ("topk", [10, "x"], ValueError, "'topk' must be an integer, got \"x\""),
+    ("side_info", "yes", ValueError, "'side_info' must be true or false, got \"yes\""),
+    ("lr", {"rate": 0.1}, TypeError, "'lr' must be a string, number, bool, None or list, got dict"),
+    # Out of range, and past the member's type: never wrapped or saturated.
+    ("epochs", 10**30, ValueError, "'epochs' must be in [1, 1000000000], got 1e+30"),
+    ("seed", 2**64, ValueError, "'seed' must be in [0, 9223372036854775807], got 1.8446744073709552e+19"),
+    ("seed", -1, ValueError, "'seed' must be in [0, 9223372036854775807], got -1"),
+    ("dim", 10**6, ValueError, "'dim' must be in [1, 65536], got 1000000"),
+    # JSON holds no NaN: it still reaches the range check, which names the key.
+    ("lr", float("nan"), ValueError, "--lr must be a finite number > 0, got nan"),
+    ("reg", float("-inf"), ValueError, "--reg must be a finite number >= 0, got -inf"),
+])
+def test_train_names_the_key_of_a_bad_value(tmp_path, key, value, error, message):
+    with pytest.raises(error) as e:
+        gnnrec.train({**TINY, key: value, "out": tmp_path / "bad"})
+    assert message in str(e.value) and "json.exception" not in str(e.value)
+    assert not (tmp_path / "bad").exists()
+
+
+def test_train_takes_numpy_numbers(tmp_path):
+    np = pytest.importorskip("numpy")
+    gnnrec.train({**TINY, "epochs": np.int64(1), "eval_every": 1, "lr": np.float32(0.01),
+                  "out": tmp_path / "run"})
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["epochs"] == 1 and saved["lr"] == pytest.approx(0.01)
 
 
 def metric_lines(run_dir):

@@ -1,8 +1,14 @@
 // The configuration table (train/config_fields.h) and what comes from it:
 // config.json (keys, values, errors), the range checks, the flag names.
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -47,7 +53,7 @@ TEST(ConfigTable, EveryOptionRoundTripsThroughConfigJson) {
   c.aggregator = "pool";
   c.fanouts = {5, 3};
   c.topk = {5};
-  c.seed = 18446744073709551615ull;  // the largest seed: uint64 survives JSON
+  c.seed = 9223372036854775807ull;  // the largest seed, 2^63 - 1, survives JSON
   const json j = c;
   const TrainConfig back = j.get<TrainConfig>();
   EXPECT_EQ(json(back), j);
@@ -56,7 +62,7 @@ TEST(ConfigTable, EveryOptionRoundTripsThroughConfigJson) {
   EXPECT_EQ(j.at("reg_scope"), "full");
   EXPECT_EQ(j.at("device"), "cuda:1");
   EXPECT_EQ(back.device, (DeviceSpec{DeviceSpec::Kind::kCuda, 1}));
-  EXPECT_EQ(back.seed, 18446744073709551615ull);
+  EXPECT_EQ(back.seed, 9223372036854775807ull);
   EXPECT_EQ(back.fanouts, (std::vector<int64_t>{5, 3}));
   // Every key config.json has is a row of the table, and the other way round.
   std::set<std::string> rows;
@@ -85,8 +91,18 @@ TEST(ConfigTable, MissingKeysAreDefaultsAndUnknownOrMistypedKeysAreNamed) {
             "a value has the wrong type: 'side_info' must be true or false, got 1");
   EXPECT_EQ(error(R"({"topk": [10, "x"]})"),
             "a value has the wrong type: 'topk' must be an integer, got \"x\"");
-  EXPECT_EQ(error(R"({"threads": 4294967296})"), "'threads' is out of range: 4294967296");
-  EXPECT_EQ(error(R"({"seed": -1})"), "'seed' is out of range: -1");
+  // Integers out of their row's range, or past their member's type, name the range.
+  EXPECT_EQ(error(R"({"threads": 4294967296})"), "'threads' must be in [0, 4096], got 4294967296");
+  EXPECT_EQ(error(R"({"seed": -1})"), "'seed' must be in [0, 9223372036854775807], got -1");
+  EXPECT_EQ(error(R"({"seed": 9223372036854775808})"),
+            "'seed' must be in [0, 9223372036854775807], got 9223372036854775808");
+  EXPECT_EQ(error(R"({"seed": 18446744073709551616})"),
+            "'seed' must be in [0, 9223372036854775807], got 1.8446744073709552e+19");
+  EXPECT_EQ(error(R"({"epochs": 1000000000000000000000000000000})"),
+            "'epochs' must be in [1, 1000000000], got 1e+30");
+  EXPECT_EQ(error(R"({"dim": 8.0})"),
+            "a value has the wrong type: 'dim' must be an integer, got 8.0");
+  EXPECT_EQ(error(R"({"fanouts": [10, -1]})"), "'fanouts' must be in [1, 1000000], got -1");
   EXPECT_EQ(error(R"({"loss": "hinge"})"), "'loss' must be bpr, bce or mse, got 'hinge'");
   EXPECT_EQ(error(R"({"protocol": "clicks"})"), "'protocol' must be ranking or ctr, got 'clicks'");
   EXPECT_EQ(error(R"({"device": "gpu"})"), "'device' must be 'cpu' or 'cuda[:N]', got 'gpu'");
@@ -99,7 +115,7 @@ TEST(ConfigTable, RangeChecksComeFromTheTable) {
     edit(c);
     return error_of<std::invalid_argument>([&] { c.validate(); });
   };
-  EXPECT_EQ(error([](TrainConfig& c) { c.heads = 0; }), "--heads must be at least 1, got 0");
+  EXPECT_EQ(error([](TrainConfig& c) { c.heads = 0; }), "--heads must be in [1, 65536], got 0");
   EXPECT_EQ(error([](TrainConfig& c) { c.dropout = 1.0; }), "--dropout must be in [0, 1), got 1");
   EXPECT_EQ(error([](TrainConfig& c) { c.train_ratio = 1; }),
             "--train-ratio must be in (0, 1), got 1");
@@ -107,15 +123,22 @@ TEST(ConfigTable, RangeChecksComeFromTheTable) {
             "--cold-fraction must be in [0, 1], got 1.5");
   EXPECT_EQ(error([](TrainConfig& c) { c.lr = -1; }), "--lr must be > 0, got -1");
   EXPECT_EQ(error([](TrainConfig& c) { c.lr = 1.0 / 0.0; }),
-            "--lr must be a finite number, got inf");
+            "--lr must be a finite number > 0, got inf");
+  EXPECT_EQ(error([](TrainConfig& c) { c.min_rating = std::nan(""); }),
+            "--min-rating must be a finite number, got nan");
+  EXPECT_EQ(error([](TrainConfig& c) { c.seed = 9223372036854775808ull; }),
+            "--seed must be in [0, 9223372036854775807], got 9223372036854775808");
   EXPECT_EQ(error([](TrainConfig& c) { c.reg = -0.5; }), "--reg must be >= 0, got -0.5");
-  EXPECT_EQ(error([](TrainConfig& c) { c.fanouts = {10, 0}; }), "--fanouts must all be > 0, got 0");
+  EXPECT_EQ(error([](TrainConfig& c) {
+              c.fanouts = {10, 0};
+            }),
+            "--fanouts must all be in [1, 1000000], got 0");
   EXPECT_EQ(error([](TrainConfig& c) {
               c.topk = {10, 0};
             }),
-            "--topk must all be at least 1, got 0");
+            "--topk must all be in [1, 100000], got 0");
   EXPECT_EQ(error([](TrainConfig& c) { c.synthetic_items = 9; }),
-            "--synthetic-items must be at least 10, got 9");
+            "--synthetic-items must be in [10, 10000000], got 9");
   // Rules between fields stay in validate().
   EXPECT_EQ(error([](TrainConfig& c) { c.protocol = Protocol::kCtr; }),
             "--protocol ctr trains on labelled records with the log loss: pass --loss bce (got "
@@ -124,6 +147,72 @@ TEST(ConfigTable, RangeChecksComeFromTheTable) {
   ok.heads = 1;
   ok.dropout = 0.0;
   ok.validate();
+}
+
+// T, or the element type of an optional or list T.
+template <typename T>
+struct Element {
+  using type = T;
+};
+template <typename T>
+struct Element<std::optional<T>> {
+  using type = T;
+};
+template <typename T>
+struct Element<std::vector<T>> {
+  using type = T;
+};
+
+TEST(ConfigTable, EveryIntegerOptionHasAnExactRangeWithinItsType) {
+  for_each_field([](const FieldInfo& f, auto member) {
+    using V = typename Element<std::remove_reference_t<decltype(TrainConfig{}.*member)>>::type;
+    if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
+      EXPECT_TRUE(f.bounds.integral) << f.key;
+      EXPECT_LE(f.bounds.ilo, f.bounds.ihi) << f.key;
+      EXPECT_GE(f.bounds.ilo, static_cast<int64_t>(std::numeric_limits<V>::min())) << f.key;
+      EXPECT_LE(static_cast<uint64_t>(f.bounds.ihi),
+                static_cast<uint64_t>(std::numeric_limits<V>::max()))
+          << f.key;
+    }
+  });
+}
+
+// The text of a flag or a config-file value (the CLI's parser).
+TEST(ConfigTable, IntegerAndNumberTextIsParsedAndRangeChecked) {
+  FieldInfo seed{"seed", "", Bounds::integers(0, INT64_MAX)};
+  FieldInfo epochs{"epochs", "", Bounds::integers(1, 1000000000)};
+  FieldInfo lr{"lr", "", Bounds::above(0)};
+  EXPECT_EQ(parse_integer_text(seed, "--seed", "9223372036854775807"), INT64_MAX);
+  EXPECT_EQ(parse_integer_text(epochs, "--epochs", "+7"), 7);
+  EXPECT_EQ(parse_integer_text(epochs, "--epochs", "007"), 7);
+  auto error = [](auto f) { return error_of<std::invalid_argument>(f); };
+  // Not wrapped (-1 is not 2^64 - 1) and not saturated (2^63 - 1).
+  EXPECT_EQ(error([&] { parse_integer_text(seed, "--seed", "-1"); }),
+            "--seed must be in [0, 9223372036854775807], got -1");
+  EXPECT_EQ(error([&] { parse_integer_text(seed, "--seed", "99999999999999999999"); }),
+            "--seed must be in [0, 9223372036854775807], got 99999999999999999999");
+  EXPECT_EQ(error([&] { parse_integer_text(seed, "--seed", "9223372036854775808"); }),
+            "--seed must be in [0, 9223372036854775807], got 9223372036854775808");
+  EXPECT_EQ(error([&] { parse_integer_text(epochs, "key 'epochs'", "-9223372036854775808"); }),
+            "key 'epochs' must be in [1, 1000000000], got -9223372036854775808");
+  EXPECT_EQ(error([&] { parse_integer_text(epochs, "--epochs", "1000000001"); }),
+            "--epochs must be in [1, 1000000000], got 1000000001");
+  EXPECT_EQ(error([&] { parse_integer_text(epochs, "--fanouts", "0", true); }),
+            "--fanouts must all be in [1, 1000000000], got 0");
+  for (const char* bad : {"", "-", "5.5", "1e3", " 5", "0x10", "five"}) {
+    EXPECT_EQ(error([&] { parse_integer_text(epochs, "--epochs", bad); }),
+              std::string("--epochs must be an integer, got '") + bad + "'");
+  }
+  EXPECT_EQ(parse_number_text(lr, "--lr", "1e-3"), 1e-3);
+  EXPECT_EQ(error([&] { parse_number_text(lr, "--lr", "nan"); }),
+            "--lr must be a finite number > 0, got nan");
+  EXPECT_EQ(error([&] { parse_number_text(lr, "--lr", "1e999"); }),
+            "--lr must be a finite number > 0, got 1e999");
+  EXPECT_EQ(error([&] { parse_number_text(lr, "--lr", "-0.5"); }), "--lr must be > 0, got -0.5");
+  EXPECT_EQ(error([&] { parse_number_text(lr, "--lr", "fast"); }),
+            "--lr must be a number, got 'fast'");
+  EXPECT_EQ(error([&] { parse_number_text(lr, "--lr", "0.1x"); }),
+            "--lr must be a number, got '0.1x'");
 }
 
 TEST(ConfigTable, FlagsAndKeys) {

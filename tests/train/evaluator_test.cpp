@@ -1,6 +1,9 @@
 // Full-ranking evaluation on a case small enough to rank by hand.
 #include <cmath>
 #include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -98,6 +101,32 @@ TEST(Evaluator, PopularityAndTopItems) {
   EXPECT_EQ(top[0][0].item<int64_t>(), 1);
   EXPECT_EQ(top[0][1].item<int64_t>(), 2);
   EXPECT_FLOAT_EQ(scores[0][0].item<float>(), 3.0f);
+}
+
+TEST(Evaluator, NonFiniteEmbeddingsAreAnError) {
+  // A NaN score would rank arbitrarily and give an AUC of 0 without a word.
+  Fixture f;
+  Evaluator ev(f.train, f.test, {1});
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  const at::Tensor users = at::tensor(std::vector<float>{1, -1, 0}).view({3, 1});
+  const at::Tensor items = at::tensor(std::vector<float>{4, 3, 2, 1}).view({4, 1});
+  const at::Tensor bad_users = at::tensor(std::vector<float>{1, nan, 0}).view({3, 1});
+  const at::Tensor bad_items = at::tensor(std::vector<float>{4, 3, -inf, 1}).view({4, 1});
+  auto message = [](auto fn) -> std::string {
+    try {
+      fn();
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_EQ(message([&] { ev.evaluate(bad_users, items); }),
+            "evaluator: the user embeddings hold NaN or Inf values");
+  EXPECT_EQ(message([&] { ev.evaluate(users, bad_items); }),
+            "evaluator: the item embeddings hold NaN or Inf values");
+  EXPECT_EQ(message([&] { ev.top_items(bad_users, items, {0}, 1); }),
+            "evaluator: the user embeddings hold NaN or Inf values");
 }
 
 TEST(Evaluator, TiesGoToTheLowerItemId) {

@@ -1,62 +1,49 @@
 // `gnnrec train --config FILE`: the TOML config file, expanded into flags.
-// Header-only and Torch-free (CLI11's TOML reader), so that the CLI and the
-// config-file fuzz target (fuzz/fuzz_config.cpp) share the one parser.
+// Torch-free (toml++, header-only, compiled in config_file.cpp), so that the
+// CLI, its tests and the config-file fuzz target (fuzz/fuzz_config.cpp) share
+// the one parser. The keys it accepts, their types and their checks are the
+// caller's (the CLI's come from the configuration table, train/
+// config_fields.h).
 #pragma once
 
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <set>
-#include <stdexcept>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-
 namespace gnnrec {
 
-// Expands `train --config FILE`: each key of the TOML file (top level or a
-// [train] section) that is not also given on the command line becomes a
-// flag inserted after the subcommand, so command-line flags win. CLI11 then
-// validates every key like any flag (an unknown key is an error). `args` is
-// argv without the program name. Throws std::invalid_argument
-// "--config FILE: ..." when the file cannot be opened or is not valid TOML.
-inline std::vector<std::string> expand_config(const std::vector<std::string>& args) {
-  auto sub = std::find(args.begin(), args.end(), "train");
-  if (sub == args.end()) return args;
-  std::string file;
-  std::set<std::string> given;
-  for (auto it = sub + 1; it != args.end(); ++it) {
-    if (it->rfind("--", 0) != 0) continue;
-    const std::string name = it->substr(2, it->find('=') - 2);
-    given.insert(name);
-    if (name == "config") {
-      if (it->find('=') != std::string::npos) file = it->substr(it->find('=') + 1);
-      else if (it + 1 != args.end()) file = *(it + 1);
-    }
-  }
-  if (file.empty()) return args;
-  std::ifstream in(file);
-  if (!in) throw std::invalid_argument("--config " + file + ": cannot open: " + std::strerror(errno));
-  std::vector<CLI::ConfigItem> items;
-  try {
-    items = CLI::ConfigTOML().from_config(in);
-  } catch (const CLI::Error& e) {
-    throw std::invalid_argument("--config " + file + ": " + e.what());
-  }
-  std::vector<std::string> extra;
-  for (const auto& item : items) {
-    if (!item.parents.empty() && item.parents != std::vector<std::string>{"train"}) continue;
-    if (item.name == "config" || item.name == "++" || item.name == "--" || given.count(item.name)) continue;
-    std::string joined;
-    for (const auto& v : item.inputs) joined += (joined.empty() ? "" : ",") + v;
-    extra.push_back("--" + item.name + "=" + joined);
-  }
-  std::vector<std::string> out(args.begin(), sub + 1);
-  out.insert(out.end(), extra.begin(), extra.end());
-  out.insert(out.end(), sub + 1, args.end());
-  return out;
-}
+// The TOML type a key takes: a number accepts an integer too, and a list of
+// integers a single integer.
+enum class ConfigKind { kString, kInteger, kNumber, kBool, kIntegerList };
+
+struct ConfigKey {
+  ConfigKind kind = ConfigKind::kString;
+  // Optional: checks the value's text (a list's elements joined by ','),
+  // throwing std::invalid_argument with a message that calls the value
+  // `name` ("key 'epochs' must be in [1, 1000000000], got 0").
+  std::function<void(const std::string& name, const std::string& text)> check;
+};
+
+// By key as written in the file: the long flag's name without "--"
+// ("batch-size"); a bool key is the flag itself ("deterministic = true" is
+// --deterministic, "= false" adds nothing).
+using ConfigKeys = std::map<std::string, ConfigKey>;
+
+// Expands `train --config FILE`: each key of the TOML file (at the top level
+// or in a [train] section) that is not also given on the command line
+// becomes "--KEY=VALUE" after the subcommand, so command-line flags win.
+// `args` is argv without the program name; without `train --config` it is
+// returned as it is. A UTF-8 byte-order mark is accepted.
+//
+// Throws std::invalid_argument, one line "--config FILE[:LINE]: ...", when
+// the file cannot be opened or read as TOML ("--config x.toml:3: duplicate
+// key 'lr'"), or for a key that is unknown, given twice (at the top level
+// and in [train]), of the wrong type ("--config x.toml:5: key 'epochs':
+// expected an integer, got a string"), rejected by its check, or `config`
+// itself (nested config files are not supported); for a section other than
+// [train].
+std::vector<std::string> expand_config(const std::vector<std::string>& args,
+                                       const ConfigKeys& keys);
 
 }  // namespace gnnrec

@@ -1,5 +1,6 @@
 // The gnnrec command line: train, evaluate, recommend, data stats/split.
-// Every failure prints one line "gnnrec: error: ..." and exits non-zero.
+// Every failure prints one line "gnnrec: error: ..." and exits with status 1
+// (a usage error as much as a failed run); success and --help exit 0.
 #include <sys/wait.h>
 #include <algorithm>
 #include <cerrno>
@@ -11,7 +12,9 @@
 #include <iostream>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <type_traits>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 #include <ATen/ATen.h>
@@ -78,63 +81,147 @@ std::string default_note(const FieldInfo& f) {
   return "";
 }
 
+// The member type of TrainConfig that `member` points to.
+template <typename Member>
+using MemberType = std::remove_reference_t<decltype(std::declval<TrainConfig&>().*Member{})>;
+
+// T, or the value type of an optional T.
+template <typename T>
+struct Unwrapped {
+  using type = T;
+};
+template <typename T>
+struct Unwrapped<std::optional<T>> {
+  using type = T;
+};
+
+// The value of a row of type T from its text (a flag's, or a config file's
+// value), parsed and range-checked as the row says; `name` is how errors
+// call it ("--epochs", "key 'epochs'"). A list's elements are separated by
+// ','. Not for bools (flags without a value).
+template <typename T>
+T value_from_text(const FieldInfo& f, const std::string& name, const std::string& text) {
+  if constexpr (IsOptionalField<T>::value) {
+    return value_from_text<typename T::value_type>(f, name, text);
+  } else if constexpr (IsListField<T>::value) {
+    T out;
+    size_t start = 0;
+    for (size_t comma = 0; comma != std::string::npos; start = comma + 1) {
+      comma = text.find(',', start);
+      const std::string part = text.substr(start, comma - start);
+      out.push_back(static_cast<typename T::value_type>(parse_integer_text(f, name, part, true)));
+    }
+    return out;
+  } else if constexpr (std::is_enum_v<T>) {
+    return parse_enum<T>(name, text);
+  } else if constexpr (std::is_same_v<T, DeviceSpec>) {
+    return parse_device_spec(name, text);
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return text;
+  } else if constexpr (std::is_integral_v<T>) {
+    static_assert(!std::is_same_v<T, bool>);
+    return static_cast<T>(parse_integer_text(f, name, text));
+  } else {
+    static_assert(std::is_floating_point_v<T>);
+    return static_cast<T>(parse_number_text(f, name, text));
+  }
+}
+
+// --help's "[default: ...]" of a value (numbers as CLI11 prints them).
+template <typename T>
+std::string default_text(const T& v) {
+  if constexpr (std::is_enum_v<T>) {
+    return name_of(v);
+  } else if constexpr (std::is_same_v<T, DeviceSpec>) {
+    return v.str();
+  } else if constexpr (IsListField<T>::value) {
+    std::string shown;
+    for (const auto& e : v) shown += (shown.empty() ? "" : ",") + std::to_string(e);
+    return shown;
+  } else {
+    std::ostringstream os;
+    os << v;
+    return os.str();
+  }
+}
+
 // The flag of one row of the configuration table (train/config_fields.h)
-// on `app`, writing into c.*member.
+// on `app`, writing into c.*member. Every value goes through
+// value_from_text, so that an integer out of its row's range (or past its
+// type) is an error naming the flag and the range, never wrapped.
 template <typename Member>
 void add_field_option(CLI::App* app, const FieldInfo& f, TrainConfig& c, Member member) {
-  using T = std::remove_reference_t<decltype(c.*member)>;
+  using T = MemberType<Member>;
   const std::string flag = flag_of_key(f.key);
   std::string help = f.help;
   if (f.bounds.has_lo || f.bounds.has_hi) {
     help += std::string(IsListField<T>::value ? "; each " : "; ") + bounds_text(f.bounds);
   }
   help += default_note(f);
+  const TrainConfig defaults;
   if constexpr (std::is_same_v<T, bool>) {
-    if (TrainConfig{}.*member) {
+    if (defaults.*member) {
       app->add_flag_callback(
           flag, [&c, member] { c.*member = false; }, help);
     } else {
       app->add_flag(flag, c.*member, help);
     }
-  } else if constexpr (std::is_enum_v<T> || std::is_same_v<T, DeviceSpec>) {
-    app->add_option_function<std::string>(
-           flag,
-           [&c, member, flag](const std::string& text) {
-             if constexpr (std::is_enum_v<T>) {
-               c.*member = parse_enum<T>(flag, text);
-             } else {
-               c.*member = parse_device_spec(flag, text);
-             }
-           },
-           help)
-        ->default_str([&] {
-          if constexpr (std::is_enum_v<T>) {
-            return std::string(name_of(TrainConfig{}.*member));
-          } else {
-            return (TrainConfig{}.*member).str();
-          }
-        }());
-  } else if constexpr (IsOptionalField<T>::value) {
-    using V = typename T::value_type;
-    app->add_option_function<V>(
-        flag, [&c, member](const V& v) { c.*member = v; }, help);
-  } else if constexpr (IsListField<T>::value) {
-    CLI::Option* opt = app->add_option_function<T>(
-        flag, [&c, member](const T& v) { c.*member = v; }, help);
-    opt->delimiter(',');
-    const TrainConfig defaults;
-    if (!(defaults.*member).empty() && f.default_help == nullptr) {
-      std::string shown;
-      for (const auto& v : defaults.*member)
-        shown += (shown.empty() ? "" : ",") + std::to_string(v);
-      opt->default_str(shown);
-    }
-  } else {
-    CLI::Option* opt = app->add_option(flag, c.*member, help);
-    bool shown = f.default_help == nullptr;
-    if constexpr (std::is_same_v<T, std::string>) shown = shown && !(TrainConfig{}.*member).empty();
-    if (shown) opt->capture_default_str();
+    return;
   }
+  CLI::Option* opt = nullptr;
+  if constexpr (IsListField<T>::value) {
+    opt = app->add_option_function<std::vector<std::string>>(
+        flag,
+        [&c, f, member, flag](const std::vector<std::string>& parts) {
+          std::string joined;
+          for (const std::string& p : parts) joined += (joined.empty() ? "" : ",") + p;
+          c.*member = value_from_text<T>(f, flag, joined);
+        },
+        help);
+    opt->delimiter(',');
+  } else if constexpr (!std::is_same_v<T, bool>) {
+    opt = app->add_option_function<std::string>(
+        flag,
+        [&c, f, member, flag](const std::string& text) {
+          c.*member = value_from_text<T>(f, flag, text);
+        },
+        help);
+  }
+  if constexpr (!std::is_same_v<T, bool>) {
+    // The value's type as CLI11 names it (INT, UINT, FLOAT, TEXT).
+    using Named = std::conditional_t<std::is_enum_v<T> || std::is_same_v<T, DeviceSpec>,
+                                     std::string, typename Unwrapped<T>::type>;
+    opt->type_name(CLI::detail::type_name<Named>());
+  }
+  if constexpr (!IsOptionalField<T>::value && !std::is_same_v<T, bool>) {
+    const std::string shown = default_text(defaults.*member);
+    if (f.default_help == nullptr && !shown.empty()) opt->default_str(shown);
+  }
+}
+
+// The keys of a `train --config` file: each row's flag without "--" (and
+// resume, overwrite, quiet), of its type, checked as its flag is.
+ConfigKeys config_keys() {
+  ConfigKeys keys;
+  for_each_field([&](const FieldInfo& f, auto member) {
+    using T = MemberType<decltype(member)>;
+    using V = typename Unwrapped<T>::type;
+    ConfigKey key;
+    if constexpr (std::is_same_v<V, bool>) {
+      key.kind = ConfigKind::kBool;
+    } else {
+      key.kind = IsListField<V>::value         ? ConfigKind::kIntegerList
+                 : std::is_integral_v<V>       ? ConfigKind::kInteger
+                 : std::is_floating_point_v<V> ? ConfigKind::kNumber
+                                               : ConfigKind::kString;
+      key.check = [f](const std::string& name, const std::string& text) {
+        value_from_text<T>(f, name, text);
+      };
+    }
+    keys[flag_of_key(f.key).substr(2)] = key;
+  });
+  for (const char* flag : {"resume", "overwrite", "quiet"}) keys[flag].kind = ConfigKind::kBool;
+  return keys;
 }
 
 // Every row of the table, or only the data options (`data split`).
@@ -282,7 +369,6 @@ int run_evaluate(const std::string& run_dir, const std::string& which, bool chec
 
 int run_recommend(const std::string& run_dir, const std::string& user, int64_t k,
                   const std::string& which) {
-  if (k < 1) throw std::invalid_argument("--k must be at least 1, got " + std::to_string(k));
   LoadedRun r = load_run(run_dir, which);
   const IdMap& users = r.data.dataset.users;
   int32_t u = users.find(user);
@@ -299,11 +385,28 @@ int run_recommend(const std::string& run_dir, const std::string& user, int64_t k
       throw std::invalid_argument(msg);
     }
   }
-  Evaluator ev(*r.data.train, *r.data.test, r.config.topk);
+  // Only items the user has not interacted with in training are listed:
+  // fewer than k when there are not k of them, said once on stderr.
+  const BipartiteGraph& train = *r.data.train;
+  const int64_t unseen = train.num_items() - train.user_degree(u);
+  if (train.user_degree(u) == 0) {
+    std::fprintf(stderr,
+                 "gnnrec: note: user '%s' has no training interactions; the ranking is the "
+                 "model's prior, not learned from the user\n",
+                 user.c_str());
+  }
+  if (unseen < k) {
+    std::fprintf(stderr,
+                 "gnnrec: note: user '%s' has only %lld item%s not seen in training; listing "
+                 "%lld, not --k %lld\n",
+                 user.c_str(), static_cast<long long>(unseen), unseen == 1 ? "" : "s",
+                 static_cast<long long>(unseen), static_cast<long long>(k));
+  }
+  Evaluator ev(train, *r.data.test, r.config.topk);
   at::NoGradGuard no_grad;
   r.model->set_training(false);
   auto [P, Q] = r.model->ranking();
-  auto [items, scores] = ev.top_items(P, Q, {u}, k);
+  auto [items, scores] = ev.top_items(P, Q, {u}, std::min(k, unseen));
   std::printf("rank\titem\tscore\n");
   for (int64_t j = 0; j < items.size(1); ++j) {
     std::printf("%lld\t%s\t%.5f\n", static_cast<long long>(j) + 1,
@@ -383,7 +486,16 @@ struct Cli {
     }
     recommend->add_option("--user", user, "the user's raw id, as written in the data set")
         ->required();
-    recommend->add_option("--k", k, "how many items")->capture_default_str();
+    // Parsed like the table's integers: out of range is an error, not wrapped.
+    const FieldInfo k_row{"k", "", Bounds::integers(1, kMaxId)};
+    recommend
+        ->add_option_function<std::string>(
+            "--k",
+            [this, k_row](const std::string& text) { k = parse_integer_text(k_row, "--k", text); },
+            "how many items (fewer when the user has fewer unseen items); " +
+                bounds_text(k_row.bounds))
+        ->type_name("INT")
+        ->default_str(std::to_string(k));
     evaluate->add_flag("--ignore-data-change", ignore_data_change,
                        "evaluate even when the data set's files or split differ from those the "
                        "run recorded in config.json (the metrics are then of other data)");
@@ -425,11 +537,14 @@ int main(int argc, char** argv) {
   Cli cli;
   try {
     std::vector<std::string> args(argv + 1, argv + argc);
-    args = expand_config(args);
+    args = expand_config(args, config_keys());
     std::reverse(args.begin(), args.end());  // CLI11 consumes a reversed vector
     cli.app.parse(args);
   } catch (const CLI::ParseError& e) {
-    return cli.app.exit(e);
+    // --help prints the help and exits 0; every other parse error is one
+    // line and exit status 1, like any other error (CLI11's own codes,
+    // 104-114, are not passed on: docs/cli.md, "Exit status").
+    return cli.app.exit(e) == 0 ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gnnrec: error: %s\n", e.what());
     return 1;
