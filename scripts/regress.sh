@@ -36,7 +36,9 @@ runs=(
   "heterogat|ml-100k|--model heterogat --dim 32 --layers 1 --epochs 1"
   "mf_rating|ml-100k|--model mf --loss mse --epochs 2 --eval-every 1"
 )
-common=(--threads 2 --seed 7 --batch-size 1024 --quiet --synthetic-users 600 --synthetic-items 400)
+# One thread: two threads differ in the last digits about once in 20-30 runs
+# (MKL; docs/run_directory.md, "Determinism").
+common=(--threads 1 --seed 7 --batch-size 1024 --quiet --synthetic-users 600 --synthetic-items 400)
 
 strip() {  # FILE: the file with timing keys dropped, one canonical JSON per line
   python3 - "$1" <<'PY'

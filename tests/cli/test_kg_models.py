@@ -131,7 +131,7 @@ def test_kgat_resume_reproduces_the_uninterrupted_run(tmp_path):
     write_category_kg(data)
     args = ["--model", "kgat", "--dataset", data, "--layers", "2", "--dim", "8",
             "--eval-every", "1", "--lr", "0.01", "--batch-size", "128", "--quiet",
-            "--threads", "2"]
+            "--threads", "1"]
     run("train", *args, "--epochs", "4", "--out", tmp_path / "full", check=True)
     run("train", *args, "--epochs", "2", "--out", tmp_path / "part", check=True)
     run("train", "--resume", "--out", tmp_path / "part", "--epochs", "4", "--quiet", check=True)
@@ -166,7 +166,7 @@ def test_translation_models_learn_the_known_answer_and_resume(tmp_path, model):
     write_category_kg(data)
     args = ["--model", model, "--dataset", data, "--dim", "16", "--eval-every", "10",
             "--lr", "0.01", "--batch-size", "128", "--topk", "10",
-            "--early-stop-metric", "recall@10", "--quiet", "--threads", "2"]
+            "--early-stop-metric", "recall@10", "--quiet", "--threads", "1"]
     out = tmp_path / "run"
     run("train", *args, "--epochs", "30", "--out", out, check=True)
     summary = json.loads((out / "summary.json").read_text())
