@@ -6,6 +6,7 @@
 // this one definition, so the two devices give equal samples.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>

@@ -359,6 +359,10 @@ void TrainConfig::validate() const {
         "trains on every rating");
   }
   check_sampled_neighbours(*this);
+  if (ctr() && sampling == Sampling::kPerUser) {
+    bad("--sampling per-user draws a user's training items; --protocol ctr trains on its "
+        "labelled records, each once per epoch (per-interaction)");
+  }
   if (ctr() && cold_fraction > 0) {
     bad("--cold-fraction reports ranking metrics of cold users; --protocol ctr has no ranking "
         "evaluation");

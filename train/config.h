@@ -16,6 +16,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "samplers/pair_sampler.h"
+
 namespace gnnrec {
 
 // Evaluation protocol: full ranking of a train/test split of the
@@ -30,6 +32,10 @@ enum class Loss { kBpr, kBce, kMse };
 // divided by the batch size (LightGCN's and NGCF's code); kFull, ½‖p‖² of
 // every parameter tensor whole, once per batch (KGCN's code).
 enum class RegScope { kBatch, kFull };
+
+// Which pairs an epoch trains on (samplers/pair_sampler.h): every training
+// interaction once, shuffled, or per-user draws as LightGCN's code does.
+using Sampling = PairSampling;
 
 // cpu, cuda or cuda:N.
 struct DeviceSpec {
@@ -51,6 +57,11 @@ template <>
 struct EnumNames<Loss> {
   static constexpr std::pair<Loss, const char*> values[] = {
       {Loss::kBpr, "bpr"}, {Loss::kBce, "bce"}, {Loss::kMse, "mse"}};
+};
+template <>
+struct EnumNames<Sampling> {
+  static constexpr std::pair<Sampling, const char*> values[] = {
+      {Sampling::kPerInteraction, "per-interaction"}, {Sampling::kPerUser, "per-user"}};
 };
 template <>
 struct EnumNames<RegScope> {
@@ -116,6 +127,7 @@ struct TrainConfig {
   // Optimisation.
   Loss loss = Loss::kBpr;
   int64_t negatives = 4;
+  Sampling sampling = Sampling::kPerInteraction;
   int64_t epochs = 100;
   int64_t batch_size = 2048;
   double lr = 1e-3;

@@ -183,6 +183,11 @@ void run(Visit& visit) {
   visit(FieldInfo{"negatives", "bce: uniform negatives sampled per positive pair",
                   Bounds::integers(1, 1000)},
         &C::negatives);
+  visit(FieldInfo{"sampling",
+                  "the pairs of an epoch: per-interaction (every training interaction once, "
+                  "shuffled) or per-user (as many draws as interactions, each a uniform user, "
+                  "one of its items and a negative: LightGCN's and NGCF's code)"},
+        &C::sampling);
   visit(FieldInfo{"epochs", "training epochs (one pass over the training interactions each)",
                   Bounds::integers(1, kMaxCount)},
         &C::epochs);

@@ -85,7 +85,7 @@ EpochLoop::EpochLoop(const TrainConfig& cfg, const PreparedData& data, Model& mo
                      const std::vector<NamedTensor>& params, Adam& adam, Progress& progress,
                      at::Device device)
     : cfg_(cfg), model_(model), params_(params), adam_(adam), progress_(progress), objective_(cfg),
-      pairs_(cfg, data, device), read_every_batch_(device.is_cpu()) {
+      pairs_(cfg, data, device), train_(*data.train), read_every_batch_(device.is_cpu()) {
   // Negatives are drawn where the model trains, from the training graph's
   // CSR, copied there once (the draws are equal on every device).
   if (objective_.negatives() > 0) sampler_.emplace(*data.train, device);
@@ -104,9 +104,9 @@ double EpochLoop::run(int64_t epoch, const std::function<std::string()>& last_go
 Batch EpochLoop::draw(int64_t epoch) const {
   const int64_t m = pairs_.size;
   SplitMix64 rng(cfg_.seed, 0x5eed0000ULL + static_cast<uint64_t>(epoch));
-  std::vector<int64_t> order(m);
-  std::iota(order.begin(), order.end(), int64_t{0});
-  shuffle(order, rng);
+  // Positions in TrainingPairs (CSR order; record order under ctr).
+  std::vector<int64_t> order =
+      cfg_.ctr() ? shuffled_pairs(m, rng) : draw_epoch_pairs(train_, cfg_.sampling, rng);
   NvtxRange phase("gnnrec::train::sample");  // Nsight ranges (GNNREC_NVTX=1)
   // The permutation goes to the device once; the epoch's pairs are
   // gathered there (on the CPU, `order` is only viewed, not copied).

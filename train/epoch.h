@@ -1,4 +1,5 @@
-// One training epoch: every training pair once, in a permutation drawn from
+// One training epoch: the epoch's pairs (samplers/pair_sampler.h: every
+// training pair once in a permutation, or per-user draws) drawn from
 // (seed, epoch), in batches of cfg.batch_size, each a loss (train/loss.h),
 // a backward pass and an Adam step; then the model's extra phase (KGAT's KG
 // loss) and a check that every parameter is finite. A resumed run draws the
@@ -15,6 +16,7 @@
 
 #include "models/model.h"
 #include "samplers/negative_sampler.h"
+#include "samplers/pair_sampler.h"
 #include "train/adam.h"
 #include "train/config.h"
 #include "train/data.h"
@@ -61,6 +63,7 @@ class EpochLoop {
   Progress& progress_;
   Objective objective_;
   TrainingPairs pairs_;
+  const BipartiteGraph& train_;  // the pairs' CSR, for per-user sampling
   std::optional<NegativeSampler> sampler_;
   // Batch losses stay on the device and are read together (one copy, one
   // synchronisation) at the end of the epoch, so the GPU never waits for

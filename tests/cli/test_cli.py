@@ -88,11 +88,12 @@ def test_config_file_with_flag_override(tmp_path):
 
 
 def test_resume_continues_and_matches_uninterrupted(tmp_path):
+    # One thread: compared byte for byte (docs/run_directory.md, "Determinism").
     full, part = tmp_path / "full", tmp_path / "part"
-    run("train", "--model", "lightgcn", *SMALL, "--epochs", "4", "--eval-every", "2", "--out", full,
-        check=True)
-    run("train", "--model", "lightgcn", *SMALL, "--epochs", "2", "--eval-every", "2", "--out", part,
-        check=True)
+    run("train", "--model", "lightgcn", *SMALL, "--epochs", "4", "--eval-every", "2", "--threads", "1",
+        "--out", full, check=True)
+    run("train", "--model", "lightgcn", *SMALL, "--epochs", "2", "--eval-every", "2", "--threads", "1",
+        "--out", part, check=True)
     run("train", "--resume", "--epochs", "4", "--out", part, "--quiet", check=True)
     a, b = metric_lines(full), metric_lines(part)
     assert [l["epoch"] for l in b] == [2, 4]

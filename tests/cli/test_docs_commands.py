@@ -13,6 +13,7 @@ flags as a command that is."""
 import os
 import re
 import shlex
+import tomllib
 
 import pytest
 
@@ -51,9 +52,30 @@ def doc_blocks():
 BLOCKS = list(doc_blocks())
 
 
-def rewrite(argv, scratch):
+def data_unavailable(path):
+    """Why a ../shared/data path cannot be used here, or None."""
+    p = SHARED_DATA / path[len("../shared/data/"):]
+    if not p.exists():
+        return f"{p} absent"
+    if p.name == "gowalla" and os.environ.get("GNNREC_DOCS_SLOW") != "1":
+        return "Gowalla (set GNNREC_DOCS_SLOW=1)"
+    return None
+
+
+def config_file_dataset(path):
+    """The dataset a `--config` file names (examples/*.toml), or None."""
+    try:
+        with open(ROOT / path, "rb") as f:
+            table = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    return table.get("dataset", table.get("train", {}).get("dataset"))
+
+
+def rewrite(argv, scratch, skipped_runs):
     """The command's arguments with /tmp paths moved into `scratch` and
-    --epochs cut; or a reason to skip it."""
+    --epochs cut; or a reason to skip it (data absent, or a run directory
+    that a skipped command would have written)."""
     args = []
     resume = "--resume" in argv
     it = iter(argv[1:])
@@ -61,18 +83,25 @@ def rewrite(argv, scratch):
         if a == "--epochs":
             next(it)
             continue
-        if a.startswith("../shared/data/"):
-            p = SHARED_DATA / a[len("../shared/data/"):]
-            if not p.exists():
-                return None, f"{p} absent"
-            if p.name == "gowalla" and os.environ.get("GNNREC_DOCS_SLOW") != "1":
-                return None, "Gowalla (set GNNREC_DOCS_SLOW=1)"
-        elif a.startswith("/tmp/"):
+        if a.startswith("../shared/data/") and data_unavailable(a):
+            return None, data_unavailable(a)
+        if a in skipped_runs:
+            return None, f"{a} was not trained (its command was skipped)"
+        if args and args[-1] == "--config":
+            dataset = config_file_dataset(a)
+            if dataset and dataset.startswith("../shared/data/") and data_unavailable(dataset):
+                return None, f"{a}: {data_unavailable(dataset)}"
+        if a.startswith("/tmp/"):
             a = str(scratch / a[len("/tmp/"):])
         args.append(a)
     if args and args[0] == "train":
         args += ["--epochs", "2" if resume else "1"]
     return args, None
+
+
+def out_of(argv):
+    """The --out of a command, or None."""
+    return next((b for a, b in zip(argv, argv[1:]) if a == "--out"), None)
 
 
 @pytest.mark.parametrize("block", BLOCKS)
@@ -83,13 +112,16 @@ def test_documented_commands_run(block, tmp_path, monkeypatch):
     (tmp_path / "shared").symlink_to(SHARED_DATA.parent)
     monkeypatch.chdir(checkout)
     ran = 0
+    skipped_runs = set()
     for command in block:
         argv = shlex.split(command, comments=True)
         if "cuda" in " ".join(argv):
             continue  # docs/gpu.md: run on a GPU machine (scripts/gpu/)
-        args, why = rewrite(argv, tmp_path)
+        args, why = rewrite(argv, tmp_path, skipped_runs)
         if args is None:
             print(f"skipped ({why}): {command}")
+            if out_of(argv):
+                skipped_runs.add(out_of(argv))
             continue
         r = run(*args, timeout=300)
         assert r.code == 0, f"{command}\n-> gnnrec {' '.join(args)}\n{r.out[-2000:]}\n{r.err}"

@@ -138,7 +138,8 @@ def metric_lines(run_dir):
 
 
 def test_resumed_run_equals_uninterrupted(tmp_path):
-    config = {**TINY, "epochs": 4, "eval_every": 2}
+    # One thread: compared byte for byte (docs/run_directory.md, "Determinism").
+    config = {**TINY, "epochs": 4, "eval_every": 2, "threads": 1}
     full = gnnrec.train({**config, "out": tmp_path / "full"})
     trainer = gnnrec.Trainer({**config, "epochs": 2, "out": tmp_path / "part"})
     trainer.fit()  # "interrupted" after 2 of the 4 epochs
