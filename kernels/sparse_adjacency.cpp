@@ -1,9 +1,11 @@
 #include "kernels/sparse_adjacency.h"
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
 #include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
 
 #include "kernels/ops.h"
 
@@ -24,6 +26,44 @@ at::Tensor SparseAdjacency::matmul(const at::Tensor& x) const {
   std::optional<at::Tensor> v;
   if (value.defined()) v = value;
   return ops::spmm(rowptr, col, v, t_rowptr, t_col, t_perm, x);
+}
+
+SparseAdjacency SparseAdjacency::select_rows(const at::Tensor& rows_in) const {
+  TORCH_CHECK(rowptr.is_cpu(), "select_rows: the matrix must be on the CPU");
+  const at::Tensor rows = rows_in.to(at::kLong).contiguous();
+  const int64_t n = rows.numel();
+  const int64_t* rp = rowptr.data_ptr<int64_t>();
+  const int64_t* sel = rows.data_ptr<int64_t>();
+  SparseAdjacency out;
+  out.num_rows = n;
+  out.num_cols = num_cols;
+  out.rowptr = at::empty({n + 1}, at::kLong);
+  int64_t* orp = out.rowptr.data_ptr<int64_t>();
+  orp[0] = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    TORCH_CHECK(sel[i] >= 0 && sel[i] < num_rows && (i == 0 || sel[i] > sel[i - 1]),
+                "select_rows: rows must be sorted, unique and in [0, ", num_rows, ")");
+    orp[i + 1] = orp[i] + rp[sel[i] + 1] - rp[sel[i]];
+  }
+  const int64_t nnz = orp[n];
+  out.col = at::empty({nnz}, at::kInt);
+  const int32_t* cp = col.data_ptr<int32_t>();
+  int32_t* ocp = out.col.data_ptr<int32_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    std::copy(cp + rp[sel[i]], cp + rp[sel[i] + 1], ocp + orp[i]);
+  }
+  if (value.defined()) {
+    out.value = at::empty({nnz}, value.options());
+    AT_DISPATCH_FLOATING_TYPES(value.scalar_type(), "select_rows", [&] {
+      const scalar_t* vp = value.data_ptr<scalar_t>();
+      scalar_t* ovp = out.value.data_ptr<scalar_t>();
+      for (int64_t i = 0; i < n; ++i) {
+        std::copy(vp + rp[sel[i]], vp + rp[sel[i] + 1], ovp + orp[i]);
+      }
+    });
+  }
+  fill_transpose(out);
+  return out;
 }
 
 void fill_transpose(SparseAdjacency& a) {

@@ -27,6 +27,14 @@ struct SparseAdjacency {
   SparseAdjacency to(at::Device device, at::ScalarType dtype) const;
   // y = A · x through gnnrec::spmm (differentiable in x and value).
   at::Tensor matmul(const at::Tensor& x) const;
+  // The rows `rows` of A (int64, sorted ascending, unique) as a matrix of
+  // their own, [R, num_cols], entries in A's order, with its transpose:
+  // select_rows(r).matmul(x) is A·x's rows r, summed in the same order (so
+  // bit for bit), and its backward scatters into x's rows through the
+  // transpose, touching only the R rows' entries. One counting sort,
+  // O(R + their nnz + num_cols). CPU only (a GPU computes the whole
+  // product faster than it would build this).
+  SparseAdjacency select_rows(const at::Tensor& rows) const;
 };
 
 // Builds the transpose fields (t_rowptr, t_col, t_perm) of a CSR matrix by a

@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 
 #include "models/graph_model.h"
+#include "models/lightgcn_rows.h"
 
 namespace gnnrec {
 namespace {
@@ -28,9 +29,28 @@ class LightGCN : public GraphModel {
     return split(sum / static_cast<double>(layers_ + 1));
   }
 
+  // A batch reads the final representations of its own rows only
+  // (models/lightgcn_rows.h): the last layer for those rows alone, in one
+  // autograd function; the same sums in the same order as forward()'s
+  // rows, so the same bits. On the CPU: a GPU does the whole last layer
+  // faster than it would build the rows' matrix.
+  std::pair<at::Tensor, at::Tensor> represent(const at::Tensor& users,
+                                              const at::Tensor& items) override {
+    if (layers_ == 0 || !adj_.rowptr.is_cpu()) return Model::represent(users, items);
+    const at::Tensor nodes = at::cat({users, items + num_users_});
+    const auto [rows, where] = at::_unique(nodes, /*sorted=*/true, /*return_inverse=*/true);
+    if (!t_value_.defined() && adj_.value.defined()) {
+      t_value_ = adj_.value.index_select(0, adj_.t_perm);
+    }
+    const at::Tensor out =
+        lightgcn_rows(embedding_, adj_, t_value_, layers_, rows).index_select(0, where);
+    return {out.narrow(0, 0, users.numel()), out.narrow(0, users.numel(), items.numel())};
+  }
+
  private:
   int64_t layers_;
   const SparseAdjacency& adj_;
+  at::Tensor t_value_;  // adj_'s values in transposed order, for lightgcn_rows
 };
 
 const ModelRegistrar kRegister("lightgcn", factory_of<LightGCN>());

@@ -13,9 +13,7 @@ Adam::Adam(std::vector<at::Tensor> params, double lr, double beta1, double beta2
     m_.push_back(at::zeros_like(p).detach());
     v_.push_back(at::zeros_like(p).detach());
   }
-  bool all_cuda = !params_.empty();
-  for (const auto& p : params_) all_cuda = all_cuda && p.is_cuda();
-  fused_ = mode == Mode::kFused || (mode == Mode::kAuto && all_cuda);
+  fused_ = mode == Mode::kFused || mode == Mode::kAuto;
   if (fused_ && !params_.empty()) {
     // The step count the fused kernel reads (torch.optim.Adam keeps it as a
     // float32 tensor on the parameters' device, as here).

@@ -13,10 +13,13 @@ class Adam {
   // How step() updates: kReference runs the update as a sequence of ATen
   // ops per parameter (eight kernels each); kFused runs ATen's fused Adam
   // (at::_fused_adam_, what torch.optim.Adam(fused=True) runs: one kernel
-  // for all parameters on CUDA), the same update up to rounding: it
-  // evaluates the same formulas in another order. kAuto: fused when every
-  // parameter is on CUDA, the reference on the CPU, so CPU results stay
-  // what they have always been (runs and checkpoints reproduce bit for bit).
+  // for all parameters on CUDA, one vectorised pass over each on the CPU),
+  // the same update up to rounding: it evaluates the same formulas in
+  // another order. kAuto (the trainer's): fused on every device. On the
+  // CPU the reference reads and writes each [N, d] table about eight times
+  // a step: 59 ms against 6.5 ms for Gowalla's LightGCN table (70,839 x
+  // 64, 2 threads), which was half of an epoch. Runs trained before the
+  // change reproduce only up to rounding.
   enum class Mode { kAuto, kReference, kFused };
 
   Adam(std::vector<at::Tensor> params, double lr, double beta1 = 0.9, double beta2 = 0.999,

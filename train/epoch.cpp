@@ -92,7 +92,10 @@ EpochLoop::EpochLoop(const TrainConfig& cfg, const PreparedData& data, Model& mo
 }
 
 double EpochLoop::run(int64_t epoch, const std::function<std::string()>& last_good) {
+  phases_ = PhaseTimes{};
+  const double t0 = now_seconds();
   const Batch all = draw(epoch);
+  phases_.sample = now_seconds() - t0;
   model_.set_training(true);
   const int64_t batches = (pairs_.size + cfg_.batch_size - 1) / cfg_.batch_size;
   const double loss_sum = train_batches(epoch, all, last_good);
@@ -139,6 +142,7 @@ double EpochLoop::train_batches(int64_t epoch, const Batch& all,
     batch.positives = all.positives.narrow(0, start, len);
     if (all.negatives.defined()) batch.negatives = all.negatives.narrow(0, start, len);
     if (all.targets.defined()) batch.targets = all.targets.narrow(0, start, len);
+    const double t_forward = now_seconds();
     at::Tensor loss = objective_(model_, params_, batch);
     if (b == std::min<int64_t>(1, batches - 1) && fault::reached("batch")) {
       loss = loss * std::nan("");  // test-only: GNNREC_TEST_FAULT=nan@batch:EPOCH
@@ -146,10 +150,16 @@ double EpochLoop::train_batches(int64_t epoch, const Batch& all,
     losses.add(loss);
     if (read_every_batch_) losses.read(b + 1);
     phase.emplace("gnnrec::train::backward");
+    const double t_backward = now_seconds();
     loss.backward();
     phase.emplace("gnnrec::train::step");
+    const double t_step = now_seconds();
     adam_.step();
     phase.reset();
+    const double t_end = now_seconds();
+    phases_.forward += t_backward - t_forward;
+    phases_.backward += t_step - t_backward;
+    phases_.step += t_end - t_step;
     if (progress_.shows_bar()) {
       const double now = now_seconds();
       if (read_every_batch_ || now - last_redraw >= kRedrawSeconds || b + 1 == batches) {

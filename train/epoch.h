@@ -35,6 +35,13 @@ struct TrainingPairs {
   at::Tensor target;      // float32 [size], or undefined when there are none
 };
 
+// Where an epoch's time went (seconds): drawing its pairs and negatives,
+// the batches' forward passes (loss included), backward passes and
+// optimiser steps. On a GPU the phases measure launches, not work.
+struct PhaseTimes {
+  double sample = 0, forward = 0, backward = 0, step = 0;
+};
+
 class EpochLoop {
  public:
   // Keeps references to everything it is given; they must outlive it.
@@ -46,6 +53,8 @@ class EpochLoop {
   // non-finite loss or parameter throws std::runtime_error naming the epoch
   // (and batch) and ending with last_good() in parentheses.
   double run(int64_t epoch, const std::function<std::string()>& last_good);
+  // The phases of the epoch run() trained last.
+  const PhaseTimes& phases() const { return phases_; }
 
  private:
   // The epoch's pairs in its permutation, with their negatives and targets.
@@ -71,6 +80,7 @@ class EpochLoop {
   // after every batch, before its update (a non-finite loss stops the run
   // there).
   bool read_every_batch_;
+  PhaseTimes phases_;
 };
 
 }  // namespace gnnrec

@@ -31,6 +31,14 @@ def _skip_library() -> bool:
     return "-m" in argv[:-1] and argv[argv.index("-m") + 1] == "gnnrec.plot"
 
 
+# Threads that wait passively between parallel regions keep a busy machine
+# usable (the `gnnrec` command does the same: docs/cli.md, "Threads on a
+# busy machine"). libgomp reads the variable when torch loads it, so this
+# takes effect only when gnnrec is imported before torch; afterwards, set it
+# in the environment that starts Python.
+if "torch" not in _sys.modules and "GOMP_SPINCOUNT" not in _os.environ:
+    _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 if not _skip_library():
     from ._library import LIBRARY_PATH
     from .adjacency import SparseAdjacency, from_edge_index, sym_norm

@@ -17,6 +17,13 @@ class Result:
         self.err = proc.stderr
 
 
+# The command sets OMP_WAIT_POLICY=PASSIVE itself by starting again when it
+# is unset (train/cli/thread_wait.h); setting it here saves the tests that
+# second start. tests/cli/test_cli.py::test_threads_wait_passively checks the
+# restart.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def run(*args, check=False, timeout=600, env=None, cwd=None):
     # GNNREC_NO_PLOT=1 by default: the tests stay fast (no curves.png);
     # tests/cli/test_plot_hook.py passes env= to exercise the plot hook.

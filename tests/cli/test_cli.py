@@ -289,3 +289,27 @@ def test_recommend_for_a_user_without_training_interactions_says_so(tmp_path):
     assert [l.split()[1] for l in got[warm].out.splitlines()[1:]] == [cold_item]
     assert got[warm].err == (f"gnnrec: note: user '{warm}' has only 1 item not seen in training; "
                              "listing 1, not --k 2\n")
+
+
+def test_threads_wait_passively():
+    """A computing subcommand starts again with OMP_WAIT_POLICY=PASSIVE when
+    neither it nor GOMP_SPINCOUNT is set (train/cli/thread_wait.h): libgomp
+    then reports a spin count of 0. A value the user set is kept, and --help
+    is not restarted."""
+    import os
+    import subprocess
+    from conftest import GNNREC
+    base = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+
+    def spincount(args, **extra):
+        env = {**base, "OMP_DISPLAY_ENV": "verbose", **extra}
+        err = subprocess.run([str(GNNREC), *args], capture_output=True, text=True, env=env).stderr
+        return [l.split("=")[1].strip(" '") for l in err.splitlines() if "GOMP_SPINCOUNT" in l]
+
+    stats = ["data", "stats", "--dataset", "synthetic"]
+    # The first start (libgomp's defaults), then the restarted one.
+    assert spincount(stats) == ["300000", "0"]
+    assert spincount(stats, OMP_WAIT_POLICY="ACTIVE") == ["30000000000"]
+    assert spincount(stats, GOMP_SPINCOUNT="1000") == ["1000"]
+    assert spincount(["--help"]) == ["300000"]
+

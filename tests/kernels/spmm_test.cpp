@@ -373,6 +373,28 @@ TEST(Spmm, IdenticalWithOneAndTwoThreads) {
   EXPECT_TRUE(at::equal(grads[0], grads[1]));
 }
 
+// SparseAdjacency::select_rows: the chosen rows of A·x, bit for bit those of
+// the whole product, against dense float64 rows; its gradient is dense
+// A[rows]ᵀ·g; empty rows (every 7th), a hub row and the last row included.
+TEST(Spmm, SelectedRowsEqualTheWholeProductAndTheDenseGradient) {
+  const SparseAdjacency a = random_csr(40, 33, 0.2, 30, 9, true);
+  const at::Tensor rows = at::tensor(std::vector<int64_t>{0, 3, 4, 17, 38, 39});
+  const SparseAdjacency sub = a.select_rows(rows);
+  EXPECT_EQ(sub.num_rows, 6);
+  EXPECT_EQ(sub.num_cols, 33);
+  const at::Tensor x = randn({33, 5}, 4).requires_grad_(true);
+  const at::Tensor out = sub.matmul(x);
+  EXPECT_TRUE(at::equal(out, a.matmul(x).index_select(0, rows)));
+  const at::Tensor dense_rows = dense_of(a).index_select(0, rows);
+  EXPECT_TRUE(at::allclose(out, dense_rows.mm(x), 1e-12, 1e-12));
+  const at::Tensor g = randn({6, 5}, 5);
+  out.backward(g);
+  EXPECT_TRUE(at::allclose(x.grad(), dense_rows.t().mm(g), 1e-12, 1e-12));
+  // Unsorted or repeated rows are refused.
+  expect_error([&] { a.select_rows(at::tensor(std::vector<int64_t>{4, 3})); }, "sorted, unique");
+  expect_error([&] { a.select_rows(at::tensor(std::vector<int64_t>{40})); }, "in [0, 40)");
+}
+
 TEST(Spmm, MetaImplementationGivesShapes) {
   const SparseAdjacency a = random_csr(10, 8, 0.3, 0, 1, true);
   const auto meta = at::TensorOptions().device(at::kMeta);

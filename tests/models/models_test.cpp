@@ -11,6 +11,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
+#include <torch/csrc/autograd/autograd.h>
 
 #include "models/layers.h"
 #include "models/model.h"
@@ -210,6 +211,38 @@ TEST(Models, SageSampledPathEqualsFullPathWhenFanoutCoversEveryNeighbour) {
     EXPECT_LT((i - I.index_select(0, items)).abs().max().item<double>(), 1e-5);
     // Outputs are L2-normalised.
     EXPECT_LT((u.norm(2, {1}) - 1).abs().max().item<double>(), 1e-5);
+  }
+}
+
+// LightGCN's batch path computes the last layer for the batch's rows only
+// (SparseAdjacency::select_rows): the same rows as forward(), bit for bit,
+// and the same gradient of the embedding table as the full path's (up to
+// the order autograd adds a parameter's contributions), for every layer
+// count and for rows that repeat.
+TEST(Models, LightGcnBatchRowsEqualTheFullForwardAndItsGradient) {
+  PropagationGraph g(small_graph());
+  const at::Tensor users = at::tensor(std::vector<int64_t>{3, 0, 3, 6, 5});
+  const at::Tensor items = at::tensor(std::vector<int64_t>{1, 5, 1, 2, 0, 4});
+  for (int64_t layers : {0, 1, 2, 3}) {
+    SCOPED_TRACE(layers);
+    ModelOptions o;
+    o.dim = 8;
+    o.layers = layers;
+    auto model = make_model("lightgcn", o, g, at::kCPU);
+    const at::Tensor table = model->parameters().front().tensor;
+    auto [U, I] = model->forward();
+    auto [u, i] = model->represent(users, items);
+    EXPECT_TRUE(at::equal(u, U.index_select(0, users)));
+    EXPECT_TRUE(at::equal(i, I.index_select(0, items)));
+    // d/dtable of a weighted sum of the batch rows, both ways.
+    const at::Tensor wu = at::linspace(-1, 2, u.numel()).view_as(u);
+    const at::Tensor wi = at::linspace(3, -1, i.numel()).view_as(i);
+    const at::Tensor full_grad = torch::autograd::grad(
+        {(U.index_select(0, users) * wu).sum() + (I.index_select(0, items) * wi).sum()},
+        {table})[0];
+    const at::Tensor batch_grad =
+        torch::autograd::grad({(u * wu).sum() + (i * wi).sum()}, {table})[0];
+    EXPECT_TRUE(at::allclose(batch_grad, full_grad, 1e-6, 1e-7));
   }
 }
 

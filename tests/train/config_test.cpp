@@ -35,8 +35,15 @@ const char* const kDefaultConfigJson = R"({
   "side_info": true, "split": "per-user", "synthetic_items": 2000, "synthetic_users": 3000,
   "threads": 0, "topk": [10, 20], "train_ratio": 0.8})";
 
+// Keys added since, with their defaults: a config.json without them reads
+// as the defaults, so older runs resume unchanged.
+const char* const kAddedKeys = R"({"sampling": "per-interaction"})";
+
 TEST(ConfigTable, DefaultConfigJsonKeepsItsFormat) {
-  EXPECT_EQ(json(TrainConfig{}).dump(), json::parse(kDefaultConfigJson).dump());
+  json expected = json::parse(kDefaultConfigJson);
+  expected.update(json::parse(kAddedKeys));
+  EXPECT_EQ(json(TrainConfig{}).dump(), expected.dump());
+  EXPECT_EQ(json(json::parse(kDefaultConfigJson).get<TrainConfig>()).dump(), expected.dump());
 }
 
 TEST(ConfigTable, EveryOptionRoundTripsThroughConfigJson) {

@@ -27,6 +27,7 @@
 #include "graph/synthetic.h"
 #include "models/model.h"
 #include "train/cli/config_file.h"
+#include "train/cli/thread_wait.h"
 #include "train/config_fields.h"
 #include "train/evaluator.h"
 #include "train/metrics.h"
@@ -534,6 +535,7 @@ struct Cli {
 }  // namespace
 
 int main(int argc, char** argv) {
+  gnnrec::relaunch_with_passive_wait(argc, argv);
   Cli cli;
   try {
     std::vector<std::string> args(argv + 1, argv + argc);
