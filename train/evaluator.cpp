@@ -81,9 +81,9 @@ EvalResult Evaluator::evaluate(const at::Tensor& user_emb_in, const at::Tensor& 
   const auto graphs = graphs_on(user_emb.device());
   // Everything but the metrics' bookkeeping runs on the embeddings' device;
   // only [test users, k] ids and one AUC per user come back.
-  const auto [values, top_dev, auc_dev] =
-      ops::topk_masked_auc(user_emb, item_emb, graphs->test_users, graphs->train_rowptr,
-                           graphs->train_col, graphs->test_rowptr, graphs->test_col, k, chunk_);
+  const auto [values, top_dev, auc_dev] = ops::topk_masked_auc(
+      user_emb, item_emb, graphs->test_users, graphs->train_rowptr, graphs->train_col,
+      graphs->test_rowptr, graphs->test_col, k, chunk_for(user_emb));
   const at::Tensor top = top_dev.cpu().contiguous(), auc = auc_dev.cpu().contiguous();
   const int64_t* tp = top.data_ptr<int64_t>();
   const double* ap = auc.data_ptr<double>();
@@ -190,8 +190,8 @@ std::pair<at::Tensor, at::Tensor> Evaluator::top_items(const at::Tensor& user_em
   k = std::min<int64_t>(k, train_.num_items());
   const auto graphs = graphs_on(user_emb.device());
   const at::Tensor idx = at::tensor(users, at::kLong).to(user_emb.device());
-  const auto [values, indices] =
-      ops::topk_masked(user_emb, item_emb, idx, graphs->train_rowptr, graphs->train_col, k, chunk_);
+  const auto [values, indices] = ops::topk_masked(user_emb, item_emb, idx, graphs->train_rowptr,
+                                                  graphs->train_col, k, chunk_for(user_emb));
   return {indices.cpu(), values.to(at::kFloat).cpu()};
 }
 
