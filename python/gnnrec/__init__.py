@@ -38,6 +38,7 @@ if not _skip_library():
                       topk_masked)
     from . import data, metrics, nn
     from .training import Trainer, train
+    from .serving import Run, load_run
 
 __all__ = [
     "LIBRARY_PATH",
@@ -56,4 +57,6 @@ __all__ = [
     "data",
     "train",
     "Trainer",
+    "load_run",
+    "Run",
 ]
