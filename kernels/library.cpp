@@ -64,4 +64,6 @@ TORCH_LIBRARY(gnnrec, m) {
   m.def(
       "_load_dataset(str config_json) -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, str[], "
       "str[])");
+  // gnnrec.load_run: a run's ranking factors, raw ids and model card.
+  m.def("_load_run(str run_dir, str which) -> (Tensor, Tensor, str[], str[], str)");
 }

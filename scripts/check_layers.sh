@@ -2,7 +2,7 @@
 # Include-order check (the layers of gnnrec: data flows top to bottom,
 # dependencies point down; .ci/run runs it before the build):
 #
-#   base <- kernels <- graph <- samplers <- models <- train <- (cli, python, bench, fuzz, tests)
+#   base <- kernels <- graph <- samplers <- models <- train <- (cli, python, serve, bench, fuzz, tests)
 #
 #   scripts/check_layers.sh [ROOT]     checks the tree at ROOT (default: this checkout)
 #   scripts/check_layers.sh --self-test
@@ -16,7 +16,7 @@
 # there is any. The rules:
 #   1. A file includes (#include "DIR/...") only its own layer or one below
 #      it; a layer above it, or a folder outside the layers (bench/, fuzz/,
-#      tests/, cli/, python/, train/cli/), is a violation.
+#      tests/, cli/, python/, serve/, train/cli/), is a violation.
 #   2. base/ and graph/ build without Torch, and the CUDA sources (*.cu,
 #      *.cuh) include no Torch header (nvcc stays fast): such a file, and
 #      every file of ours it includes, directly or not, includes no
@@ -28,7 +28,7 @@ export LC_ALL=C
 
 layers=(base kernels graph samplers models train)
 # The doors and the tools beside them: above every layer.
-tops=(cli python bench fuzz tests)
+tops=(cli python serve bench fuzz tests)
 torch_re='^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](torch|ATen|c10|caffe2)/'
 include_re='^[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]+)"'
 
@@ -144,6 +144,7 @@ self_test() {
   expect models/model.h '#include "train/run_dir.h"' 'models/model.h:3: includes train/run_dir.h'
   expect train/trainer.h '#include "train/cli/config_file.h"' 'train/trainer.h:2: includes train/cli/config_file.h'
   expect samplers/x.cpp '#include "tests/x.h"' 'samplers/x.cpp:1: includes tests/x.h'
+  expect train/serving.cpp '#include "serve/service.h"' 'train/serving.cpp:1: includes serve/service.h'
   expect base/random.h '#include <ATen/ATen.h>' 'base/random.h:2: reaches a Torch header'
   expect graph/splits.h '#include "kernels/ops.h"' 'graph/splits.h:3: reaches a Torch header (graph/splits.h:3 -> kernels/ops.h:1)'
   expect graph/loaders.cpp '#  include <torch/library.h>' 'graph/loaders.cpp:1: reaches a Torch header'

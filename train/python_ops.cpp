@@ -24,6 +24,10 @@
 //     error): dense ids as int64, ratings as float32
 //     (empty when the data set has none), and the raw ids, so that dense user
 //     u is raw id user_ids[u]. Errors keep the loaders' one-line message.
+//   _load_run(run_dir, which) -> (users, items, user_ids, item_ids, card_json)
+//     load_serving_run (train/serving_run.h): the run's ranking factors
+//     (float32, CPU), raw ids in row order and the model card, as `gnnrec
+//     export` writes them.
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
@@ -43,6 +47,7 @@
 #include "train/config.h"
 #include "train/config_fields.h"
 #include "train/evaluator.h"
+#include "train/serving_run.h"
 #include "train/trainer.h"
 
 namespace gnnrec {
@@ -205,6 +210,15 @@ LoadedData load_dataset_json(const std::string& config_json) {
           ds.users.raw_ids(),        ds.items.raw_ids()};
 }
 
+std::tuple<at::Tensor, at::Tensor, std::vector<std::string>, std::vector<std::string>, std::string>
+load_run_for_python(const std::string& run_dir, const std::string& which) {
+  if (which != "best" && which != "last") {
+    throw std::invalid_argument("checkpoint must be 'best' or 'last', got '" + which + "'");
+  }
+  const ServingRun s = load_serving_run(run_dir, which);
+  return {s.users, s.items, s.user_ids().raw_ids(), s.item_ids().raw_ids(), model_card(s).dump()};
+}
+
 }  // namespace
 }  // namespace gnnrec
 
@@ -215,4 +229,5 @@ TORCH_LIBRARY_IMPL(gnnrec, CompositeImplicitAutograd, m) {
   m.impl("_evaluate_ranking", TORCH_FN(gnnrec::evaluate_ranking));
   m.impl("_train", TORCH_FN(gnnrec::train_json));
   m.impl("_load_dataset", TORCH_FN(gnnrec::load_dataset_json));
+  m.impl("_load_run", TORCH_FN(gnnrec::load_run_for_python));
 }

@@ -68,9 +68,10 @@ std::string listing(const std::vector<std::string>& names) {
 }  // namespace
 
 const std::vector<std::string>& RunDir::run_entries() {
+  // index/: the ANN index built from the run's checkpoints (train/run_index.h).
   static const std::vector<std::string> names{"config.json", "metrics.jsonl", "summary.json",
                                               "checkpoints", "curves.png",    "ctr_records.tsv",
-                                              kPrevious};
+                                              "index",       kPrevious};
   return names;
 }
 

@@ -5,6 +5,7 @@
 //   RUN_DIR/checkpoints/    last.ckpt (every epoch) and best.ckpt
 //   RUN_DIR/.lock           held by the process writing the run
 //   RUN_DIR/previous-run/   the run an unfinished --overwrite replaces
+//   RUN_DIR/index/          the ANN index of a checkpoint (train/run_index.h)
 // Every file is written whole or not at all (base/file_io.h: atomic
 // writes, fsynced appends), so an interrupted run loses nothing it had
 // written. RunDir owns the policy: what may be written where (a new

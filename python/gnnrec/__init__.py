@@ -46,6 +46,7 @@ if not _skip_library():
                       topk_masked)
     from . import data, metrics, nn
     from .training import Trainer, train
+    from .serving import Run, load_run
 
 __all__ = [
     "LIBRARY_PATH",
@@ -64,4 +65,6 @@ __all__ = [
     "data",
     "train",
     "Trainer",
+    "load_run",
+    "Run",
 ]

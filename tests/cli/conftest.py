@@ -46,3 +46,41 @@ def _binary_exists():
 def _isolated_cache(tmp_path, monkeypatch):
     # Each test gets its own binary-cache directory.
     monkeypatch.setenv("GNNREC_CACHE", str(tmp_path / "cache"))
+
+
+# --- serving (tests/cli/test_serving.py, test_serve.py) ----------------------
+
+SERVING_USERS = [str(100 + u) for u in range(60)]
+SERVING_ITEMS = [str(700 + i) for i in range(40)]
+
+
+def serving_data(folder):
+    """A small LightGCN-text data set whose raw ids are not the dense ones
+    (users 100..159, items 700..739): 8 training and 2 test items per user,
+    drawn with a fixed seed. Returns {user: [training items]}."""
+    import random
+    rng = random.Random(7)
+    folder.mkdir(parents=True, exist_ok=True)
+    train, test = {}, {}
+    for u in SERVING_USERS:
+        items = rng.sample(SERVING_ITEMS, 10)
+        train[u], test[u] = items[:8], items[8:]
+    (folder / "train.txt").write_text("".join(f"{u} {' '.join(v)}\n" for u, v in train.items()))
+    (folder / "test.txt").write_text("".join(f"{u} {' '.join(v)}\n" for u, v in test.items()))
+    return train
+
+
+@pytest.fixture(scope="session")
+def serving_runs(tmp_path_factory):
+    """Runs of lightgcn, mf and ngcf on serving_data, trained once: a dict
+    with their folders under the model names, "data" (the data set folder)
+    and "train" (the training items by user)."""
+    root = tmp_path_factory.mktemp("serving")
+    out = {"data": root / "data"}
+    out["train"] = serving_data(out["data"])
+    for model in ("lightgcn", "mf", "ngcf"):
+        out[model] = root / model
+        run("train", "--model", model, "--dataset", out["data"], "--epochs", "3", "--dim", "8",
+            "--layers", "2", "--lr", "0.05", "--batch-size", "128", "--threads", "1", "--quiet",
+            "--out", out[model], check=True)
+    return out

@@ -9,15 +9,26 @@ past the run it continues), and nothing else. A command is skipped, and
 says why, when it needs a data set absent here, a GPU, or Gowalla (minutes
 an epoch on two cores; GNNREC_DOCS_SLOW=1 runs it too). Commands behind
 another program (nsys, ncu) are not run: their gnnrec part is the same
-flags as a command that is."""
+flags as a command that is.
+
+`build/gnnrec serve ... &` starts the server in the background on a port
+the system picks (its `--port` becomes 0), and each `curl URL` (or `curl -d
+JSON URL`) after it in the block is sent to that port with urllib and must
+be answered 200 with JSON; at the end of the block the server gets SIGTERM
+and must exit 0."""
+import json
 import os
 import re
+import select
 import shlex
+import signal
+import subprocess
 import tomllib
+import urllib.request
 
 import pytest
 
-from conftest import ROOT, SHARED_DATA, run
+from conftest import GNNREC, ROOT, SHARED_DATA, run
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
@@ -39,7 +50,7 @@ def blocks(path):
                 current[-1] = current[-1][:-1] + " " + line.strip()
             else:
                 current.append(line.strip())
-    return [[c for c in b if c.startswith("build/gnnrec ")] for b in out]
+    return [[c for c in b if c.startswith(("build/gnnrec ", "curl "))] for b in out]
 
 
 def doc_blocks():
@@ -104,6 +115,35 @@ def out_of(argv):
     return next((b for a, b in zip(argv, argv[1:]) if a == "--out"), None)
 
 
+def start_server(args):
+    """`gnnrec serve` in the background on a free port: (process, port)."""
+    args = list(args)
+    args[args.index("--port") + 1] = "0"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([str(GNNREC), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    ready, _, _ = select.select([proc.stdout], [], [], 120)
+    line = proc.stdout.readline() if ready else ""
+    if not line.startswith("listening on http://"):
+        proc.kill()
+        raise AssertionError(f"serve did not start: {line!r} {proc.stderr.read()}")
+    return proc, line.rsplit(":", 1)[1].strip()
+
+
+def curl(argv, port):
+    """A documented `curl [-s] [-d DATA] URL` sent to `port` instead."""
+    data, url, it = None, None, iter(argv[1:])
+    for a in it:
+        if a == "-d":
+            data = next(it).encode()
+        elif a.startswith("http"):
+            url = re.sub(r"//(127\.0\.0\.1|localhost):\d+", f"//127.0.0.1:{port}", a)
+    assert url, argv
+    with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=60) as r:
+        assert r.status == 200
+        return json.loads(r.read())
+
+
 @pytest.mark.parametrize("block", BLOCKS)
 def test_documented_commands_run(block, tmp_path, monkeypatch):
     checkout = tmp_path / "checkout"
@@ -111,21 +151,41 @@ def test_documented_commands_run(block, tmp_path, monkeypatch):
     (checkout / "examples").symlink_to(ROOT / "examples")
     (tmp_path / "shared").symlink_to(SHARED_DATA.parent)
     monkeypatch.chdir(checkout)
-    ran = 0
-    skipped_runs = set()
-    for command in block:
-        argv = shlex.split(command, comments=True)
-        if "cuda" in " ".join(argv):
-            continue  # docs/gpu.md: run on a GPU machine (scripts/gpu/)
-        args, why = rewrite(argv, tmp_path, skipped_runs)
-        if args is None:
-            print(f"skipped ({why}): {command}")
-            if out_of(argv):
-                skipped_runs.add(out_of(argv))
-            continue
-        r = run(*args, timeout=300)
-        assert r.code == 0, f"{command}\n-> gnnrec {' '.join(args)}\n{r.out[-2000:]}\n{r.err}"
-        ran += 1
+    # The runs of skipped `train` commands: a later command on one of them
+    # (`--run DIR`) is skipped too, as is a curl whose server was.
+    ran, server, skipped_runs, skipped_server = 0, None, set(), False
+    try:
+        for command in block:
+            argv = shlex.split(command, comments=True)
+            if argv[0] == "curl":
+                if server is None and skipped_server:
+                    print(f"skipped (its server was): {command}")
+                    continue
+                assert server, f"{command}: no `build/gnnrec serve ... &` before it"
+                curl(argv, server[1])
+                ran += 1
+                continue
+            if "cuda" in " ".join(argv):
+                continue  # docs/gpu.md: run on a GPU machine (scripts/gpu/)
+            args, why = rewrite([a for a in argv if a != "&"], tmp_path, skipped_runs)
+            if args is None:
+                print(f"skipped ({why}): {command}")
+                if out_of(argv):
+                    skipped_runs.add(out_of(argv))
+                skipped_server = skipped_server or argv[1] == "serve"
+                continue
+            if args[0] == "serve":
+                assert argv[-1] == "&", f"{command}: serve runs until stopped; end it with &"
+                server = start_server(args)
+                continue
+            r = run(*args, timeout=300)
+            assert r.code == 0, f"{command}\n-> gnnrec {' '.join(args)}\n{r.out[-2000:]}\n{r.err}"
+            ran += 1
+    finally:
+        if server:
+            server[0].send_signal(signal.SIGTERM)
+            out, err = server[0].communicate(timeout=60)
+            assert server[0].returncode == 0, (out, err)
     if ran == 0:
         pytest.skip("every command of this block needs what is absent here")
 

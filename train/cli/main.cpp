@@ -1,4 +1,5 @@
-// The gnnrec command line: train, evaluate, recommend, data stats/split.
+// The gnnrec command line: train, evaluate, data stats/split, and the serving
+// commands (export, recommend, fold-in, serve: train/cli/serving_commands.h).
 // Every failure prints one line "gnnrec: error: ..." and exits with status 1
 // (a usage error as much as a failed run); success and --help exit 0.
 #include <sys/wait.h>
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -27,6 +29,7 @@
 #include "graph/synthetic.h"
 #include "models/model.h"
 #include "train/cli/config_file.h"
+#include "train/cli/serving_commands.h"
 #include "train/cli/thread_wait.h"
 #include "train/config_fields.h"
 #include "train/evaluator.h"
@@ -368,55 +371,6 @@ int run_evaluate(const std::string& run_dir, const std::string& which, bool chec
   return 0;
 }
 
-int run_recommend(const std::string& run_dir, const std::string& user, int64_t k,
-                  const std::string& which) {
-  LoadedRun r = load_run(run_dir, which);
-  const IdMap& users = r.data.dataset.users;
-  int32_t u = users.find(user);
-  if (u < 0) {
-    // "007" for a data set whose loader read its ids as integers is user 7
-    // (the loader did the same); a delimited file's ids are strings, matched
-    // as written, so there it is only a hint.
-    const int32_t v = users.find_integer(user);
-    if (v >= 0 && r.data.dataset.format != "csv") {
-      u = v;
-    } else {
-      std::string msg = "--user '" + user + "' is not a user of " + r.config.dataset;
-      if (v >= 0) msg += " (its ids are matched as written; '" + users.raw(v) + "' is one)";
-      throw std::invalid_argument(msg);
-    }
-  }
-  // Only items the user has not interacted with in training are listed:
-  // fewer than k when there are not k of them, said once on stderr.
-  const BipartiteGraph& train = *r.data.train;
-  const int64_t unseen = train.num_items() - train.user_degree(u);
-  if (train.user_degree(u) == 0) {
-    std::fprintf(stderr,
-                 "gnnrec: note: user '%s' has no training interactions; the ranking is the "
-                 "model's prior, not learned from the user\n",
-                 user.c_str());
-  }
-  if (unseen < k) {
-    std::fprintf(stderr,
-                 "gnnrec: note: user '%s' has only %lld item%s not seen in training; listing "
-                 "%lld, not --k %lld\n",
-                 user.c_str(), static_cast<long long>(unseen), unseen == 1 ? "" : "s",
-                 static_cast<long long>(unseen), static_cast<long long>(k));
-  }
-  Evaluator ev(train, *r.data.test, r.config.topk);
-  at::NoGradGuard no_grad;
-  r.model->set_training(false);
-  auto [P, Q] = r.model->ranking();
-  auto [items, scores] = ev.top_items(P, Q, {u}, std::min(k, unseen));
-  std::printf("rank\titem\tscore\n");
-  for (int64_t j = 0; j < items.size(1); ++j) {
-    std::printf("%lld\t%s\t%.5f\n", static_cast<long long>(j) + 1,
-                r.data.dataset.items.raw(static_cast<int32_t>(items[0][j].item<int64_t>())).c_str(),
-                scores[0][j].item<float>());
-  }
-  return 0;
-}
-
 // The configuration keys of the options given to `cmd`.
 std::vector<std::string> given_keys(const CLI::App* cmd) {
   std::vector<std::string> keys;
@@ -451,16 +405,16 @@ struct Cli {
   CLI::App app{"gnnrec: graph neural network recommenders on sparse user-item graphs"};
   TrainConfig cfg, split_cfg;
   bool resume = false, overwrite = false, quiet = false, ignore_data_change = false;
-  std::string config_file, run_dir, which = "best", user, dataset, split_out;
-  int64_t k = 10;
-  CLI::App *train = nullptr, *evaluate = nullptr, *recommend = nullptr, *stats = nullptr,
-           *split = nullptr;
+  std::string config_file, run_dir, which = "best", dataset, split_out;
+  CLI::App *train = nullptr, *evaluate = nullptr, *stats = nullptr, *split = nullptr;
+  std::unique_ptr<ServingCommands> serving;
 
   Cli() {
     app.require_subcommand(1);
     app.set_help_all_flag("--help-all", "show help for every subcommand");
     add_train();
-    add_run_commands();
+    add_evaluate();
+    serving = std::make_unique<ServingCommands>(app);
     add_data();
     // One line per failure, like every other error.
     app.failure_message([](const CLI::App*, const CLI::Error& e) {
@@ -479,32 +433,15 @@ struct Cli {
     train->add_flag("--quiet", quiet, "no progress output");
   }
 
-  void add_run_commands() {
+  void add_evaluate() {
     evaluate = app.add_subcommand("evaluate", "evaluate a trained run on its test split");
-    recommend = app.add_subcommand("recommend", "top-K items for one user (raw ids)");
-    for (CLI::App* cmd : {evaluate, recommend}) {
-      cmd->add_option("--run", run_dir, "run directory written by 'gnnrec train'")->required();
-    }
-    recommend->add_option("--user", user, "the user's raw id, as written in the data set")
-        ->required();
-    // Parsed like the table's integers: out of range is an error, not wrapped.
-    const FieldInfo k_row{"k", "", Bounds::integers(1, kMaxId)};
-    recommend
-        ->add_option_function<std::string>(
-            "--k",
-            [this, k_row](const std::string& text) { k = parse_integer_text(k_row, "--k", text); },
-            "how many items (fewer when the user has fewer unseen items); " +
-                bounds_text(k_row.bounds))
-        ->type_name("INT")
-        ->default_str(std::to_string(k));
+    evaluate->add_option("--run", run_dir, "run directory written by 'gnnrec train'")->required();
     evaluate->add_flag("--ignore-data-change", ignore_data_change,
                        "evaluate even when the data set's files or split differ from those the "
                        "run recorded in config.json (the metrics are then of other data)");
-    for (CLI::App* cmd : {evaluate, recommend}) {
-      cmd->add_option("--checkpoint", which, "best or last")
-          ->capture_default_str()
-          ->check(CLI::IsMember({"best", "last"}));
-    }
+    evaluate->add_option("--checkpoint", which, "best or last")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"best", "last"}));
   }
 
   void add_data() {
@@ -525,10 +462,9 @@ struct Cli {
   int run() const {
     if (*train) return run_train(cfg, resume, overwrite, quiet, given_keys(train));
     if (*evaluate) return run_evaluate(run_dir, which, !ignore_data_change);
-    if (*recommend) return run_recommend(run_dir, user, k, which);
     if (*stats) return run_data_stats(dataset);
     if (*split) return run_data_split(split_cfg, split_out);
-    return 0;
+    return serving->run().value_or(0);
   }
 };
 
