@@ -403,10 +403,7 @@ int run_recommend(const std::string& run_dir, const std::string& user, int64_t k
                  static_cast<long long>(unseen), static_cast<long long>(k));
   }
   Evaluator ev(train, *r.data.test, r.config.topk);
-  at::NoGradGuard no_grad;
-  r.model->set_training(false);
-  auto [P, Q] = r.model->ranking();
-  auto [items, scores] = ev.top_items(P, Q, {u}, std::min(k, unseen));
+  auto [items, scores] = top_items_of(*r.model, ev, {u}, std::min(k, unseen));
   std::printf("rank\titem\tscore\n");
   for (int64_t j = 0; j < items.size(1); ++j) {
     std::printf("%lld\t%s\t%.5f\n", static_cast<long long>(j) + 1,
