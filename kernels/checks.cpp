@@ -262,4 +262,31 @@ void check_topk_masked_auc_args(const at::Tensor& user_emb, const at::Tensor& it
               "), got ", test_rowptr.sym_numel());
 }
 
+void check_topk_masked_scores_args(const at::Tensor& scores, const at::Tensor& users,
+                                   const at::Tensor& mask_rowptr, const at::Tensor& mask_col,
+                                   const std::optional<at::Tensor>& test_rowptr,
+                                   const std::optional<at::Tensor>& test_col, int64_t k) {
+  const char* op = "_topk_masked_scores";
+  check_dense(op, "scores", scores, scores);
+  TORCH_CHECK(users.dim() == 1 && users.scalar_type() == at::kLong, op,
+              ": users must be 1-D int64, got ", users.dim(), "-D ", users.scalar_type());
+  TORCH_CHECK(users.device() == scores.device(), op, ": users must be on ", scores.device(),
+              ", got ", users.device());
+  TORCH_CHECK(users.sym_numel() == scores.sym_size(0), op,
+              ": users must name the user of each score row (", scores.sym_size(0), "), got ",
+              users.sym_numel());
+  check_csr(op, "mask_", mask_rowptr, mask_col, std::nullopt, scores);
+  TORCH_CHECK(test_rowptr.has_value() == test_col.has_value(), op,
+              ": test_rowptr and test_col go together");
+  if (test_rowptr) {
+    check_csr(op, "test_", *test_rowptr, *test_col, std::nullopt, scores);
+    TORCH_CHECK(test_rowptr->sym_numel() == mask_rowptr.sym_numel(), op,
+                ": test_rowptr must have one entry per user plus one (", mask_rowptr.sym_numel(),
+                "), got ", test_rowptr->sym_numel());
+  }
+  TORCH_CHECK(k >= 0, op, ": k must be non-negative, got ", k);
+  TORCH_CHECK(scores.sym_size(1) >= k, op, ": k (", k, ") must not exceed the number of items (",
+              scores.sym_size(1), ")");
+}
+
 }  // namespace gnnrec::ops

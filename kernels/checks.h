@@ -81,5 +81,13 @@ void check_topk_masked_auc_args(const at::Tensor& user_emb, const at::Tensor& it
                                 const at::Tensor& users, const at::Tensor& mask_rowptr,
                                 const at::Tensor& mask_col, const at::Tensor& test_rowptr,
                                 const at::Tensor& test_col, int64_t k, int64_t chunk);
+// _topk_masked_scores: scores [n, I] float32/float64, users 1-D int64 with n
+// entries, mask_rowptr/mask_col a CSR over the users (U = mask_rowptr's
+// length - 1) and test_rowptr/test_col, when given (both or neither),
+// another, all on scores' device; 0 <= k <= I.
+void check_topk_masked_scores_args(const at::Tensor& scores, const at::Tensor& users,
+                                   const at::Tensor& mask_rowptr, const at::Tensor& mask_col,
+                                   const std::optional<at::Tensor>& test_rowptr,
+                                   const std::optional<at::Tensor>& test_col, int64_t k);
 
 }  // namespace gnnrec::ops

@@ -15,7 +15,7 @@
 // public operators, registered as operators so that they dispatch by device
 // and living in their operator's files (_segment_sum_csr, the backward of
 // sddmm_add, has a file set of its own, without autograd), the evaluator's
-// _topk_masked_auc (in topk_masked's files), and the Python package's entry
+// _topk_masked_auc and _topk_masked_scores (in topk_masked's files), and the Python package's entry
 // points into the trainer and evaluator (implemented in train/python_ops.cpp).
 #include <torch/library.h>
 
@@ -54,6 +54,13 @@ TORCH_LIBRARY(gnnrec, m) {
       "_topk_masked_auc(Tensor user_emb, Tensor item_emb, Tensor users, Tensor mask_rowptr, "
       "Tensor mask_col, Tensor test_rowptr, Tensor test_col, int k, int chunk) "
       "-> (Tensor, Tensor, Tensor)");
+  // The same ranking of score rows given by the caller (a model whose scores
+  // are not a dot product of factors: models/model.h, ranking_rows): row j
+  // of scores [n, I] belongs to users[j]; the AUC [n] only with a test CSR
+  // (else an empty tensor).
+  m.def(
+      "_topk_masked_scores(Tensor scores, Tensor users, Tensor mask_rowptr, Tensor mask_col, "
+      "Tensor? test_rowptr, Tensor? test_col, int k) -> (Tensor, Tensor, Tensor)");
 
   // gnnrec.metrics and gnnrec.train (train/python_ops.cpp): the C++
   // evaluator, training loop and data loading.

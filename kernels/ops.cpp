@@ -102,4 +102,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> topk_masked_auc(
                  chunk);
 }
 
+std::tuple<at::Tensor, at::Tensor, at::Tensor> topk_masked_scores(
+    const at::Tensor& scores, const at::Tensor& users, const at::Tensor& mask_rowptr,
+    const at::Tensor& mask_col, const std::optional<at::Tensor>& test_rowptr,
+    const std::optional<at::Tensor>& test_col, int64_t k) {
+  static const auto op = find_op<decltype(topk_masked_scores)>("gnnrec::_topk_masked_scores");
+  return op.call(scores, users, mask_rowptr, mask_col, test_rowptr, test_col, k);
+}
+
 }  // namespace gnnrec::ops

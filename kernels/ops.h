@@ -188,4 +188,20 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> topk_masked_auc(
     const at::Tensor& mask_rowptr, const at::Tensor& mask_col, const at::Tensor& test_rowptr,
     const at::Tensor& test_col, int64_t k, int64_t chunk);
 
+// _topk_masked_auc's ranking of score rows the caller computed, for models
+// whose scores are not a dot product of modest-width factors (GF-CF's
+// item–item filter, models/model.h: ranking_rows): row j of scores
+// ([n, I] float32/float64, any strides; not modified) belongs to user
+// users[j] (int64 [n]), whose mask row (mask_rowptr int64 [U+1], mask_col
+// int32) is set to -inf before its top k are taken, in topk_masked's total
+// order. With test_rowptr/test_col (both or neither) also each row's AUC
+// (float64 [n]) as _topk_masked_auc computes it; without, an empty float64
+// tensor. Returns (values [n, k], indices int64 [n, k], auc). Equal to
+// _topk_masked_auc bit for bit on the same score rows; the errors are
+// theirs (U is mask_rowptr's length - 1).
+std::tuple<at::Tensor, at::Tensor, at::Tensor> topk_masked_scores(
+    const at::Tensor& scores, const at::Tensor& users, const at::Tensor& mask_rowptr,
+    const at::Tensor& mask_col, const std::optional<at::Tensor>& test_rowptr,
+    const std::optional<at::Tensor>& test_col, int64_t k);
+
 }  // namespace gnnrec::ops

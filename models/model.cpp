@@ -47,6 +47,19 @@ std::optional<std::string> optional_text(const ModelOptions& o, const std::strin
   if (key == "attention_dropout") return as_text(o.attention_dropout);
   if (key == "heads") return as_text(o.heads);
   if (key == "aggregator") return as_text(o.aggregator);
+  if (key == "svd_rank") return as_text(o.svd_rank);
+  if (key == "ideal_weight") return as_text(o.ideal_weight);
+  if (key == "sharpen_time") return as_text(o.sharpen_time);
+  if (key == "sharpen_steps") return as_text(o.sharpen_steps);
+  if (key == "sharpen_solver") return as_text(o.sharpen_solver);
+  if (key == "noise_eps") return as_text(o.noise_eps);
+  if (key == "cl_weight") return as_text(o.cl_weight);
+  if (key == "cl_temperature") return as_text(o.cl_temperature);
+  if (key == "cl_layer") return as_text(o.cl_layer);
+  if (key == "negative_ratio") return as_text(o.negative_ratio);
+  if (key == "negative_weight") return as_text(o.negative_weight);
+  if (key == "ii_neighbors") return as_text(o.ii_neighbors);
+  if (key == "ii_weight") return as_text(o.ii_weight);
   return std::nullopt;
 }
 
@@ -96,6 +109,19 @@ std::unique_ptr<Model> make_model(const std::string& name, const ModelOptions& o
   fill(o.attention_dropout, d.attention_dropout);
   fill(o.heads, d.heads);
   fill(o.aggregator, d.aggregator);
+  fill(o.svd_rank, d.svd_rank);
+  fill(o.ideal_weight, d.ideal_weight);
+  fill(o.sharpen_time, d.sharpen_time);
+  fill(o.sharpen_steps, d.sharpen_steps);
+  fill(o.sharpen_solver, d.sharpen_solver);
+  fill(o.noise_eps, d.noise_eps);
+  fill(o.cl_weight, d.cl_weight);
+  fill(o.cl_temperature, d.cl_temperature);
+  fill(o.cl_layer, d.cl_layer);
+  fill(o.negative_ratio, d.negative_ratio);
+  fill(o.negative_weight, d.negative_weight);
+  fill(o.ii_neighbors, d.ii_neighbors);
+  fill(o.ii_weight, d.ii_weight);
   return it->second.factory(o, graph, device);
 }
 
@@ -108,6 +134,11 @@ std::pair<at::Tensor, at::Tensor> Model::represent(const at::Tensor& users,
 at::Tensor Model::score(const at::Tensor& u, const at::Tensor& i) { return (u * i).sum(-1); }
 
 std::pair<at::Tensor, at::Tensor> Model::ranking() { return forward(); }
+
+at::Tensor Model::ranking_rows(const at::Tensor& users) {
+  auto [P, Q] = ranking();
+  return at::matmul(P.index_select(0, users.to(P.device())), Q.t());
+}
 
 at::Tensor normal_parameter(int64_t rows, int64_t dim, double std, uint64_t seed,
                             uint64_t stream, at::Device device) {

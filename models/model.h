@@ -35,6 +35,19 @@ struct ModelOptions {
   std::optional<int64_t> heads;             // GAT: attention heads
   std::optional<std::string> aggregator;    // SAGE: mean | max | pool | lstm
   std::vector<int64_t> fanouts;             // SAGE: neighbours per layer; empty = default
+  std::optional<int64_t> svd_rank;          // GF-CF, BSPM: singular vectors of the ideal filter
+  std::optional<double> ideal_weight;       // GF-CF α, BSPM β: weight of the ideal filter
+  std::optional<double> sharpen_time;       // BSPM: T_s, end time of the sharpening ODE
+  std::optional<int64_t> sharpen_steps;     // BSPM: K_s, its solver's steps
+  std::optional<std::string> sharpen_solver;  // BSPM: euler | rk4
+  std::optional<double> noise_eps;            // SimGCL, XSimGCL: ε, the noise's norm
+  std::optional<double> cl_weight;            // SimGCL, XSimGCL: λ of the InfoNCE term
+  std::optional<double> cl_temperature;       // SimGCL, XSimGCL: τ
+  std::optional<int64_t> cl_layer;            // XSimGCL: l*, the layer contrasted with the final
+  std::optional<int64_t> negative_ratio;      // UltraGCN: negatives per pair
+  std::optional<double> negative_weight;      // UltraGCN: the negatives' weight
+  std::optional<int64_t> ii_neighbors;        // UltraGCN: item–item neighbours per item
+  std::optional<double> ii_weight;            // UltraGCN: λ of the item–item loss
 };
 
 struct NamedTensor {
@@ -73,6 +86,26 @@ class Model {
   // for each user exactly as score() does (full-ranking evaluation and
   // `recommend`). Default: forward().
   virtual std::pair<at::Tensor, at::Tensor> ranking();
+  // Models whose scores are not a dot product of factors of modest width
+  // rank rows instead: GF-CF's and BSPM's item–item filter r_u·F, F [I, I],
+  // has no factors narrower than the number of users, and F itself would
+  // not fit in memory on Gowalla (41k x 41k). For them ranks_rows() is
+  // true, and the evaluator and `recommend` rank ranking_rows(users), the
+  // scores [n, I] of users (int64 [n], on the CPU; a chunk of ~1000 at a
+  // time) as score() ranks them, through the operator _topk_masked_scores;
+  // ranking() and forward() may throw. Default: false, and rows from
+  // ranking()'s factors (P[users] · Qᵀ).
+  virtual bool ranks_rows() const { return false; }
+  virtual at::Tensor ranking_rows(const at::Tensor& users);
+  // Training-free models (GF-CF, BSPM): closed_form() is true, and fit()
+  // computes what scoring needs, once, from the training graph, into the
+  // tensors parameters() lists (none of them requires grad), and returns a
+  // line saying what it computed; the trainer calls fit() in place of the
+  // epochs of gradient training and then evaluates and checkpoints once,
+  // and a loaded run copies those tensors back, so evaluation does not fit
+  // again. Default: false, a no-op.
+  virtual bool closed_form() const { return false; }
+  virtual std::string fit() { return {}; }
   // A second training phase, run by the trainer after each epoch's batches
   // (in training mode), for models that alternate two objectives as KGAT
   // alternates its knowledge-graph loss with the recommendation loss. The
@@ -82,6 +115,22 @@ class Model {
   // trainer's optimiser over every parameter. Default: no phase.
   virtual void extra_epoch_phase(uint64_t /*seed*/, int64_t /*batch_size*/,
                                  const std::function<void(const at::Tensor&)>& /*step*/) {}
+  // A term the model adds to the trainer's loss of a training batch (after
+  // represent() of that batch): SimGCL's and XSimGCL's λ · InfoNCE over the
+  // batch's users and positives. Default: none (an undefined tensor).
+  virtual at::Tensor batch_loss_term(const at::Tensor& /*users*/, const at::Tensor& /*positives*/) {
+    return {};
+  }
+  // Models trained by a loss of their own (UltraGCN) in place of --loss:
+  // has_own_loss() is true, and own_loss(users, positives) is the batch's
+  // data loss, the model drawing whatever negatives it needs (from Torch's
+  // global generator, which the trainer seeds per epoch); the trainer adds
+  // --reg · ½ Σ‖p‖² over every parameter whole and draws no negatives.
+  // Default: false.
+  virtual bool has_own_loss() const { return false; }
+  virtual at::Tensor own_loss(const at::Tensor& /*users*/, const at::Tensor& /*positives*/) {
+    return {};
+  }
 
  protected:
   bool training_ = false;
@@ -119,6 +168,19 @@ struct ModelDefaults {
   ModelDefaults& attention_dropout(double v) { return set(options.attention_dropout, v); }
   ModelDefaults& heads(int64_t v) { return set(options.heads, v); }
   ModelDefaults& aggregator(const std::string& v) { return set(options.aggregator, v); }
+  ModelDefaults& svd_rank(int64_t v) { return set(options.svd_rank, v); }
+  ModelDefaults& ideal_weight(double v) { return set(options.ideal_weight, v); }
+  ModelDefaults& sharpen_time(double v) { return set(options.sharpen_time, v); }
+  ModelDefaults& sharpen_steps(int64_t v) { return set(options.sharpen_steps, v); }
+  ModelDefaults& sharpen_solver(const std::string& v) { return set(options.sharpen_solver, v); }
+  ModelDefaults& noise_eps(double v) { return set(options.noise_eps, v); }
+  ModelDefaults& cl_weight(double v) { return set(options.cl_weight, v); }
+  ModelDefaults& cl_temperature(double v) { return set(options.cl_temperature, v); }
+  ModelDefaults& cl_layer(int64_t v) { return set(options.cl_layer, v); }
+  ModelDefaults& negative_ratio(int64_t v) { return set(options.negative_ratio, v); }
+  ModelDefaults& negative_weight(double v) { return set(options.negative_weight, v); }
+  ModelDefaults& ii_neighbors(int64_t v) { return set(options.ii_neighbors, v); }
+  ModelDefaults& ii_weight(double v) { return set(options.ii_weight, v); }
   operator ModelOptions() const { return options; }  // NOLINT(google-explicit-constructor)
 
  private:

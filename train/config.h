@@ -124,6 +124,19 @@ struct TrainConfig {
   std::optional<int64_t> heads;
   std::optional<std::string> aggregator;
   std::vector<int64_t> fanouts;  // empty (null in config.json): the model's default
+  std::optional<int64_t> svd_rank;
+  std::optional<double> ideal_weight;
+  std::optional<double> sharpen_time;
+  std::optional<int64_t> sharpen_steps;
+  std::optional<std::string> sharpen_solver;
+  std::optional<double> noise_eps;
+  std::optional<double> cl_weight;
+  std::optional<double> cl_temperature;
+  std::optional<int64_t> cl_layer;
+  std::optional<int64_t> negative_ratio;
+  std::optional<double> negative_weight;
+  std::optional<int64_t> ii_neighbors;
+  std::optional<double> ii_weight;
   // Optimisation.
   Loss loss = Loss::kBpr;
   int64_t negatives = 4;

@@ -169,6 +169,54 @@ void model(Visit& visit) {
                   Bounds::integers(1, 1000000), kNoFlags,
                   "sage 25,10, then 10 per further layer; kgcn 8"},
         &C::fanouts);
+  visit(FieldInfo{"svd_rank",
+                  "top right singular vectors of the normalised interaction matrix kept by the "
+                  "ideal low-pass filter (gfcf, bspm)",
+                  Bounds::integers(1, 65536), kModelDefault},
+        &C::svd_rank);
+  visit(FieldInfo{"ideal_weight",
+                  "weight of the ideal low-pass filter beside the linear one (gfcf: alpha; bspm: "
+                  "beta, in the sharpening's start)",
+                  Bounds::at_least(0), kModelDefault},
+        &C::ideal_weight);
+  visit(FieldInfo{"sharpen_time", "end time T_s of the sharpening ODE dr/dt = -r G (bspm)",
+                  Bounds::at_least(0), kModelDefault},
+        &C::sharpen_time);
+  visit(FieldInfo{"sharpen_steps", "solver steps K_s of the sharpening ODE (bspm)",
+                  Bounds::integers(1, 1000), kModelDefault},
+        &C::sharpen_steps);
+  visit(FieldInfo{"sharpen_solver",
+                  "solver of the sharpening ODE: euler or rk4 (the 3/8 rule, torchdiffeq's) (bspm)",
+                  Bounds::none(), kModelDefault},
+        &C::sharpen_solver);
+  visit(FieldInfo{"noise_eps", "norm of the uniform noise added after each layer (simgcl, xsimgcl)",
+                  Bounds::at_least(0), kModelDefault},
+        &C::noise_eps);
+  visit(FieldInfo{"cl_weight", "weight lambda of the InfoNCE term (simgcl, xsimgcl)",
+                  Bounds::at_least(0), kModelDefault},
+        &C::cl_weight);
+  visit(FieldInfo{"cl_temperature", "temperature tau of the InfoNCE term (simgcl, xsimgcl)",
+                  Bounds::above(0), kModelDefault},
+        &C::cl_temperature);
+  visit(FieldInfo{"cl_layer",
+                  "layer whose output is contrasted with the final representation (xsimgcl)",
+                  Bounds::integers(1, 1000), kModelDefault},
+        &C::cl_layer);
+  visit(FieldInfo{"negative_ratio",
+                  "negatives per training pair, drawn once per batch and shared by its pairs "
+                  "(ultragcn)",
+                  Bounds::integers(1, 100000), kModelDefault},
+        &C::negative_ratio);
+  visit(FieldInfo{"negative_weight",
+                  "weight of the negatives' term of the constraint loss (ultragcn)",
+                  Bounds::at_least(0), kModelDefault},
+        &C::negative_weight);
+  visit(FieldInfo{"ii_neighbors", "item-item co-occurrence neighbours per item (ultragcn)",
+                  Bounds::integers(1, 65536), kModelDefault},
+        &C::ii_neighbors);
+  visit(FieldInfo{"ii_weight", "weight lambda of the item-item loss (ultragcn)",
+                  Bounds::at_least(0), kModelDefault},
+        &C::ii_weight);
 }
 
 // The rows of optimisation, evaluation, stopping and execution.

@@ -84,8 +84,9 @@ TrainingPairs::TrainingPairs(const TrainConfig& cfg, const PreparedData& data, a
 EpochLoop::EpochLoop(const TrainConfig& cfg, const PreparedData& data, Model& model,
                      const std::vector<NamedTensor>& params, Adam& adam, Progress& progress,
                      at::Device device)
-    : cfg_(cfg), model_(model), params_(params), adam_(adam), progress_(progress), objective_(cfg),
-      pairs_(cfg, data, device), train_(*data.train), read_every_batch_(device.is_cpu()) {
+    : cfg_(cfg), model_(model), params_(params), adam_(adam), progress_(progress),
+      objective_(cfg, model), pairs_(cfg, data, device), train_(*data.train),
+      read_every_batch_(device.is_cpu()) {
   // Negatives are drawn where the model trains, from the training graph's
   // CSR, copied there once (the draws are equal on every device).
   if (objective_.negatives() > 0) sampler_.emplace(*data.train, device);

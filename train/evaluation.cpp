@@ -46,6 +46,9 @@ std::vector<int64_t> add_cold_users(Evaluator& evaluator, const TrainConfig& cfg
 EvalResult evaluate_model(Model& model, const Evaluator& evaluator, bool rating_mode) {
   at::NoGradGuard no_grad;
   model.set_training(false);
+  if (model.ranks_rows()) {
+    return evaluator.evaluate([&](const at::Tensor& users) { return model.ranking_rows(users); });
+  }
   auto [P, Q] = model.ranking();
   EvalResult r = evaluator.evaluate(P, Q);
   if (rating_mode) {
@@ -58,6 +61,18 @@ EvalResult evaluate_model(Model& model, const Evaluator& evaluator, bool rating_
     r.metrics.insert(errors.begin(), errors.end());
   }
   return r;
+}
+
+std::pair<at::Tensor, at::Tensor> top_items_of(Model& model, const Evaluator& evaluator,
+                                               const std::vector<int64_t>& users, int64_t k) {
+  at::NoGradGuard no_grad;
+  model.set_training(false);
+  if (model.ranks_rows()) {
+    return evaluator.top_items([&](const at::Tensor& u) { return model.ranking_rows(u); }, users,
+                               k);
+  }
+  auto [P, Q] = model.ranking();
+  return evaluator.top_items(P, Q, users, k);
 }
 
 EvalResult evaluate_ctr(Model& model, const CtrRecords& records, int64_t pairs_per_call) {

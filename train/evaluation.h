@@ -30,7 +30,14 @@ std::vector<int64_t> add_cold_users(Evaluator& evaluator, const TrainConfig& cfg
 // Evaluates in evaluation mode (set_training(false), no gradients): the
 // ranking metrics of model.ranking(), and in rating mode also rmse and mae of
 // score() on the test pairs.
+// A model that ranks rows (Model::ranks_rows) is ranked from ranking_rows();
+// it has no rating mode.
 EvalResult evaluate_model(Model& model, const Evaluator& evaluator, bool rating_mode);
+// The top k items of `users` (Evaluator::top_items: masked, best first,
+// with their scores) in evaluation mode, from the model's ranking() or its
+// ranking_rows(): what `recommend` lists.
+std::pair<at::Tensor, at::Tensor> top_items_of(Model& model, const Evaluator& evaluator,
+                                               const std::vector<int64_t>& users, int64_t k);
 
 // --protocol ctr: the CTR metrics (train/metrics.h ctr_metrics: auc, acc,
 // f1, logloss) of score() on `records`, in evaluation mode, at most

@@ -74,17 +74,54 @@ std::pair<at::Tensor, at::Tensor> Evaluator::prepare(const at::Tensor& user_emb_
 EvalResult Evaluator::evaluate(const at::Tensor& user_emb_in, const at::Tensor& item_emb_in) const {
   at::NoGradGuard no_grad;
   const auto [user_emb, item_emb] = prepare(user_emb_in, item_emb_in);
-  const int64_t I = train_.num_items();
-  RankingMetrics acc(ks_);
-  CoverageMetrics coverage(ks_, I);
-  const int64_t k = std::min<int64_t>(acc.max_k(), I);
+  const int64_t k = std::min<int64_t>(RankingMetrics(ks_).max_k(), train_.num_items());
   const auto graphs = graphs_on(user_emb.device());
   // Everything but the metrics' bookkeeping runs on the embeddings' device;
   // only [test users, k] ids and one AUC per user come back.
-  const auto [values, top_dev, auc_dev] = ops::topk_masked_auc(
+  const auto [values, top, auc] = ops::topk_masked_auc(
       user_emb, item_emb, graphs->test_users, graphs->train_rowptr, graphs->train_col,
       graphs->test_rowptr, graphs->test_col, k, chunk_for(user_emb));
-  const at::Tensor top = top_dev.cpu().contiguous(), auc = auc_dev.cpu().contiguous();
+  return summarize(top.cpu().contiguous(), auc.cpu().contiguous());
+}
+
+at::Tensor Evaluator::score_rows(const ScoreRows& rows, const at::Tensor& users) const {
+  at::Tensor s = rows(users).detach();
+  if (s.dim() != 2 || s.size(0) != users.numel() || s.size(1) != train_.num_items()) {
+    throw std::invalid_argument("evaluator: expected score rows [" + std::to_string(users.numel()) +
+                                ", " + std::to_string(train_.num_items()) + "], got " +
+                                c10::str(s.sizes()));
+  }
+  if (!at::isfinite(s).all().item<bool>()) {
+    throw std::invalid_argument("evaluator: the score rows hold NaN or Inf values");
+  }
+  return s.scalar_type() == at::kDouble ? s : s.to(at::kFloat);
+}
+
+EvalResult Evaluator::evaluate(const ScoreRows& rows) const {
+  at::NoGradGuard no_grad;
+  const int64_t k = std::min<int64_t>(RankingMetrics(ks_).max_k(), train_.num_items());
+  const int64_t n = static_cast<int64_t>(test_users_.size());
+  const at::Tensor all = at::tensor(test_users_, at::kLong);
+  std::vector<at::Tensor> tops, aucs;
+  const int64_t chunk = chunk_ > 0 ? chunk_ : kRowsChunk;
+  for (int64_t begin = 0; begin < n; begin += chunk) {
+    const at::Tensor users = all.narrow(0, begin, std::min(chunk, n - begin));
+    const at::Tensor s = score_rows(rows, users);
+    const auto graphs = graphs_on(s.device());
+    const auto [values, top, auc] =
+        ops::topk_masked_scores(s, users.to(s.device()), graphs->train_rowptr, graphs->train_col,
+                                graphs->test_rowptr, graphs->test_col, k);
+    tops.push_back(top.cpu()), aucs.push_back(auc.cpu());
+  }
+  if (tops.empty()) return summarize(at::empty({0, k}, at::kLong), at::empty({0}, at::kDouble));
+  return summarize(at::cat(tops).contiguous(), at::cat(aucs).contiguous());
+}
+
+EvalResult Evaluator::summarize(const at::Tensor& top, const at::Tensor& auc) const {
+  const int64_t I = train_.num_items();
+  RankingMetrics acc(ks_);
+  CoverageMetrics coverage(ks_, I);
+  const int64_t k = top.size(1);
   const int64_t* tp = top.data_ptr<int64_t>();
   const double* ap = auc.data_ptr<double>();
   const auto& toff = test_.user_offsets();
@@ -192,6 +229,20 @@ std::pair<at::Tensor, at::Tensor> Evaluator::top_items(const at::Tensor& user_em
   const at::Tensor idx = at::tensor(users, at::kLong).to(user_emb.device());
   const auto [values, indices] = ops::topk_masked(user_emb, item_emb, idx, graphs->train_rowptr,
                                                   graphs->train_col, k, chunk_for(user_emb));
+  return {indices.cpu(), values.to(at::kFloat).cpu()};
+}
+
+std::pair<at::Tensor, at::Tensor> Evaluator::top_items(const ScoreRows& rows,
+                                                       const std::vector<int64_t>& users,
+                                                       int64_t k) const {
+  at::NoGradGuard no_grad;
+  k = std::min<int64_t>(k, train_.num_items());
+  const at::Tensor idx = at::tensor(users, at::kLong);
+  const at::Tensor s = score_rows(rows, idx);
+  const auto graphs = graphs_on(s.device());
+  const auto [values, indices, none] =
+      ops::topk_masked_scores(s, idx.to(s.device()), graphs->train_rowptr, graphs->train_col,
+                              std::nullopt, std::nullopt, k);
   return {indices.cpu(), values.to(at::kFloat).cpu()};
 }
 

@@ -36,6 +36,12 @@ struct EvalResult {
 // CPU in, [n] predicted ratings (any device, floating) out.
 using PairPredictor = std::function<at::Tensor(const at::Tensor& users, const at::Tensor& items)>;
 
+// The scores of whole rows, for models whose scores are not a dot product of
+// factors of modest width (models/model.h: ranking_rows): int64 [n] user ids
+// on the CPU in, their scores over all items [n, I] out (floating, any
+// device: the ranking runs there).
+using ScoreRows = std::function<at::Tensor(const at::Tensor& users)>;
+
 class Evaluator {
  public:
   // train and test share the same user and item id spaces. Keeps references:
@@ -59,6 +65,12 @@ class Evaluator {
   // Throws std::invalid_argument when the embeddings do not have U and I
   // rows, or hold a NaN or infinite value (as top_items does).
   EvalResult evaluate(const at::Tensor& user_emb, const at::Tensor& item_emb) const;
+  // The same metrics of score rows: rows() is called on the test users a
+  // chunk (users_per_chunk) at a time, in order, and each chunk is ranked by
+  // _topk_masked_scores on the rows' device; equal to evaluate(P, Q) when
+  // rows(users) = P[users] · Qᵀ bit for bit. Throws std::invalid_argument
+  // when a chunk's rows are not [n, I] or hold a NaN or infinite value.
+  EvalResult evaluate(const ScoreRows& rows) const;
   // Rating mode: {"rmse", "mae"} of predict over every test pair, called on
   // at most pairs_per_call pairs at a time (in CSR order). Throws
   // std::invalid_argument when the test pairs carry no ratings.
@@ -69,6 +81,9 @@ class Evaluator {
   // id; k is capped at the number of items. Used by `recommend`.
   std::pair<at::Tensor, at::Tensor> top_items(const at::Tensor& user_emb,
                                               const at::Tensor& item_emb,
+                                              const std::vector<int64_t>& users, int64_t k) const;
+  // The same from score rows (one call of rows() for all of `users`).
+  std::pair<at::Tensor, at::Tensor> top_items(const ScoreRows& rows,
                                               const std::vector<int64_t>& users, int64_t k) const;
   // The popularity baseline: every user gets items by training degree.
   EvalResult evaluate_popularity() const;
@@ -92,6 +107,11 @@ class Evaluator {
   // std::invalid_argument.
   std::vector<int64_t> coldest_test_users(double fraction) const;
 
+  // Users per chunk of score rows (evaluate(ScoreRows), and recommend's
+  // rows) when the constructor was given 0: a model's rows are computed a
+  // chunk at a time.
+  static constexpr int64_t kRowsChunk = 1024;
+
  private:
   // The operators' inputs, on one device: training items as the mask CSR
   // (int64 rowptr, int32 col), the test CSR, and the test users (int64).
@@ -108,6 +128,11 @@ class Evaluator {
   int64_t chunk_for(const at::Tensor& emb) const {
     return chunk_ > 0 ? chunk_ : emb.is_cpu() ? 128 : 1024;
   }
+  // rows(users), detached, checked ([n, I], finite) and float32 or float64.
+  at::Tensor score_rows(const ScoreRows& rows, const at::Tensor& users) const;
+  // The metrics of the top k (int64 [test users, k]) and AUC (float64 [test
+  // users]) of every test user, in test_users_ order, on the CPU.
+  EvalResult summarize(const at::Tensor& top, const at::Tensor& auc) const;
 
   const BipartiteGraph& train_;
   const BipartiteGraph& test_;

@@ -1,26 +1,44 @@
 #include "train/loss.h"
 
+#include <stdexcept>
+#include <string>
+
 #include <ATen/ATen.h>
 
 namespace gnnrec {
 
-Objective::Objective(const TrainConfig& cfg)
+Objective::Objective(const TrainConfig& cfg, const Model& model)
     : kind_(cfg.ctr()                ? Kind::kCtr
             : cfg.loss == Loss::kBpr ? Kind::kBpr
             : cfg.loss == Loss::kBce ? Kind::kBce
                                      : Kind::kMse),
-      negatives_(kind_ == Kind::kBpr   ? 1
+      negatives_(model.has_own_loss()  ? 0
+                 : kind_ == Kind::kBpr ? 1
                  : kind_ == Kind::kBce ? cfg.negatives
                                        : 0),
-      reg_(cfg.reg), full_l2_(cfg.reg_scope == RegScope::kFull) {}
+      reg_(cfg.reg), full_l2_(cfg.reg_scope == RegScope::kFull || model.has_own_loss()),
+      own_loss_(model.has_own_loss()) {
+  if (own_loss_ && (kind_ == Kind::kMse || kind_ == Kind::kCtr)) {
+    throw std::invalid_argument("--model " + model.name() +
+                                " trains by its own ranking loss: it takes neither --loss mse "
+                                "nor --protocol ctr");
+  }
+}
 
 at::Tensor Objective::operator()(Model& model, const std::vector<NamedTensor>& params,
                                  const Batch& batch) const {
+  if (own_loss_) {
+    const at::Tensor loss = model.own_loss(batch.users, batch.positives);
+    return loss + reg_ * l2(model, params, batch.positives, batch, loss.options());
+  }
   // The batch's items: its positives, then each pair's negatives in pair order.
   const at::Tensor items =
       negatives_ > 0 ? at::cat({batch.positives, batch.negatives.reshape({-1})}) : batch.positives;
   auto [u, i] = model.represent(batch.users, items);
-  const at::Tensor loss = data_loss(model, u, i, batch);
+  at::Tensor loss = data_loss(model, u, i, batch);
+  if (const at::Tensor term = model.batch_loss_term(batch.users, batch.positives); term.defined()) {
+    loss = loss + term;
+  }
   return loss + reg_ * l2(model, params, items, batch, loss.options());
 }
 

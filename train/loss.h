@@ -10,6 +10,10 @@
 //   batch: ½ ‖ego embeddings of the batch's users and items‖² / batch size
 //          (LightGCN's and NGCF's code);
 //   full:  ½ ‖p‖² of every parameter tensor whole (KGCN's code).
+// A model's batch_loss_term() (SimGCL's InfoNCE) is added to it. A model
+// with a loss of its own (Model::has_own_loss, UltraGCN) replaces the data
+// loss: own_loss() + cfg.reg · ½ ‖p‖² of every parameter whole, no
+// negatives drawn; it takes neither --loss mse nor --protocol ctr.
 #pragma once
 
 #include <cstdint>
@@ -33,7 +37,9 @@ struct Batch {
 
 class Objective {
  public:
-  explicit Objective(const TrainConfig& cfg);
+  // Throws std::invalid_argument when `model` has its own loss and cfg asks
+  // for rating mode or --protocol ctr.
+  Objective(const TrainConfig& cfg, const Model& model);
   // Negatives to draw per training pair: BPR pairs each with one, BCE with
   // cfg.negatives; rating mode fits the ratings of the pairs themselves and
   // --protocol ctr's records carry their negatives: none is drawn.
@@ -57,6 +63,7 @@ class Objective {
   int64_t negatives_;
   double reg_;
   bool full_l2_;
+  bool own_loss_;
 };
 
 }  // namespace gnnrec

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <stdexcept>
+#include <utility>
 
 #include <ATen/ATen.h>
 
@@ -23,11 +24,21 @@ at::Tensor served(const at::Tensor& t, const char* what) {
 }  // namespace
 
 ServingRun load_serving_run(const std::string& run_dir, const std::string& which) {
+  return serving_of(run_dir, which, load_run(run_dir, which));
+}
+
+ServingRun serving_of(const std::string& run_dir, const std::string& which, LoadedRun run) {
   ServingRun s;
   s.dir = run_dir;
   s.which = which;
   s.checkpoint_path = (std::filesystem::path(run_dir) / "checkpoints" / (which + ".ckpt")).string();
-  s.run = load_run(run_dir, which);
+  s.run = std::move(run);
+  if (s.run.model->ranks_rows()) {
+    throw std::invalid_argument(
+        run_dir + "'s model, " + s.run.config.model +
+        ", scores a user by a row of an item-item filter, not by user and item factors: it has "
+        "nothing to export, fold in, index or serve; recommend --user/--users ranks its rows");
+  }
   if (s.run.config.ctr()) {
     throw std::invalid_argument(run_dir + " was trained under --protocol ctr (labelled pairs); " +
                                 "serving needs a run trained for full ranking");

@@ -45,6 +45,10 @@ struct ServingRun {
 // test records are labelled pairs, not a ranking) and for factors holding
 // NaN or Inf.
 ServingRun load_serving_run(const std::string& run_dir, const std::string& which);
+// The same from a run already loaded. A model that ranks by score rows
+// (Model::ranks_rows: gfcf, bspm) has no factors to serve: std::invalid_argument
+// saying what applies to it instead.
+ServingRun serving_of(const std::string& run_dir, const std::string& which, LoadedRun run);
 
 // The dense id of a raw user or item id as the data set's loader reads ids:
 // "007" is user 7 for a format whose ids are integers (every format but

@@ -29,18 +29,32 @@ bool EarlyStopping::update(int64_t epoch, double value) {
 
 namespace {
 
-// Each parameter, then its two Adam moments, as the checkpoint names them.
+// Each parameter, then its two Adam moments, as the checkpoint names them;
+// a tensor that does not require grad (what a training-free model fits)
+// has no moments: Adam holds only the others, in the same order
+// (trainable_tensors).
 std::vector<NamedTensor> with_moments(const std::vector<NamedTensor>& params, Adam& adam) {
   std::vector<NamedTensor> out;
-  for (size_t i = 0; i < params.size(); ++i) {
-    out.push_back({params[i].name, params[i].tensor});
-    out.push_back({params[i].name + ".exp_avg", adam.exp_avg()[i]});
-    out.push_back({params[i].name + ".exp_avg_sq", adam.exp_avg_sq()[i]});
+  size_t m = 0;
+  for (const auto& p : params) {
+    out.push_back({p.name, p.tensor});
+    if (!p.tensor.requires_grad()) continue;
+    out.push_back({p.name + ".exp_avg", adam.exp_avg()[m]});
+    out.push_back({p.name + ".exp_avg_sq", adam.exp_avg_sq()[m]});
+    ++m;
   }
   return out;
 }
 
 }  // namespace
+
+std::vector<at::Tensor> trainable_tensors(const std::vector<NamedTensor>& params) {
+  std::vector<at::Tensor> out;
+  for (const auto& p : params) {
+    if (p.tensor.requires_grad()) out.push_back(p.tensor);
+  }
+  return out;
+}
 
 Checkpoint make_checkpoint(const TrainingState& state, const std::string& model,
                            const std::vector<NamedTensor>& params, Adam& adam) {

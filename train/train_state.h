@@ -41,8 +41,13 @@ struct TrainingState {
   std::vector<double> epoch_times;  // training seconds of each epoch done
 };
 
+// The parameters Adam updates: those that require grad, in order (a
+// training-free model's fitted tensors do not).
+std::vector<at::Tensor> trainable_tensors(const std::vector<NamedTensor>& params);
+
 // A checkpoint of the run: the state and the model's name as meta, and per
-// parameter NAME its tensor and Adam's moments NAME.exp_avg, NAME.exp_avg_sq.
+// parameter NAME its tensor and, when it requires grad, Adam's moments
+// NAME.exp_avg, NAME.exp_avg_sq (adam was built on trainable_tensors).
 Checkpoint make_checkpoint(const TrainingState& state, const std::string& model,
                            const std::vector<NamedTensor>& params, Adam& adam);
 

@@ -15,6 +15,7 @@
 #include "train/adam.h"
 #include "train/epoch.h"
 #include "train/fault_injection.h"
+#include "train/loss.h"
 #include "train/progress.h"
 #include "train/run_dir.h"
 #include "train/summary.h"
@@ -71,12 +72,6 @@ PreparedData timed_prepare_data(const TrainConfig& cfg, double& seconds) {
   return data;
 }
 
-std::vector<at::Tensor> tensors_of(const std::vector<NamedTensor>& params) {
-  std::vector<at::Tensor> tensors;
-  for (const auto& p : params) tensors.push_back(p.tensor);
-  return tensors;
-}
-
 // The line that says what the run trains on.
 std::string data_line(const TrainConfig& cfg, const PreparedData& data, double load_seconds) {
   const std::string head = "data: " + data.dataset.name + " (" + data.dataset.format +
@@ -102,8 +97,14 @@ class TrainingRun {
         graph_(data_.train, data_.side),
         model_(make_model(cfg_.model, model_options(cfg_), graph_, device_)),
         evaluation_(cfg_, data_), params_(model_->parameters()),
-        adam_(tensors_of(params_), cfg_.lr), progress_(opts.quiet) {
+        adam_(trainable_tensors(params_), cfg_.lr), progress_(opts.quiet) {
     state_.stop = EarlyStopping{cfg_.early_stop_metric, cfg_.patience};
+    if (model_->ranks_rows() && (cfg_.rating_mode() || cfg_.ctr())) {
+      throw std::invalid_argument("--model " + cfg_.model +
+                                  " ranks items by rows of an item-item filter: it has no "
+                                  "pair scores for --loss mse or --protocol ctr");
+    }
+    if (model_->has_own_loss()) Objective(cfg_, *model_);  // throws on a loss it does not take
     if (resume_) {
       // A resumed run must continue on the data it started on.
       if (const auto recorded = read_data_record(run_dir_.file("config.json"))) {
@@ -118,6 +119,19 @@ class TrainingRun {
     progress_.line(data_line(cfg_, data_, times_.load_seconds));
     for (const std::string& w : data_.warnings) progress_.warning(w);
     progress_.line(baseline.name + ": " + format_metrics(baseline.result.metrics, cfg_.topk));
+    const bool stopped_early = model_->closed_form() ? fit_once() : train_epochs();
+    json summary =
+        make_summary(cfg_, data_, evaluation_, baseline, state_, stopped_early, times_, device_);
+    if (model_->closed_form()) summary["loss"] = nullptr;  // trained by no loss
+    run_dir_.write_json("summary.json", summary);
+    run_dir_.finish();
+    return summary;
+  }
+
+ private:
+  // Trains the epochs (from the first not done) with early stopping; true
+  // when it stopped early.
+  bool train_epochs() {
     EpochLoop loop(cfg_, data_, *model_, params_, adam_, progress_, device_);
     const auto last_good = [this] { return run_dir_.last_good(); };
     bool stopped_early = false;
@@ -130,18 +144,31 @@ class TrainingRun {
       state_.epoch_times.push_back(train_seconds);
       progress_.epoch_done(state_.epoch, cfg_.epochs, mean_loss, train_seconds);
       if (state_.epoch % cfg_.eval_every == 0 || state_.epoch == cfg_.epochs) {
-        stopped_early = evaluate(mean_loss, train_seconds, loop);
+        stopped_early = evaluate(mean_loss, train_seconds, &loop);
       }
       save("last.ckpt");
     }
-    json summary =
-        make_summary(cfg_, data_, evaluation_, baseline, state_, stopped_early, times_, device_);
-    run_dir_.write_json("summary.json", summary);
-    run_dir_.finish();
-    return summary;
+    return stopped_early;
   }
 
- private:
+  // A training-free model (Model::closed_form): fit() once, as epoch 1
+  // (--epochs does not apply), then one evaluation (loss null) and its
+  // checkpoints. A resumed run that has fitted has nothing left to do.
+  bool fit_once() {
+    if (state_.epoch >= 1) return false;
+    state_.epoch = 1;
+    fault::set_epoch(1);
+    const double t0 = now_seconds();
+    const std::string what = model_->fit();
+    const double seconds = now_seconds() - t0;
+    state_.epoch_times.push_back(seconds);
+    progress_.line(model_->name() + " (training-free) fitted in " +
+                   std::to_string(seconds).substr(0, 6) + " s" + (what.empty() ? "" : ": " + what));
+    evaluate(std::nullopt, seconds, nullptr);
+    save("last.ckpt");
+    return false;
+  }
+
   // Writes the run's configuration (and CTR records) and, on --resume,
   // restores the state of the last checkpoint.
   void start() {
@@ -171,9 +198,10 @@ class TrainingRun {
     }
   }
 
-  // Evaluates the epoch just trained, appends its metrics.jsonl line and
-  // saves best.ckpt when it is the best; true when training should stop.
-  bool evaluate(double mean_loss, double train_seconds, const EpochLoop& loop) {
+  // Evaluates the epoch just trained, appends its metrics.jsonl line (loss
+  // null for a training-free model) and saves best.ckpt when it is the
+  // best; true when training should stop.
+  bool evaluate(std::optional<double> mean_loss, double train_seconds, const EpochLoop* loop) {
     const int64_t epoch = state_.epoch;
     const double te = now_seconds();
     std::optional<NvtxRange> phase;
@@ -187,17 +215,17 @@ class TrainingRun {
     const bool improved = state_.stop.update(epoch, e.value(cfg_.early_stop_metric));
     if (improved) state_.best_metrics = metrics_json(e.test);
     if (improved && e.valid) state_.best_valid = metrics_json(*e.valid);
-    const PhaseTimes& p = loop.phases();
     json line{{"epoch", epoch},
-              {"loss", mean_loss},
+              {"loss", mean_loss ? json(*mean_loss) : json(nullptr)},
               {"train_seconds", train_seconds},
-              {"eval_seconds", eval_seconds},
-              {"phase_seconds",
-               {{"sample", p.sample},
-                {"forward", p.forward},
-                {"backward", p.backward},
-                {"step", p.step}}},
-              {"metrics", metrics_json(e.test)}};
+              {"eval_seconds", eval_seconds}};
+    // A training-free model's fit has no epoch loop (loop null): no phases.
+    if (loop) {
+      const PhaseTimes& p = loop->phases();
+      line["phase_seconds"] = {
+          {"sample", p.sample}, {"forward", p.forward}, {"backward", p.backward}, {"step", p.step}};
+    }
+    line["metrics"] = metrics_json(e.test);
     if (e.valid) line["valid"] = metrics_json(*e.valid);
     run_dir_.append_metrics(line);
     progress_.line(
@@ -245,6 +273,19 @@ ModelOptions model_options(const TrainConfig& cfg) {
   mo.heads = cfg.heads;
   mo.aggregator = cfg.aggregator;
   mo.fanouts = cfg.fanouts;
+  mo.svd_rank = cfg.svd_rank;
+  mo.ideal_weight = cfg.ideal_weight;
+  mo.sharpen_time = cfg.sharpen_time;
+  mo.sharpen_steps = cfg.sharpen_steps;
+  mo.sharpen_solver = cfg.sharpen_solver;
+  mo.noise_eps = cfg.noise_eps;
+  mo.cl_weight = cfg.cl_weight;
+  mo.cl_temperature = cfg.cl_temperature;
+  mo.cl_layer = cfg.cl_layer;
+  mo.negative_ratio = cfg.negative_ratio;
+  mo.negative_weight = cfg.negative_weight;
+  mo.ii_neighbors = cfg.ii_neighbors;
+  mo.ii_weight = cfg.ii_weight;
   return mo;
 }
 

@@ -1,19 +1,22 @@
-// CPU implementation of topk_masked and _topk_masked_auc. For each chunk of
-// users: the scores by one BLAS GEMM into a reused buffer, then every row by
-// one thread: its masked items set to -inf, its top k by one pass with a heap
-// of the k best so far, and (for the AUC) the counts of items scoring below
-// and equal to each test item. Each row is produced by exactly one thread, so results do
+// CPU implementation of topk_masked, _topk_masked_auc and
+// _topk_masked_scores. For each chunk of users: the scores by one BLAS GEMM
+// into a reused buffer (_topk_masked_scores takes them as given), then every
+// row by one thread: its masked items set to -inf, its top k by one pass with
+// a heap of the k best so far, and (for the AUC) the counts of items scoring
+// below and equal to each test item. Each row is produced by exactly one thread, so results do
 // not depend on the thread count.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <tuple>
 #include <vector>
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/LegacyTypeDispatch.h>
+#include <ATen/ops/clone.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/index_select.h>
 #include <ATen/ops/mm.h>
@@ -154,7 +157,63 @@ void check_rows_sorted(const char* op, const char* prefix, const at::Tensor& row
   }
 }
 
-// Both operators: test_rowptr/test_col undefined for topk_masked (no AUC).
+// The checked, contiguous CSR inputs of the three operators; test undefined
+// without an AUC.
+struct RankInputs {
+  at::Tensor users, mask_rowptr, mask_col, test_rowptr, test_col;
+  bool with_auc() const { return test_rowptr.defined(); }
+};
+
+RankInputs check_rank_inputs(const char* op, const at::Tensor& users_in, int64_t num_users,
+                             int64_t items, const at::Tensor& mask_rowptr_in,
+                             const at::Tensor& mask_col_in, const at::Tensor& test_rowptr_in,
+                             const at::Tensor& test_col_in) {
+  RankInputs in{
+      users_in.contiguous(), mask_rowptr_in.contiguous(), mask_col_in.contiguous(), {}, {}};
+  check_rowptr_values(op, in.mask_rowptr, in.mask_col.numel(), "mask_rowptr");
+  check_ids<int64_t>(op, "users", in.users, num_users, "user");
+  check_ids<int32_t>(op, "mask_col", in.mask_col, items, "item");
+  if (test_rowptr_in.defined()) {
+    in.test_rowptr = test_rowptr_in.contiguous(), in.test_col = test_col_in.contiguous();
+    check_rowptr_values(op, in.test_rowptr, in.test_col.numel(), "test_rowptr");
+    check_ids<int32_t>(op, "test_col", in.test_col, items, "item");
+    check_rows_sorted(op, "mask_", in.mask_rowptr, in.mask_col);
+    check_rows_sorted(op, "test_", in.test_rowptr, in.test_col);
+  }
+  return in;
+}
+
+// Ranks rows [begin, end) of the operator's output, whose scores are the
+// contiguous [end - begin, items] block `sp` (overwritten: masked items set
+// to -inf): row j belongs to user users[j]; its top k go to values/indices
+// row j and, with a test CSR, its AUC to auc[j]. Each row by one thread.
+template <typename scalar_t>
+void rank_rows(const RankInputs& in, scalar_t* sp, int64_t begin, int64_t end, int64_t items,
+               int64_t k, scalar_t* vp, int64_t* ip, double* ap) {
+  constexpr scalar_t kNegInf = -std::numeric_limits<scalar_t>::infinity();
+  const int64_t* up = in.users.data_ptr<int64_t>();
+  const int64_t* mrp = in.mask_rowptr.data_ptr<int64_t>();
+  const int32_t* mcp = in.mask_col.data_ptr<int32_t>();
+  const int64_t* trp = in.with_auc() ? in.test_rowptr.data_ptr<int64_t>() : nullptr;
+  const int32_t* tcp = in.with_auc() ? in.test_col.data_ptr<int32_t>() : nullptr;
+  at::parallel_for(0, end - begin, 1, [&](int64_t rb, int64_t re) {
+    std::vector<Ranked<scalar_t>> heap;
+    std::vector<scalar_t> free_test;
+    for (int64_t r = rb; r < re; ++r) {
+      const int64_t j = begin + r, u = up[j];
+      scalar_t* row = sp + r * items;
+      for (int64_t e = mrp[u]; e < mrp[u + 1]; ++e) row[mcp[e]] = kNegInf;
+      row_topk(row, items, k, heap, vp + j * k, ip + j * k);
+      if (ap != nullptr) {
+        ap[j] = row_auc(row, items, tcp + trp[u], trp[u + 1] - trp[u], mcp + mrp[u],
+                        mrp[u + 1] - mrp[u], free_test);
+      }
+    }
+  });
+}
+
+// topk_masked and _topk_masked_auc: test_rowptr/test_col undefined for
+// topk_masked (no AUC).
 std::tuple<at::Tensor, at::Tensor, at::Tensor> rank_users_cpu(
     const char* op, const at::Tensor& user_emb, const at::Tensor& item_emb,
     const at::Tensor& users_in, const at::Tensor& mask_rowptr_in, const at::Tensor& mask_col_in,
@@ -162,35 +221,16 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> rank_users_cpu(
   // The scores are a temporary of this operator: they never join an
   // autograd graph, whatever the inputs require (it is not differentiable).
   at::AutoDispatchBelowADInplaceOrView below_autograd;
-  const bool with_auc = test_rowptr_in.defined();
-  const at::Tensor users = users_in.contiguous();
-  const at::Tensor mask_rowptr = mask_rowptr_in.contiguous(), mask_col = mask_col_in.contiguous();
-  const int64_t num_users = user_emb.size(0), items = item_emb.size(0), n = users.numel();
-  check_rowptr_values(op, mask_rowptr, mask_col.numel(), "mask_rowptr");
-  check_ids<int64_t>(op, "users", users, num_users, "user");
-  check_ids<int32_t>(op, "mask_col", mask_col, items, "item");
-  at::Tensor test_rowptr, test_col;
-  if (with_auc) {
-    test_rowptr = test_rowptr_in.contiguous(), test_col = test_col_in.contiguous();
-    check_rowptr_values(op, test_rowptr, test_col.numel(), "test_rowptr");
-    check_ids<int32_t>(op, "test_col", test_col, items, "item");
-    check_rows_sorted(op, "mask_", mask_rowptr, mask_col);
-    check_rows_sorted(op, "test_", test_rowptr, test_col);
-  }
+  const int64_t items = item_emb.size(0);
+  const RankInputs in = check_rank_inputs(op, users_in, user_emb.size(0), items, mask_rowptr_in,
+                                          mask_col_in, test_rowptr_in, test_col_in);
+  const int64_t n = in.users.numel();
   at::Tensor values = at::empty({n, k}, user_emb.options());
-  at::Tensor indices = at::empty({n, k}, users.options());
-  at::Tensor auc = with_auc ? at::empty({n}, user_emb.options().dtype(at::kDouble)) : at::Tensor();
+  at::Tensor indices = at::empty({n, k}, in.users.options());
+  at::Tensor auc =
+      in.with_auc() ? at::empty({n}, user_emb.options().dtype(at::kDouble)) : at::Tensor();
   if (n == 0) return {values, indices, auc};
-  const int64_t* up = users.data_ptr<int64_t>();
-  const int64_t* mrp = mask_rowptr.data_ptr<int64_t>();
-  const int32_t* mcp = mask_col.data_ptr<int32_t>();
-  const int64_t* trp = with_auc ? test_rowptr.data_ptr<int64_t>() : nullptr;
-  const int32_t* tcp = with_auc ? test_col.data_ptr<int32_t>() : nullptr;
-  int64_t* ip = indices.data_ptr<int64_t>();
-  double* ap = with_auc ? auc.data_ptr<double>() : nullptr;
   AT_DISPATCH_FLOATING_TYPES(user_emb.scalar_type(), "topk_masked_cpu", [&] {
-    constexpr scalar_t kNegInf = -std::numeric_limits<scalar_t>::infinity();
-    scalar_t* vp = values.data_ptr<scalar_t>();
     // One score buffer for every chunk: a fresh one per chunk (168 MB for
     // 1,024 Gowalla users) was mapped and faulted in page by page each time,
     // a quarter of an evaluation's time.
@@ -200,22 +240,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> rank_users_cpu(
       // The embeddings as given (any strides): the same product (one BLAS
       // GEMM) as the evaluator's former CPU path, bit for bit.
       at::Tensor scores = buffer.narrow(0, 0, end - begin);
-      at::mm_out(scores, user_emb.index_select(0, users.slice(0, begin, end)), item_emb.t());
-      scalar_t* sp = scores.data_ptr<scalar_t>();
-      at::parallel_for(0, end - begin, 1, [&](int64_t rb, int64_t re) {
-        std::vector<Ranked<scalar_t>> heap;
-        std::vector<scalar_t> free_test;
-        for (int64_t r = rb; r < re; ++r) {
-          const int64_t j = begin + r, u = up[j];
-          scalar_t* row = sp + r * items;
-          for (int64_t e = mrp[u]; e < mrp[u + 1]; ++e) row[mcp[e]] = kNegInf;
-          row_topk(row, items, k, heap, vp + j * k, ip + j * k);
-          if (with_auc) {
-            ap[j] = row_auc(row, items, tcp + trp[u], trp[u + 1] - trp[u], mcp + mrp[u],
-                            mrp[u + 1] - mrp[u], free_test);
-          }
-        }
-      });
+      at::mm_out(scores, user_emb.index_select(0, in.users.slice(0, begin, end)), item_emb.t());
+      rank_rows<scalar_t>(in, scores.data_ptr<scalar_t>(), begin, end, items, k,
+                          values.data_ptr<scalar_t>(), indices.data_ptr<int64_t>(),
+                          in.with_auc() ? auc.data_ptr<double>() : nullptr);
     }
   });
   return {values, indices, auc};
@@ -244,11 +272,37 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> topk_masked_auc_cpu(
                         test_rowptr, test_col, k, chunk);
 }
 
+std::tuple<at::Tensor, at::Tensor, at::Tensor> topk_masked_scores_cpu(
+    const at::Tensor& scores_in, const at::Tensor& users, const at::Tensor& mask_rowptr,
+    const at::Tensor& mask_col, const std::optional<at::Tensor>& test_rowptr,
+    const std::optional<at::Tensor>& test_col, int64_t k) {
+  const char* op = "_topk_masked_scores";
+  check_topk_masked_scores_args(scores_in, users, mask_rowptr, mask_col, test_rowptr, test_col, k);
+  at::AutoDispatchBelowADInplaceOrView below_autograd;
+  const int64_t n = scores_in.size(0), items = scores_in.size(1);
+  const RankInputs in =
+      check_rank_inputs(op, users, mask_rowptr.numel() - 1, items, mask_rowptr, mask_col,
+                        test_rowptr.value_or(at::Tensor()), test_col.value_or(at::Tensor()));
+  at::Tensor values = at::empty({n, k}, scores_in.options());
+  at::Tensor indices = at::empty({n, k}, users.options());
+  at::Tensor auc = at::empty({in.with_auc() ? n : 0}, scores_in.options().dtype(at::kDouble));
+  if (n == 0) return {values, indices, auc};
+  // A copy: masking writes -inf into the rows, and the caller's scores stay as they were.
+  at::Tensor scores = scores_in.clone(at::MemoryFormat::Contiguous);
+  AT_DISPATCH_FLOATING_TYPES(scores.scalar_type(), "topk_masked_scores_cpu", [&] {
+    rank_rows<scalar_t>(in, scores.data_ptr<scalar_t>(), 0, n, items, k,
+                        values.data_ptr<scalar_t>(), indices.data_ptr<int64_t>(),
+                        in.with_auc() ? auc.data_ptr<double>() : nullptr);
+  });
+  return {values, indices, auc};
+}
+
 }  // namespace
 
 TORCH_LIBRARY_IMPL(gnnrec, CPU, m) {
   m.impl("topk_masked", &topk_masked_cpu);
   m.impl("_topk_masked_auc", &topk_masked_auc_cpu);
+  m.impl("_topk_masked_scores", &topk_masked_scores_cpu);
 }
 
 }  // namespace gnnrec::ops::cpu

@@ -5,6 +5,7 @@ HNSW index, `fold-in` (MF against the ridge solution in numpy; LightGCN's
 propagation is checked in float64 by tests/train/fold_in_test.cpp), and the
 one-line errors of every new command."""
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -122,6 +123,9 @@ def test_recommend_candidates_exclusions_and_a_users_file(serving_runs, tmp_path
 
 def test_recommend_through_the_hnsw_index(serving_runs, tmp_path):
     run_dir = serving_runs["lightgcn"]
+    # The runs are shared with test_serve.py, whose server may have built the
+    # index already: start without one.
+    shutil.rmtree(run_dir / "index", ignore_errors=True)
     exact = dict(lists(run("recommend", "--run", run_dir, "--users", "all", "--k", "5",
                            check=True).out))
     r = run("recommend", "--run", run_dir, "--users", "all", "--k", "5", "--index", "hnsw",

@@ -1,4 +1,4 @@
-// topk_masked and _topk_masked_auc on every device
+// topk_masked, _topk_masked_auc and _topk_masked_scores on every device
 // (tests/kernels/sparse_test_utils.h: OnDevice) against a dense float64
 // reference built here (the whole score matrix, masked by index_put with
 // -inf, ranked by a stable descending sort, i.e. ties to the lower item id)
@@ -655,6 +655,76 @@ TEST_P(TopkMaskedTest, EvaluatorMatchesTheCpu) {
       EXPECT_TRUE(at::equal(top_gpu, top_cpu));
     }
   }
+}
+
+// ---------------------------------------------------------------------------
+// _topk_masked_scores: the same ranking of score rows given by the caller
+
+// On score rows computed outside (float64, and float32 from exact dyadic
+// embeddings), equal to the dense reference and bit for bit to
+// _topk_masked_auc; without a test CSR, an empty AUC; the caller's scores
+// are left as they were.
+TEST_P(TopkMaskedTest, ScoresGivenRankAsTheReference) {
+  for (const bool exact : {false, true}) {
+    const Case c = random_case(23, 37, 5, exact ? 61 : 67, exact);
+    const at::ScalarType dtype = exact ? at::kFloat : at::kDouble;
+    const at::Tensor rows = at::matmul(c.user_emb.index_select(0, c.users), c.item_emb.t());
+    const at::Tensor scores = on(rows.to(dtype));
+    const at::Tensor before = scores.clone();
+    const auto [v, i, auc] =
+        ops::topk_masked_scores(scores, on(c.users), on(c.mask_rowptr), on(c.mask_col),
+                                on(c.test_rowptr), on(c.test_col), 6);
+    EXPECT_TRUE(at::equal(scores, before));
+    const auto [ref_v, ref_i] = c.reference_topk(6);
+    expect_equal(i, ref_i, exact ? "exact" : "float64");
+    expect_same_auc(auc, c.reference_auc(), 1e-12, "scores given");
+    const auto [v2, i2, auc2] = c.topk_auc(6, c.n(), device(), dtype);
+    EXPECT_TRUE(at::equal(i.cpu(), i2.cpu()));
+    EXPECT_TRUE(same_values(v, v2, 0));
+    EXPECT_TRUE(at::equal(auc.cpu().nan_to_num(-1), auc2.cpu().nan_to_num(-1)));
+    const auto [vn, in, none] = ops::topk_masked_scores(
+        scores, on(c.users), on(c.mask_rowptr), on(c.mask_col), std::nullopt, std::nullopt, 6);
+    EXPECT_TRUE(at::equal(in.cpu(), i.cpu()));
+    EXPECT_EQ(none.numel(), 0);
+  }
+}
+
+TEST_P(TopkMaskedTest, ScoresGivenBadInputAndMetaShapes) {
+  const Case c = random_case(8, 12, 3, 71, false);
+  const at::Tensor scores = on(at::zeros({c.n(), 12}, at::kDouble));
+  expect_error(
+      [&] {
+        ops::topk_masked_scores(scores, on(c.users.narrow(0, 0, 2)), on(c.mask_rowptr),
+                                on(c.mask_col), std::nullopt, std::nullopt, 3);
+      },
+      "_topk_masked_scores: users must name the user of each score row");
+  expect_error(
+      [&] {
+        ops::topk_masked_scores(scores, on(c.users), on(c.mask_rowptr), on(c.mask_col),
+                                on(c.test_rowptr), std::nullopt, 3);
+      },
+      "_topk_masked_scores: test_rowptr and test_col go together");
+  expect_error(
+      [&] {
+        ops::topk_masked_scores(scores, on(c.users), on(c.mask_rowptr), on(c.mask_col),
+                                std::nullopt, std::nullopt, 13);
+      },
+      "_topk_masked_scores: k (13) must not exceed the number of items (12)");
+  expect_error(
+      [&] {
+        ops::topk_masked_scores(scores, on(c.users + 100), on(c.mask_rowptr), on(c.mask_col),
+                                std::nullopt, std::nullopt, 3);
+      },
+      "_topk_masked_scores: users holds user");
+  const auto meta = [](const at::Tensor& t) {
+    return at::empty(t.sizes(), t.options().device(at::kMeta));
+  };
+  const auto [v, i, auc] =
+      ops::topk_masked_scores(meta(scores.cpu()), meta(c.users), meta(c.mask_rowptr),
+                              meta(c.mask_col), meta(c.test_rowptr), meta(c.test_col), 4);
+  EXPECT_EQ(v.sizes(), (std::vector<int64_t>{c.n(), 4}));
+  EXPECT_EQ(i.scalar_type(), at::kLong);
+  EXPECT_EQ(auc.sizes(), (std::vector<int64_t>{c.n()}));
 }
 
 }  // namespace

@@ -179,3 +179,17 @@ def test_existing_run_needs_resume_or_overwrite(tmp_path):
     summary = gnnrec.train({**TINY, "epochs": 2, "eval_every": 1, "out": out}, overwrite=True)
     assert summary["epochs_run"] == 2
     assert [l["epoch"] for l in metric_lines(out)] == [1, 2]
+
+
+@pytest.mark.parametrize("model,keys", [("gfcf", {"svd_rank": 24, "ideal_weight": 0.3})])
+def test_train_takes_the_issue_20_models_and_their_keys(tmp_path, model, keys):
+    out = tmp_path / model
+    summary = gnnrec.train({**TINY, "model": model, **keys, "epochs": 2, "eval_every": 1,
+                            "out": out})
+    assert summary["model"] == model
+    assert summary["best"]["recall@20"] > summary["popularity"]["recall@20"]
+    config = json.loads((out / "config.json").read_text())
+    for key, value in keys.items():
+        assert config[key] == value
+    with pytest.raises(ValueError, match="svd_rank"):
+        gnnrec.train({**TINY, "model": "gfcf", "svd_rank": 0, "out": tmp_path / "bad"})

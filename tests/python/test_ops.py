@@ -275,6 +275,9 @@ def test_opcheck_internal_ops(graph, device):
     mask, test = csr([0, 1, 2, 2, 4, 5], [1, 2, 0, 4, 6]), csr([0, 2, 3, 4, 6, 7], [0, 2, 1, 3, 4, 5, 0])
     users = torch.tensor([0, 3, 1, 3, 4], device=device)
     opcheck(OPS._topk_masked_auc.default, (g, x, users, *mask, *test, 3, 2))
+    scores = g[users] @ x.T
+    opcheck(OPS._topk_masked_scores.default, (scores, users, *mask, *test, 3))
+    opcheck(OPS._topk_masked_scores.default, (scores, users, *mask, None, None, 3))
 
 
 # --- gradcheck in float64 ----------------------------------------------------------

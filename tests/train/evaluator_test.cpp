@@ -129,6 +129,46 @@ TEST(Evaluator, NonFiniteEmbeddingsAreAnError) {
             "evaluator: the user embeddings hold NaN or Inf values");
 }
 
+// Score rows (a model that ranks rows, models/model.h): the same metrics
+// and top items as the factors whose products they are, chunk by chunk; a
+// user group too; rows of the wrong shape or not finite are errors.
+TEST(Evaluator, ScoreRowsRankAsTheirFactors) {
+  Interactions tr, te;
+  for (int32_t u = 0; u < 40; ++u) {
+    for (int32_t i = 0; i < 30; ++i) {
+      if ((u * 7 + i * 3) % 11 == 0) tr.user.push_back(u), tr.item.push_back(i);
+      if ((u * 5 + i) % 13 == 1) te.user.push_back(u), te.item.push_back(i);
+    }
+  }
+  const BipartiteGraph train = BipartiteGraph::build(40, 30, tr);
+  const BipartiteGraph test = BipartiteGraph::build(40, 30, te);
+  const at::Tensor p = at::randn({40, 4}, at::kDouble), q = at::randn({30, 4}, at::kDouble);
+  int64_t calls = 0;
+  const ScoreRows rows = [&](const at::Tensor& users) {
+    ++calls;
+    return at::matmul(p.index_select(0, users), q.t());
+  };
+  Evaluator ev(train, test, {5, 10}, /*users_per_chunk=*/7);
+  ev.add_user_group("odd", {1, 3, 5, 7, 9, 11});
+  const EvalResult a = ev.evaluate(p, q), b = ev.evaluate(rows);
+  EXPECT_EQ(calls, static_cast<int64_t>((ev.test_users().size() + 6) / 7));
+  EXPECT_EQ(a.users, b.users);
+  ASSERT_EQ(a.metrics.size(), b.metrics.size());
+  for (const auto& [name, value] : a.metrics) EXPECT_EQ(b.metrics.at(name), value) << name;
+  const auto [top_a, s_a] = ev.top_items(p, q, {0, 17, 39}, 6);
+  const auto [top_b, s_b] = ev.top_items(rows, {0, 17, 39}, 6);
+  EXPECT_TRUE(at::equal(top_a, top_b));
+  EXPECT_TRUE(at::equal(s_a, s_b));
+  EXPECT_THROW(ev.evaluate([](const at::Tensor& u) {
+    return at::zeros({u.numel(), 29});
+  }),
+               std::invalid_argument);
+  EXPECT_THROW(ev.evaluate([](const at::Tensor& u) {
+    return at::full({u.numel(), 30}, std::nan(""));
+  }),
+               std::invalid_argument);
+}
+
 TEST(Evaluator, TiesGoToTheLowerItemId) {
   Fixture f;
   Evaluator ev(f.train, f.test, {1, 2});

@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -16,6 +19,8 @@
 #include "serve/http_server.h"
 #include "serve/service.h"
 #include "train/config_fields.h"
+#include "train/evaluation.h"
+#include "train/evaluator.h"
 #include "train/export.h"
 #include "train/fold_in.h"
 #include "train/id_files.h"
@@ -108,6 +113,67 @@ int recommend_one(const ServingRun& s, const Recommender& rec, const RecommendOp
          std::to_string(k));
   }
   print_table("item", rec.top_k({u}, k)[0], s.item_ids());
+  return 0;
+}
+
+// `recommend` for a model that ranks by score rows (gfcf, bspm): the
+// evaluator's masked top-k of its rows, training items always excluded.
+// `users_arg` is "" (one user, `raw`), "all" or a file of raw ids.
+int recommend_rows(LoadedRun r, const std::string& raw, const std::string& users_arg, int64_t k,
+                   const std::string& out) {
+  const IdMap& user_ids = r.data.dataset.users;
+  const IdMap& item_ids = r.data.dataset.items;
+  const BipartiteGraph& train = *r.data.train;
+  std::vector<int64_t> users;
+  if (!raw.empty()) {
+    const int32_t u = find_raw_id(user_ids, raw, r.data.dataset.format);
+    if (u < 0) {
+      throw std::invalid_argument("--user " + unknown_id_message(user_ids, raw, "user",
+                                                                 r.config.dataset,
+                                                                 r.data.dataset.format));
+    }
+    users.push_back(u);
+  } else if (users_arg == "all") {
+    for (int32_t u = 0; u < user_ids.size(); ++u) users.push_back(u);
+  } else {
+    for (int32_t u :
+         read_id_list(users_arg, {user_ids, "user", r.config.dataset, r.data.dataset.format})) {
+      users.push_back(u);
+    }
+  }
+  const Evaluator ev(train, *r.data.test, r.config.topk);
+  const int64_t kk = std::min<int64_t>(k, train.num_items());
+  std::string text;
+  at::Tensor items, scores;                         // of the chunk of users holding user j
+  constexpr size_t kChunk = Evaluator::kRowsChunk;  // [chunk, items] score rows at a time
+  for (size_t j = 0; j < users.size(); ++j) {
+    if (j % kChunk == 0) {
+      const std::vector<int64_t> chunk(users.begin() + j,
+                                       users.begin() + std::min(users.size(), j + kChunk));
+      std::tie(items, scores) = top_items_of(*r.model, ev, chunk, kk);
+      items = items.contiguous(), scores = scores.contiguous();
+    }
+    const int64_t row = static_cast<int64_t>(j % kChunk);
+    const int64_t* ip = items.data_ptr<int64_t>() + row * items.size(1);
+    const float* sp = scores.data_ptr<float>() + row * scores.size(1);
+    Ranked ranked;
+    for (int64_t c = 0; c < items.size(1); ++c) {
+      if (std::isinf(sp[c]) && sp[c] < 0) break;  // a training item: none left
+      ranked.ids.push_back(static_cast<int32_t>(ip[c]));
+      ranked.scores.push_back(sp[c]);
+    }
+    if (!raw.empty()) {
+      if (static_cast<int64_t>(ranked.ids.size()) < k) {
+        note("user '" + raw + "' has only " + std::to_string(ranked.ids.size()) +
+             " items not seen in training; listing " + std::to_string(ranked.ids.size()) +
+             ", not --k " + std::to_string(k));
+      }
+      print_table("item", ranked, item_ids);
+      return 0;
+    }
+    text += list_line(user_ids.raw(static_cast<int32_t>(users[j])), ranked, item_ids);
+  }
+  emit(out, text);
   return 0;
 }
 
@@ -253,8 +319,17 @@ int ServingCommands::run_recommend() const {
     throw std::invalid_argument(
         "--index hnsw cannot be combined with --items: the index ranks every item");
   }
-  const ServingRun s = load_serving_run(run_dir_, which_);
+  LoadedRun r = load_run(run_dir_, which_);
   if (threads_ > 0) at::set_num_threads(threads_);
+  if (r.model->ranks_rows()) {
+    if (!index_.empty() || !items_file_.empty() || exclude_ != "train") {
+      throw std::invalid_argument("--model " + r.config.model +
+                                  " ranks rows of an item-item filter: recommend takes no "
+                                  "--index, --items or --exclude none for it");
+    }
+    return recommend_rows(std::move(r), user_, users_, k_, out_);
+  }
+  const ServingRun s = serving_of(run_dir_, which_, std::move(r));
   RecommendOptions o;
   o.exclude_train = exclude_ == "train";
   o.device = model_device(s);
