@@ -9,6 +9,13 @@
 #include <thread>
 
 #include <ATen/ATen.h>
+// hnswlib's prefetches read the link after a list's last one
+// (hnswalg.h, searchBaseLayer: *(datal + j + 1); nmslib/hnswlib#578, #107):
+// inside malloc's rounding of the block, so harmless, but a heap-buffer-
+// overflow to ASan. The ASan build does without hnswlib's SIMD.
+#if defined(__SANITIZE_ADDRESS__)
+#define NO_MANUAL_VECTORIZATION
+#endif
 #include <hnswlib/hnswlib.h>
 
 namespace gnnrec {
