@@ -24,16 +24,12 @@ Service::Service(const ServingRun& s, const Recommender& recommender, const Fold
 }
 
 Reply Service::health() const {
-  return {200, json{{"status", "ok"},
-                    {"model", s_.run.config.model},
-                    {"checkpoint", s_.which},
-                    {"epoch", s_.run.epoch},
-                    {"users", s_.users.size(0)},
-                    {"items", s_.items.size(0)},
-                    {"dimension", s_.dim()},
-                    {"index", recommender_.has_index() ? "hnsw" : "none"},
-                    {"fold_in", fold_in_ != nullptr ? json(fold_in_->method()) : json(nullptr)},
-                    {"max_k", max_k_}}};
+  json body = served_factors(s_);
+  body.update({{"status", "ok"},
+               {"index", recommender_.has_index() ? "hnsw" : "none"},
+               {"fold_in", fold_in_ != nullptr ? json(fold_in_->method()) : json(nullptr)},
+               {"max_k", max_k_}});
+  return {200, body};
 }
 
 const std::string* Service::param(const Params& params, const std::string& name,

@@ -69,23 +69,24 @@ std::string unknown_id_message(const IdMap& ids, const std::string& raw, const c
   return msg;
 }
 
+nlohmann::json served_factors(const ServingRun& s) {
+  return {{"model", s.run.config.model}, {"checkpoint", s.which},    {"epoch", s.run.epoch},
+          {"users", s.users.size(0)},    {"items", s.items.size(0)}, {"dimension", s.dim()}};
+}
+
 nlohmann::json model_card(const ServingRun& s) {
   nlohmann::json config =
       nlohmann::json::parse(read_file((std::filesystem::path(s.dir) / "config.json").string()));
   nlohmann::json data = config.contains(kDataRecordKey) ? config[kDataRecordKey] : nullptr;
   config.erase(kDataRecordKey);
-  return {{"format", "gnnrec-export"},
-          {"version", 1},
-          {"model", s.run.config.model},
-          {"checkpoint", s.which},
-          {"epoch", s.run.epoch},
-          {"users", s.users.size(0)},
-          {"items", s.items.size(0)},
-          {"dimension", s.dim()},
-          {"score", "dot"},
-          {"factors", s.score_matrix ? "score_matrix" : "embeddings"},
-          {"data", data},
-          {"config", config}};
+  nlohmann::json card = served_factors(s);
+  card.update({{"format", "gnnrec-export"},
+               {"version", 1},
+               {"score", "dot"},
+               {"factors", s.score_matrix ? "score_matrix" : "embeddings"},
+               {"data", data},
+               {"config", config}});
+  return card;
 }
 
 }  // namespace gnnrec

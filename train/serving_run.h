@@ -61,9 +61,14 @@ int32_t find_raw_id(const IdMap& ids, const std::string& raw, const std::string&
 std::string unknown_id_message(const IdMap& ids, const std::string& raw, const char* what,
                                const std::string& dataset, const std::string& format);
 
-// The model card of the run (export's card.json): model, checkpoint and
-// epoch, dimension, score function "dot", the kind of factors, the shapes,
-// the data record of config.json and the run's configuration.
+// What identifies the served factors (model, checkpoint, epoch, users,
+// items, dimension): the part of the model card that `serve`'s /health
+// repeats.
+nlohmann::json served_factors(const ServingRun& s);
+
+// The model card of the run (export's card.json): served_factors(), the
+// score function "dot", the kind of factors, the data record of config.json
+// and the run's configuration.
 nlohmann::json model_card(const ServingRun& s);
 
 }  // namespace gnnrec

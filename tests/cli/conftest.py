@@ -1,5 +1,6 @@
 import os
 import pathlib
+import select
 import subprocess
 
 import pytest
@@ -34,6 +35,21 @@ def run(*args, check=False, timeout=600, env=None, cwd=None):
         raise AssertionError(f"gnnrec {' '.join(map(str, args))} failed ({proc.returncode}):\n"
                              f"{proc.stdout}\n{proc.stderr}")
     return Result(proc)
+
+
+def start_server(args, timeout):
+    """`gnnrec serve ARGS` (with `--port 0` among them) in the background:
+    (process, port) once it says where it listens; AssertionError with its
+    first line and stderr when it does not within `timeout` seconds."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([str(GNNREC), *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    line = proc.stdout.readline() if ready else ""
+    if not line.startswith("listening on http://127.0.0.1:"):
+        proc.kill()
+        raise AssertionError(f"serve did not start: {line!r} {proc.stderr.read()}")
+    return proc, line.rsplit(":", 1)[1].strip()
 
 
 @pytest.fixture(scope="session", autouse=True)

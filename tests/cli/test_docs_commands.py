@@ -19,16 +19,15 @@ and must exit 0."""
 import json
 import os
 import re
-import select
 import shlex
 import signal
-import subprocess
 import tomllib
 import urllib.request
 
 import pytest
 
-from conftest import GNNREC, ROOT, SHARED_DATA, run
+from conftest import ROOT, SHARED_DATA, run
+from conftest import start_server as serve_in_background
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
@@ -119,15 +118,7 @@ def start_server(args):
     """`gnnrec serve` in the background on a free port: (process, port)."""
     args = list(args)
     args[args.index("--port") + 1] = "0"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([str(GNNREC), *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
-    ready, _, _ = select.select([proc.stdout], [], [], 120)
-    line = proc.stdout.readline() if ready else ""
-    if not line.startswith("listening on http://"):
-        proc.kill()
-        raise AssertionError(f"serve did not start: {line!r} {proc.stderr.read()}")
-    return proc, line.rsplit(":", 1)[1].strip()
+    return serve_in_background(args, timeout=120)
 
 
 def curl(argv, port):

@@ -50,6 +50,14 @@ def test_model_trains_evaluates_and_recommends(tmp_path, model, loss):
     (["--model", "gat", "--heads", "0"], "--heads"),
     (["--model", "gcn", "--dropout", "1.5"], "--dropout"),
     (["--model", "ngcf", "--node-dropout", "-0.1"], "--node-dropout"),
+    (["--model", "gfcf", "--svd-rank", "500"], "--svd-rank must not exceed the number of items"),
+    (["--model", "bspm", "--svd-rank", "8", "--sharpen-solver", "heun"],
+     "--sharpen-solver must be euler or rk4"),
+    (["--model", "gfcf", "--svd-rank", "8", "--loss", "mse"], "no pair scores"),
+    (["--model", "xsimgcl", "--cl-layer", "3"], "--cl-layer (3) must not exceed --layers (2)"),
+    (["--model", "simgcl", "--cl-temperature", "0"], "--cl-temperature"),
+    (["--model", "ultragcn", "--loss", "mse"], "its own ranking loss"),
+    (["--model", "ultragcn", "--ii-neighbors", "500"], "--ii-neighbors must be in"),
 ])
 def test_bad_model_hyper_parameters_are_one_line_errors(tmp_path, args, message):
     r = run("train", *SMALL, *args, "--epochs", "1", "--out", tmp_path / "run")

@@ -5,10 +5,7 @@ a JSON error and never stop the server, concurrent clients get the same
 answers, and SIGTERM / SIGINT stop it with status 0."""
 import contextlib
 import json
-import os
-import select
 import signal
-import subprocess
 import threading
 import urllib.error
 import urllib.request
@@ -16,21 +13,16 @@ import urllib.request
 import numpy as np
 import pytest
 
-from conftest import GNNREC, run
+from conftest import run, start_server
 
 
 @contextlib.contextmanager
 def server(run_dir, *args, stop=signal.SIGTERM):
     """A running `gnnrec serve --port 0` and its base URL; stopped by `stop`
     on exit, which must end it with status 0 and say so."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([str(GNNREC), "serve", "--run", str(run_dir), "--port", "0", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc, port = start_server(["serve", "--run", run_dir, "--port", "0", *args], timeout=60)
     try:
-        ready, _, _ = select.select([proc.stdout], [], [], 60)
-        line = proc.stdout.readline() if ready else ""
-        assert line.startswith("listening on http://127.0.0.1:"), (line, proc.stderr.read())
-        yield line.split()[-1].strip()
+        yield f"http://127.0.0.1:{port}"
         proc.send_signal(stop)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, (proc.returncode, out, err)

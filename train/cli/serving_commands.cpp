@@ -67,12 +67,12 @@ at::Device model_device(const ServingRun& s) {
   return s.run.model->parameters().front().tensor.device();
 }
 
-int32_t user_of(const ServingRun& s, const std::string& raw) {
-  const int32_t u = find_raw_id(s.user_ids(), raw, s.run.data.dataset.format);
+int32_t user_of(const LoadedRun& r, const std::string& raw) {
+  const IdMap& ids = r.data.dataset.users;
+  const int32_t u = find_raw_id(ids, raw, r.data.dataset.format);
   if (u < 0) {
-    throw std::invalid_argument("--user " + unknown_id_message(s.user_ids(), raw, "user",
-                                                               s.run.config.dataset,
-                                                               s.run.data.dataset.format));
+    throw std::invalid_argument(
+        "--user " + unknown_id_message(ids, raw, "user", r.config.dataset, r.data.dataset.format));
   }
   return u;
 }
@@ -96,7 +96,7 @@ int64_t available_items(const ServingRun& s, int32_t u, const RecommendOptions& 
 // interactions or fewer than k items are left.
 int recommend_one(const ServingRun& s, const Recommender& rec, const RecommendOptions& o,
                   const std::string& raw, int64_t k) {
-  const int32_t u = user_of(s, raw);
+  const int32_t u = user_of(s.run, raw);
   if (s.train().user_degree(u) == 0) {
     note("user '" + raw +
          "' has no training interactions; the ranking is the model's prior, not learned from "
@@ -126,13 +126,7 @@ int recommend_rows(LoadedRun r, const std::string& raw, const std::string& users
   const BipartiteGraph& train = *r.data.train;
   std::vector<int64_t> users;
   if (!raw.empty()) {
-    const int32_t u = find_raw_id(user_ids, raw, r.data.dataset.format);
-    if (u < 0) {
-      throw std::invalid_argument("--user " + unknown_id_message(user_ids, raw, "user",
-                                                                 r.config.dataset,
-                                                                 r.data.dataset.format));
-    }
-    users.push_back(u);
+    users.push_back(user_of(r, raw));
   } else if (users_arg == "all") {
     for (int32_t u = 0; u < user_ids.size(); ++u) users.push_back(u);
   } else {
