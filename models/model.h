@@ -48,6 +48,7 @@ struct ModelOptions {
   std::optional<double> negative_weight;      // UltraGCN: the negatives' weight
   std::optional<int64_t> ii_neighbors;        // UltraGCN: item–item neighbours per item
   std::optional<double> ii_weight;            // UltraGCN: λ of the item–item loss
+  std::vector<int64_t> hidden;  // NCF's MLP, NeuMF, DMF: tower widths; empty = model's default
 };
 
 struct NamedTensor {
@@ -131,6 +132,11 @@ class Model {
   virtual at::Tensor own_loss(const at::Tensor& /*users*/, const at::Tensor& /*positives*/) {
     return {};
   }
+  // Whether score(represent(u, i)) scores single pairs, as --loss mse and
+  // --protocol ctr need. Default: models that rank by factors do; of those
+  // that rank rows, only the ones that say so (NCF's: gfcf's and bspm's
+  // filters have no pair scores).
+  virtual bool has_pair_scores() const { return !ranks_rows(); }
 
  protected:
   bool training_ = false;

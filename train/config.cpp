@@ -341,6 +341,18 @@ void check_sampled_neighbours(const TrainConfig& c) {
   }
 }
 
+// --pretrain GMF_RUN,MLP_RUN: two run directories, for neumf.
+void check_pretrain(const TrainConfig& c) {
+  if (c.pretrain.empty()) return;
+  const size_t comma = c.pretrain.find(',');
+  if (c.model != "neumf") bad("--pretrain initialises --model neumf only, got --model " + c.model);
+  if (comma == std::string::npos || comma == 0 || comma + 1 == c.pretrain.size() ||
+      c.pretrain.find(',', comma + 1) != std::string::npos) {
+    bad("--pretrain takes GMF_RUN,MLP_RUN (a gmf and an mlp run directory), got '" + c.pretrain +
+        "'");
+  }
+}
+
 }  // namespace
 
 void TrainConfig::validate() const {
@@ -369,6 +381,7 @@ void TrainConfig::validate() const {
   }
   if (topk.empty()) bad("--topk needs at least one K");
   check_early_stop_metric(*this);
+  check_pretrain(*this);
 }
 
 void to_json(nlohmann::json& j, const TrainConfig& c) {

@@ -137,6 +137,8 @@ struct TrainConfig {
   std::optional<double> negative_weight;
   std::optional<int64_t> ii_neighbors;
   std::optional<double> ii_weight;
+  std::vector<int64_t> hidden;  // empty (null in config.json): the model's default
+  std::string pretrain;         // neumf: "GMF_RUN,MLP_RUN"; empty: none
   // Optimisation.
   Loss loss = Loss::kBpr;
   int64_t negatives = 4;

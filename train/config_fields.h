@@ -195,7 +195,9 @@ void model(Visit& visit) {
   visit(FieldInfo{"cl_weight", "weight lambda of the InfoNCE term (simgcl, xsimgcl)",
                   Bounds::at_least(0), kModelDefault},
         &C::cl_weight);
-  visit(FieldInfo{"cl_temperature", "temperature tau of the InfoNCE term (simgcl, xsimgcl)",
+  visit(FieldInfo{"cl_temperature",
+                  "temperature tau of the InfoNCE term (simgcl, xsimgcl), of the in-batch softmax "
+                  "(twotower)",
                   Bounds::above(0), kModelDefault},
         &C::cl_temperature);
   visit(FieldInfo{"cl_layer",
@@ -217,6 +219,16 @@ void model(Visit& visit) {
   visit(FieldInfo{"ii_weight", "weight lambda of the item-item loss (ultragcn)",
                   Bounds::at_least(0), kModelDefault},
         &C::ii_weight);
+  visit(FieldInfo{"hidden",
+                  "widths of the MLP's layers, e.g. 128,64 (mlp, neumf, dmf, widedeep, dcn, "
+                  "twotower)",
+                  Bounds::integers(1, 65536), kNoFlags,
+                  "mlp, neumf, twotower 2*dim,dim; dmf dim,dim; widedeep 32,16,8; dcn 256,256,256"},
+        &C::hidden);
+  visit(FieldInfo{"pretrain",
+                  "GMF_RUN,MLP_RUN: initialise neumf from a gmf and an mlp run directory (their "
+                  "best checkpoints; the output layer weighs them 0.5 each); empty: random"},
+        &C::pretrain);
 }
 
 // The rows of optimisation, evaluation, stopping and execution.

@@ -46,13 +46,15 @@ std::vector<int64_t> add_cold_users(Evaluator& evaluator, const TrainConfig& cfg
 EvalResult evaluate_model(Model& model, const Evaluator& evaluator, bool rating_mode) {
   at::NoGradGuard no_grad;
   model.set_training(false);
+  EvalResult r;
   if (model.ranks_rows()) {
-    return evaluator.evaluate([&](const at::Tensor& users) { return model.ranking_rows(users); });
+    r = evaluator.evaluate([&](const at::Tensor& users) { return model.ranking_rows(users); });
+  } else {
+    auto [P, Q] = model.ranking();
+    r = evaluator.evaluate(P, Q);
   }
-  auto [P, Q] = model.ranking();
-  EvalResult r = evaluator.evaluate(P, Q);
   if (rating_mode) {
-    const at::Device device = P.device();
+    const at::Device device = model.parameters().at(0).tensor.device();
     const auto errors =
         evaluator.evaluate_ratings([&](const at::Tensor& users, const at::Tensor& items) {
           auto [u, i] = model.represent(users.to(device), items.to(device));

@@ -36,8 +36,9 @@ ServingRun serving_of(const std::string& run_dir, const std::string& which, Load
   if (s.run.model->ranks_rows()) {
     throw std::invalid_argument(
         run_dir + "'s model, " + s.run.config.model +
-        ", scores a user by a row of an item-item filter, not by user and item factors: it has "
-        "nothing to export, fold in, index or serve; recommend --user/--users ranks its rows");
+        ", ranks a user's whole row of scores (an item-item filter, a network over each pair), "
+        "not user and item factors: it has nothing to export, fold in, index or serve; recommend "
+        "--user/--users ranks its rows");
   }
   if (s.run.config.ctr()) {
     throw std::invalid_argument(run_dir + " was trained under --protocol ctr (labelled pairs); " +

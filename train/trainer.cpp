@@ -12,6 +12,7 @@
 #include <ATen/Parallel.h>
 
 #include "base/nvtx.h"
+#include "models/ncf.h"
 #include "train/adam.h"
 #include "train/epoch.h"
 #include "train/fault_injection.h"
@@ -87,6 +88,24 @@ std::string data_line(const TrainConfig& cfg, const PreparedData& data, double l
          std::to_string(data.test->num_edges()) + " test interactions" + tail;
 }
 
+// --pretrain GMF_RUN,MLP_RUN (neumf; TrainConfig::validate checked the
+// form): the best checkpoints of the two runs, loaded into the model.
+void load_pretrained_halves(const TrainConfig& cfg, Model& model) {
+  if (cfg.pretrain.empty()) return;
+  const size_t comma = cfg.pretrain.find(',');
+  const auto tensors = [](const std::string& run, const std::string& model_name) {
+    const std::filesystem::path dir(run);
+    const std::string recorded = read_run_config((dir / "config.json").string()).model;
+    if (recorded != model_name) {
+      throw std::invalid_argument("--pretrain: " + run + " is a " + recorded + " run, not " +
+                                  model_name);
+    }
+    return load_checkpoint((dir / "checkpoints" / "best.ckpt").string()).tensors;
+  };
+  const std::vector<NamedTensor> gmf = tensors(cfg.pretrain.substr(0, comma), "gmf");
+  ncf::load_pretrained(model, gmf, tensors(cfg.pretrain.substr(comma + 1), "mlp"));
+}
+
 // One run of train(): its units, set up in the order that keeps RUN_DIR
 // untouched until every input has been checked.
 class TrainingRun {
@@ -99,12 +118,14 @@ class TrainingRun {
         evaluation_(cfg_, data_), params_(model_->parameters()),
         adam_(trainable_tensors(params_), cfg_.lr), progress_(opts.quiet) {
     state_.stop = EarlyStopping{cfg_.early_stop_metric, cfg_.patience};
-    if (model_->ranks_rows() && (cfg_.rating_mode() || cfg_.ctr())) {
+    if (!model_->has_pair_scores() && (cfg_.rating_mode() || cfg_.ctr())) {
       throw std::invalid_argument("--model " + cfg_.model +
-                                  " ranks items by rows of an item-item filter: it has no "
-                                  "pair scores for --loss mse or --protocol ctr");
+                                  " ranks whole rows of items: it has no pair scores for --loss "
+                                  "mse or --protocol ctr");
     }
     if (model_->has_own_loss()) Objective(cfg_, *model_);  // throws on a loss it does not take
+    // A resumed run restores its own checkpoint instead.
+    if (!run_dir_.resumes_from_checkpoint()) load_pretrained_halves(cfg_, *model_);
     if (resume_) {
       // A resumed run must continue on the data it started on.
       if (const auto recorded = read_data_record(run_dir_.file("config.json"))) {
@@ -286,6 +307,7 @@ ModelOptions model_options(const TrainConfig& cfg) {
   mo.negative_weight = cfg.negative_weight;
   mo.ii_neighbors = cfg.ii_neighbors;
   mo.ii_weight = cfg.ii_weight;
+  mo.hidden = cfg.hidden;
   return mo;
 }
 

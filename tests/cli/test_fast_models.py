@@ -82,7 +82,7 @@ def test_trained_models_learn_and_resume_to_the_uninterrupted_run(tmp_path, mode
 def test_help_lists_the_new_options_with_their_defaults():
     text = run("train", "--help", check=True).out
     for default in ("gfcf 256", "bspm 448", "bspm 0.2, gfcf 0.3", "bspm 2.5", "bspm rk4",
-                    "simgcl 0.1, xsimgcl 0.2", "simgcl 0.2, xsimgcl 0.15", "ultragcn 1500",
+                    "simgcl 0.1, xsimgcl 0.2", "simgcl 0.2, twotower 0.05, xsimgcl 0.15", "ultragcn 1500",
                     "ultragcn 300", "ultragcn 10", "ultragcn 0.0005"):
         assert default in text, default
     for model in ("gfcf", "bspm", "xsimgcl", "simgcl", "ultragcn"):

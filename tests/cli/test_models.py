@@ -19,6 +19,10 @@ MODELS = [
     ["--model", "sage", "--aggregator", "max", "--fanouts", "5,3"],
     ["--model", "sage", "--aggregator", "pool", "--fanouts", "5,3"],
     ["--model", "sage", "--aggregator", "lstm", "--fanouts", "4,4"],
+    ["--model", "gmf"],
+    ["--model", "mlp", "--hidden", "32,16"],
+    ["--model", "neumf"],
+    ["--model", "dmf"],
 ]
 
 
@@ -58,6 +62,10 @@ def test_model_trains_evaluates_and_recommends(tmp_path, model, loss):
     (["--model", "simgcl", "--cl-temperature", "0"], "--cl-temperature"),
     (["--model", "ultragcn", "--loss", "mse"], "its own ranking loss"),
     (["--model", "ultragcn", "--ii-neighbors", "500"], "--ii-neighbors must be in"),
+    (["--model", "mlp", "--hidden", "16,0"], "--hidden must all be in [1, 65536], got 0"),
+    (["--model", "gmf", "--pretrain", "a,b"], "--pretrain initialises --model neumf only"),
+    (["--model", "neumf", "--pretrain", "a"], "--pretrain takes GMF_RUN,MLP_RUN"),
+    (["--model", "neumf", "--pretrain", "a,b,c"], "--pretrain takes GMF_RUN,MLP_RUN"),
 ])
 def test_bad_model_hyper_parameters_are_one_line_errors(tmp_path, args, message):
     r = run("train", *SMALL, *args, "--epochs", "1", "--out", tmp_path / "run")

@@ -39,11 +39,11 @@ const char* const kDefaultConfigJson = R"({
 const char* const kAddedModelOptions[] = {
     "svd_rank",        "ideal_weight", "sharpen_time",   "sharpen_steps", "sharpen_solver",
     "noise_eps",       "cl_weight",    "cl_temperature", "cl_layer",      "negative_ratio",
-    "negative_weight", "ii_neighbors", "ii_weight"};
+    "negative_weight", "ii_neighbors", "ii_weight",      "hidden"};
 
 // Keys added since, with their defaults: a config.json without them reads
 // as the defaults, so older runs resume unchanged.
-const char* const kAddedKeys = R"({"sampling": "per-interaction"})";
+const char* const kAddedKeys = R"({"sampling": "per-interaction", "pretrain": ""})";
 
 TEST(ConfigTable, DefaultConfigJsonKeepsItsFormat) {
   json expected = json::parse(kDefaultConfigJson);
@@ -263,7 +263,8 @@ namespace {
 // The paper defaults the models register (the old --help listed them by
 // hand: "gcn 0.5, gat 0.6, sage 0, heterogat 0", ...), now in name order.
 TEST(ConfigTable, ModelDefaultsInHelpComeFromTheModels) {
-  EXPECT_EQ(model_defaults_help("dropout"), "gat 0.6, gcn 0.5, heterogat 0, sage 0");
+  EXPECT_EQ(model_defaults_help("dropout"),
+            "dcn 0.2, gat 0.6, gcn 0.5, heterogat 0, mlp 0.1, neumf 0.1, sage 0, widedeep 0.1");
   EXPECT_EQ(model_defaults_help("node_dropout"), "ngcf 0.1");
   EXPECT_EQ(model_defaults_help("message_dropout"), "kgat 0.1, ngcf 0.1");
   EXPECT_EQ(model_defaults_help("attention_dropout"), "gat 0.6, heterogat 0");
