@@ -263,7 +263,7 @@ namespace {
 // The paper defaults the models register (the old --help listed them by
 // hand: "gcn 0.5, gat 0.6, sage 0, heterogat 0", ...), now in name order.
 TEST(ConfigTable, ModelDefaultsInHelpComeFromTheModels) {
-  EXPECT_EQ(model_defaults_help("dropout"), "gat 0.6, gcn 0.5, heterogat 0, sage 0");
+  EXPECT_EQ(model_defaults_help("dropout"), "gat 0.6, gcn 0.5, gru4rec 0.5, heterogat 0, sage 0");
   EXPECT_EQ(model_defaults_help("node_dropout"), "ngcf 0.1");
   EXPECT_EQ(model_defaults_help("message_dropout"), "kgat 0.1, ngcf 0.1");
   EXPECT_EQ(model_defaults_help("attention_dropout"), "gat 0.6, heterogat 0");
