@@ -145,9 +145,9 @@ class Gru4Rec : public Model {
   }
 
   std::vector<NamedTensor> parameters() override {
-    return {{"item_gates", item_gates_},   {"hidden_gates", hidden_gates_},
-            {"input_bias", input_bias_},   {"hidden_bias", hidden_bias_},
-            {"output", output_},           {"output_bias", output_bias_}};
+    return {{"item_gates", item_gates_}, {"hidden_gates", hidden_gates_},
+            {"input_bias", input_bias_}, {"hidden_bias", hidden_bias_},
+            {"output", output_},         {"output_bias", output_bias_}};
   }
 
   bool own_batches() const override { return true; }
@@ -183,11 +183,11 @@ class Gru4Rec : public Model {
       for (size_t r = 0; r < s.fresh.size(); ++r) kept.push_back(s.fresh[r] ? 0 : 1);
       const at::Tensor h0 =
           state.index_select(0, slot) * long_tensor(kept, device_).to(at::kFloat).unsqueeze(1);
-      const at::Tensor h = gru4rec_cell(long_tensor(input, device_), h0, item_gates_, hidden_gates_, input_bias_,
-                         hidden_bias_);
+      const at::Tensor h = gru4rec_cell(long_tensor(input, device_), h0, item_gates_, hidden_gates_,
+                                        input_bias_, hidden_bias_);
       const at::Tensor hd = training() && dropout_ > 0 ? at::dropout(h, dropout_, true) : h;
-      const at::Tensor loss = gru4rec_step_loss(hd, long_tensor(target, device_), output_,
-                                                output_bias_, cross_entropy);
+      const at::Tensor loss =
+          gru4rec_step_loss(hd, long_tensor(target, device_), output_, output_bias_, cross_entropy);
       sum += step(loss);
       ++batches;
       state.index_copy_(0, slot, h.detach());
@@ -217,8 +217,8 @@ class Gru4Rec : public Model {
       for (int64_t k = 0; k < active; ++k) {
         items.push_back(sequences_[static_cast<size_t>(by_length[k])][static_cast<size_t>(t)]);
       }
-      const at::Tensor next = gru4rec_cell(long_tensor(items, device_), h.narrow(0, 0, active), item_gates_,
-                       hidden_gates_, input_bias_, hidden_bias_);
+      const at::Tensor next = gru4rec_cell(long_tensor(items, device_), h.narrow(0, 0, active),
+                                           item_gates_, hidden_gates_, input_bias_, hidden_bias_);
       h = at::cat({next, h.narrow(0, active, users - active)});
     }
     // Back from length order to user order.

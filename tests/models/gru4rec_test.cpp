@@ -143,8 +143,8 @@ TEST(Gru4Rec, CellAndStepLossesAreTheirLoopsAndGradcheck) {
 }
 
 // A tiny data set with timestamps: user u's items in the order of `seq`.
-std::shared_ptr<const BipartiteGraph> sequences_graph(
-    const std::vector<std::vector<int32_t>>& seq, int64_t items) {
+std::shared_ptr<const BipartiteGraph> sequences_graph(const std::vector<std::vector<int32_t>>& seq,
+                                                      int64_t items) {
   Interactions x;
   for (size_t u = 0; u < seq.size(); ++u) {
     for (size_t k = 0; k < seq[u].size(); ++k) {
