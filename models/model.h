@@ -137,6 +137,21 @@ class Model {
   // that rank rows, only the ones that say so (NCF's: gfcf's and bspm's
   // filters have no pair scores).
   virtual bool has_pair_scores() const { return !ranks_rows(); }
+  // Models that make an epoch's batches themselves in place of the
+  // trainer's (user, positive) pairs: GRU4Rec's session-parallel
+  // mini-batches over each user's time-ordered items. own_batches() is
+  // true, and the trainer calls own_epoch() for each epoch: it draws from
+  // `seed` (the epoch's; a resumed run draws the same), forms batches of at
+  // most batch_size, and hands each batch's data loss (BPR against the
+  // batch's other targets, or softmax cross-entropy when cross_entropy) to
+  // step(), which adds --reg · ½ ‖p‖² of every parameter whole,
+  // backpropagates, takes one optimiser step and returns the loss's value.
+  // Returns the mean of those values. Default: false.
+  virtual bool own_batches() const { return false; }
+  virtual double own_epoch(uint64_t /*seed*/, int64_t /*batch_size*/, bool /*cross_entropy*/,
+                           const std::function<double(const at::Tensor&)>& /*step*/) {
+    return 0;
+  }
 
  protected:
   bool training_ = false;

@@ -143,9 +143,12 @@ void model(Visit& visit) {
   visit(FieldInfo{"dim", "embedding width", Bounds::integers(1, 65536)}, &C::dim);
   visit(FieldInfo{"layers", "propagation layers (graph models)", Bounds::integers(0, 64)},
         &C::layers);
-  visit(FieldInfo{"dropout", "feature dropout (gcn, gat, sage, heterogat)", Bounds::half_open(0, 1),
-                  kModelDefault},
-        &C::dropout);
+  visit(
+      FieldInfo{"dropout",
+                "feature dropout (gcn, gat, sage, heterogat; mlp, neumf, widedeep, dcn, twotower: "
+                "in their MLPs; gru4rec: on its hidden state)",
+                Bounds::half_open(0, 1), kModelDefault},
+      &C::dropout);
   visit(FieldInfo{"node_dropout", "fraction of adjacency entries dropped per step (ngcf)",
                   Bounds::half_open(0, 1), kModelDefault},
         &C::node_dropout);

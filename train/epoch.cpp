@@ -94,6 +94,7 @@ EpochLoop::EpochLoop(const TrainConfig& cfg, const PreparedData& data, Model& mo
 
 double EpochLoop::run(int64_t epoch, const std::function<std::string()>& last_good) {
   phases_ = PhaseTimes{};
+  if (model_.own_batches()) return own_epoch(epoch, last_good);
   const double t0 = now_seconds();
   const Batch all = draw(epoch);
   phases_.sample = now_seconds() - t0;
@@ -173,6 +174,32 @@ double EpochLoop::train_batches(int64_t epoch, const Batch& all,
   }
   losses.read(batches);  // on a GPU, waits for the epoch's last update
   return losses.sum();
+}
+
+double EpochLoop::own_epoch(int64_t epoch, const std::function<std::string()>& last_good) {
+  model_.set_training(true);
+  // Dropout, if the model has any, draws from Torch's global generator.
+  at::manual_seed(SplitMix64(cfg_.seed, 0xd0d00000ULL + static_cast<uint64_t>(epoch)).next());
+  const double t0 = now_seconds();
+  int64_t batches = 0;
+  const double mean = model_.own_epoch(
+      SplitMix64(cfg_.seed, 0x5eed0000ULL + static_cast<uint64_t>(epoch)).next(), cfg_.batch_size,
+      objective_.cross_entropy(), [&](const at::Tensor& data_loss) {
+        const at::Tensor loss = objective_.own_batch_loss(params_, data_loss);
+        const double value = loss.item<double>();
+        ++batches;
+        if (!std::isfinite(value)) {
+          throw std::runtime_error("epoch " + std::to_string(epoch) + " batch " +
+                                   std::to_string(batches) + ": loss is " + std::to_string(value) +
+                                   "; stopping (" + last_good() + ")");
+        }
+        loss.backward();
+        adam_.step();
+        return value;
+      });
+  phases_.forward = now_seconds() - t0;  // the model's batches: forward, backward and step
+  check_parameters(epoch, batches, last_good);
+  return mean;
 }
 
 void EpochLoop::extra_phase(int64_t epoch, const std::function<std::string()>& last_good) {

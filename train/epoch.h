@@ -61,6 +61,8 @@ class EpochLoop {
   Batch draw(int64_t epoch) const;
   double train_batches(int64_t epoch, const Batch& all,
                        const std::function<std::string()>& last_good);
+  // An epoch of a model that makes its own batches (Model::own_batches).
+  double own_epoch(int64_t epoch, const std::function<std::string()>& last_good);
   void extra_phase(int64_t epoch, const std::function<std::string()>& last_good);
   void check_parameters(int64_t epoch, int64_t batches,
                         const std::function<std::string()>& last_good) const;

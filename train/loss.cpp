@@ -6,19 +6,25 @@
 #include <ATen/ATen.h>
 
 namespace gnnrec {
+namespace {
+
+// Whether the model computes its data loss itself (UltraGCN's, GRU4Rec's).
+bool owns_loss(const Model& model) { return model.has_own_loss() || model.own_batches(); }
+
+}  // namespace
 
 Objective::Objective(const TrainConfig& cfg, const Model& model)
     : kind_(cfg.ctr()                ? Kind::kCtr
             : cfg.loss == Loss::kBpr ? Kind::kBpr
             : cfg.loss == Loss::kBce ? Kind::kBce
                                      : Kind::kMse),
-      negatives_(model.has_own_loss()  ? 0
+      negatives_(owns_loss(model)      ? 0
                  : kind_ == Kind::kBpr ? 1
                  : kind_ == Kind::kBce ? cfg.negatives
                                        : 0),
-      reg_(cfg.reg), full_l2_(cfg.reg_scope == RegScope::kFull || model.has_own_loss()),
+      reg_(cfg.reg), full_l2_(cfg.reg_scope == RegScope::kFull || owns_loss(model)),
       own_loss_(model.has_own_loss()) {
-  if (own_loss_ && (kind_ == Kind::kMse || kind_ == Kind::kCtr)) {
+  if (owns_loss(model) && (kind_ == Kind::kMse || kind_ == Kind::kCtr)) {
     throw std::invalid_argument("--model " + model.name() +
                                 " trains by its own ranking loss: it takes neither --loss mse "
                                 "nor --protocol ctr");
@@ -40,6 +46,11 @@ at::Tensor Objective::operator()(Model& model, const std::vector<NamedTensor>& p
     loss = loss + term;
   }
   return loss + reg_ * l2(model, params, items, batch, loss.options());
+}
+
+at::Tensor Objective::own_batch_loss(const std::vector<NamedTensor>& params,
+                                     const at::Tensor& data_loss) const {
+  return data_loss + reg_ * full_l2(params, data_loss.options());
 }
 
 at::Tensor Objective::data_loss(Model& model, const at::Tensor& u, const at::Tensor& i,
@@ -65,13 +76,16 @@ at::Tensor Objective::data_loss(Model& model, const at::Tensor& u, const at::Ten
 at::Tensor Objective::l2(Model& model, const std::vector<NamedTensor>& params,
                          const at::Tensor& items, const Batch& batch,
                          const at::TensorOptions& options) const {
-  if (full_l2_) {
-    at::Tensor l2 = at::zeros({}, options);
-    for (const auto& p : params) l2 = l2 + p.tensor.pow(2).sum() * 0.5;
-    return l2;
-  }
+  if (full_l2_) return full_l2(params, options);
   auto [eu, ei] = model.ego(batch.users, items);
   return (eu.pow(2).sum() + ei.pow(2).sum()) * (0.5 / static_cast<double>(batch.size()));
+}
+
+at::Tensor Objective::full_l2(const std::vector<NamedTensor>& params,
+                              const at::TensorOptions& options) {
+  at::Tensor l2 = at::zeros({}, options);
+  for (const auto& p : params) l2 = l2 + p.tensor.pow(2).sum() * 0.5;
+  return l2;
 }
 
 }  // namespace gnnrec

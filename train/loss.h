@@ -13,7 +13,9 @@
 // A model's batch_loss_term() (SimGCL's InfoNCE) is added to it. A model
 // with a loss of its own (Model::has_own_loss, UltraGCN) replaces the data
 // loss: own_loss() + cfg.reg · ½ ‖p‖² of every parameter whole, no
-// negatives drawn; it takes neither --loss mse nor --protocol ctr.
+// negatives drawn; it takes neither --loss mse nor --protocol ctr. So does
+// a model that makes its own batches (Model::own_batches, GRU4Rec): the
+// trainer adds own_batch_loss()'s L2 to each of its batch losses.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +51,13 @@ class Objective {
   // The batch's loss, a differentiable scalar: data loss + reg · L2.
   at::Tensor operator()(Model& model, const std::vector<NamedTensor>& params,
                         const Batch& batch) const;
+  // The loss of a batch a model made itself (Model::own_batches): its data
+  // loss + reg · ½ ‖p‖² of every parameter whole.
+  at::Tensor own_batch_loss(const std::vector<NamedTensor>& params,
+                            const at::Tensor& data_loss) const;
+  // Whether the data loss is BCE (a model's own batches: softmax
+  // cross-entropy) rather than BPR.
+  bool cross_entropy() const { return kind_ == Kind::kBce; }
 
  private:
   enum class Kind { kBpr, kBce, kMse, kCtr };
@@ -56,6 +65,8 @@ class Objective {
   // (positives, then negatives).
   at::Tensor data_loss(Model& model, const at::Tensor& u, const at::Tensor& i,
                        const Batch& batch) const;
+  static at::Tensor full_l2(const std::vector<NamedTensor>& params,
+                            const at::TensorOptions& options);
   at::Tensor l2(Model& model, const std::vector<NamedTensor>& params, const at::Tensor& items,
                 const Batch& batch, const at::TensorOptions& options) const;
 

@@ -264,7 +264,8 @@ namespace {
 // hand: "gcn 0.5, gat 0.6, sage 0, heterogat 0", ...), now in name order.
 TEST(ConfigTable, ModelDefaultsInHelpComeFromTheModels) {
   EXPECT_EQ(model_defaults_help("dropout"),
-            "dcn 0.2, gat 0.6, gcn 0.5, heterogat 0, mlp 0.1, neumf 0.1, sage 0, widedeep 0.1");
+            "dcn 0.2, gat 0.6, gcn 0.5, gru4rec 0.5, heterogat 0, mlp 0.1, neumf 0.1, sage 0, "
+            "widedeep 0.1");
   EXPECT_EQ(model_defaults_help("node_dropout"), "ngcf 0.1");
   EXPECT_EQ(model_defaults_help("message_dropout"), "kgat 0.1, ngcf 0.1");
   EXPECT_EQ(model_defaults_help("attention_dropout"), "gat 0.6, heterogat 0");
