@@ -30,7 +30,7 @@ ARGS = ["--model", "lightgcn", "--dataset", "synthetic", "--synthetic-users", "3
 # (MKL's threaded GEMM; docs/run_directory.md, "Determinism"), and these
 # tests compare a resumed run with an uninterrupted one byte for byte.
 # Wall-clock fields of a metrics.jsonl line; everything else is deterministic.
-TIMING = ("train_seconds", "eval_seconds", "phase_seconds")
+TIMING = ("train_seconds", "train_seconds_total", "eval_seconds", "phase_seconds")
 KILLED = -signal.SIGKILL
 
 
