@@ -18,8 +18,8 @@ excluded), with each run's best epoch starred.
 
 Every y-axis starts at 0 (or below, for a negative value) and ends just above
 the largest value drawn, so that a curve's height is its value: a drift of
-2 % looks like one. The PNG is written to a temporary file beside FILE and
-renamed over it (atomic). Both functions return a ``Drawing``: the file and,
+2 % looks like one. The PNG (a 256-colour palette) is written to a temporary
+file beside FILE and renamed over it (atomic). Both functions return a ``Drawing``: the file and,
 per panel, the series, labels, baselines and best epochs drawn.
 
 Needs matplotlib only (Agg backend), not the compiled library or torch.
@@ -27,6 +27,7 @@ Needs matplotlib only (Agg backend), not the compiled library or torch.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import pathlib
@@ -279,7 +280,7 @@ def _draw(drawing: Drawing, cols: int) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".curves-", suffix=".png.tmp", dir=out.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png", dpi=100)
+            _save_png(fig, f)
         os.replace(tmp, out)
     except BaseException:
         try:
@@ -289,6 +290,17 @@ def _draw(drawing: Drawing, cols: int) -> None:
         raise
     finally:
         plt.close(fig)
+
+
+def _save_png(fig, f) -> None:
+    """FIG as a PNG with a 256-colour palette (Pillow, which matplotlib
+    needs): about a third of the RGBA file's size, the same to the eye."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    buf.seek(0)
+    Image.open(buf).convert("RGB").quantize(colors=256).save(f, format="PNG", optimize=True)
 
 
 def _check_out(out) -> pathlib.Path:
