@@ -9,7 +9,8 @@ the global mean in rating mode, from summary.json) as a dashed line on each
 metric, and the best epoch marked (a dotted vertical line, a star on each
 curve). Written to RUN/curves.png unless --out names another file.
 
-Several runs (``plot_runs``, --out required): the same metrics overlaid, one
+Several runs (``plot_runs``, --out required): the training loss and the
+first two of those metrics (recall and ndcg, or rmse and mae) overlaid, one
 colour per run, each labelled by its model and the settings in which the
 runs differ (else its width and learning rate), against epochs (left column)
 and against training seconds (right column: metrics.jsonl's
@@ -47,6 +48,7 @@ NOT_SETTINGS = ("out", "threads", "device", "deterministic", "epochs", "eval_eve
                 "eval_initial", "patience", "topk", "cold_fraction", "early_stop_metric", "data")
 # What labels a run when no setting differs between the runs drawn.
 KEY_SETTINGS = ("dim", "lr")
+COMPARED_METRICS = 2  # plot_runs: recall and ndcg (rmse and mae in rating mode)
 Y_HEADROOM = 1.08  # the top of a y-axis, as a multiple of the largest value drawn
 
 
@@ -275,7 +277,7 @@ def _draw(drawing: Drawing, cols: int) -> None:
     for ax in flat[len(drawing.panels):]:
         ax.set_visible(False)
     fig.suptitle(drawing.title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))  # room for the title
     out = drawing.path
     fd, tmp = tempfile.mkstemp(prefix=".curves-", suffix=".png.tmp", dir=out.parent)
     try:
@@ -344,6 +346,7 @@ def plot_runs(run_dirs: Sequence, out) -> Drawing:
     labels = _labels(runs)
     colors = [f"C{i % 10}" for i in range(len(runs))]
     metrics = list(dict.fromkeys(k for r in runs for k in _metric_keys(r.records)))
+    metrics = metrics[:COMPARED_METRICS]
     several_datasets = len({_dataset_name(r.config) for r in runs}) > 1
     panels = []
     for metric in [LOSS] + metrics:

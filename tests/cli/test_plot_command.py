@@ -85,6 +85,18 @@ def test_results_line_says_what_the_numbers_mean(tmp_path):
         f"popularity does (recall@20 {m:.3f} against {b:.3f})")
 
 
+def test_results_line_in_rating_mode(tmp_path):
+    out = tmp_path / "run"
+    r = run("train", *TRAIN, "--model", "mf", "--loss", "mse", "--epochs", "2", "--out", out,
+            check=True)
+    summary = json.loads((out / "summary.json").read_text())
+    m, b = summary["best"]["rmse"], summary["global_mean"]["rmse"]
+    lower = 100 * (b - m) / b
+    assert r.out.rstrip().splitlines()[-1] == (
+        f"mf predicts the held-out ratings with an rmse of {m:.3f} stars, against {b:.3f} for "
+        f"the global mean ({abs(lower):.0f}% {'lower' if lower >= 0 else 'higher'})")
+
+
 def test_plot_command_overlays_runs(runs, tmp_path):
     out = tmp_path / "compare.png"
     r = run("plot", runs / "mf", runs / "lightgcn", "--out", out, check=True)

@@ -3,6 +3,7 @@
 // Every failure prints one line "gnnrec: error: ..." and exits with status 1
 // (a usage error as much as a failed run); success and --help exit 0.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -247,10 +248,12 @@ std::string headline(const TrainConfig& cfg, const json& summary) {
   if (cfg.rating_mode()) {
     if (!best.contains("rmse") || !base.contains("rmse")) return "";
     const double m = best["rmse"], b = base["rmse"];
+    const double lower = b > 0 ? 100 * (b - m) / b : 0.0;
     std::snprintf(buf, sizeof buf,
                   "%s predicts the held-out ratings with an rmse of %.3f stars, against %.3f for "
-                  "the %s (%.0f%% lower)",
-                  cfg.model.c_str(), m, b, baseline.c_str(), b > 0 ? 100 * (b - m) / b : 0.0);
+                  "the %s (%.0f%% %s)",
+                  cfg.model.c_str(), m, b, baseline.c_str(), std::abs(lower),
+                  lower >= 0 ? "lower" : "higher");
     return buf;
   }
   const bool has20 = std::find(cfg.topk.begin(), cfg.topk.end(), 20) != cfg.topk.end();
