@@ -44,11 +44,13 @@ test: build
 	  PYTHONPATH=$(CURDIR)/python $$(cat $(BUILD)/.venv-path)/bin/python -m pytest -q \
 	  tests/cli tests/pyg tests/python
 
-# Train LightGCN on the built-in synthetic data; prints its metrics beside
-# the popularity baseline.
+# Train LightGCN on the built-in synthetic data (3000 users, 2000 items; about
+# 20 s of training on 2 cores); prints its metrics beside the popularity
+# baseline and draws runs/demo/curves.png, from the untrained model (epoch 0)
+# on. A learning rate at which the curves still rise at the last epoch.
 demo: build
-	@$(BUILD)/gnnrec train --model lightgcn --dataset synthetic --epochs 40 --eval-every 10 \
-	  --lr 0.005 --out runs/demo --overwrite
+	@$(BUILD)/gnnrec train --model lightgcn --dataset synthetic --epochs 30 --lr 0.0005 \
+	  --eval-initial --eval-every 2 --out runs/demo --overwrite
 
 bench: build
 	@$(BUILD)/gnnrec_bench_spmm

@@ -151,6 +151,7 @@ struct TrainConfig {
   uint64_t seed = 2020;
   // Evaluation and stopping.
   int64_t eval_every = 5;
+  bool eval_initial = false;  // also evaluate the untrained model, as epoch 0
   std::vector<int> topk{10, 20};
   double cold_fraction = 0;
   std::string early_stop_metric;  // empty: resolved() picks the protocol's

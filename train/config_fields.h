@@ -268,6 +268,11 @@ void run(Visit& visit) {
   visit(FieldInfo{"eval_every", "evaluate every N epochs (and after the last)",
                   Bounds::integers(1, kMaxCount)},
         &C::eval_every);
+  visit(FieldInfo{"eval_initial",
+                  "also evaluate the untrained model before the first epoch (epoch 0 of "
+                  "metrics.jsonl, loss null; never the best epoch), so that curves start where "
+                  "learning starts; not for training-free models"},
+        &C::eval_initial);
   visit(FieldInfo{"topk", "cut-offs K for the metrics", Bounds::integers(1, 100000)}, &C::topk);
   visit(FieldInfo{"cold_fraction",
                   "also report the ranking metrics (cold/recall@K, ...) over this fraction of "

@@ -123,9 +123,16 @@ class TrainingRun {
                                   " ranks whole rows of items: it has no pair scores for --loss "
                                   "mse or --protocol ctr");
     }
-    if (model_->has_own_loss()) Objective(cfg_, *model_);  // throws on a loss it does not take
+    if (model_->has_own_loss() || model_->own_batches()) {
+      Objective(cfg_, *model_);  // throws on a loss it does not take
+    }
     // A resumed run restores its own checkpoint instead.
     if (!run_dir_.resumes_from_checkpoint()) load_pretrained_halves(cfg_, *model_);
+    if (model_->closed_form() && cfg_.eval_initial) {
+      throw std::invalid_argument("--eval-initial: --model " + cfg_.model +
+                                  " is training-free (fitted once): it has no untrained model "
+                                  "to evaluate");
+    }
     if (resume_) {
       // A resumed run must continue on the data it started on.
       if (const auto recorded = read_data_record(run_dir_.file("config.json"))) {
@@ -156,6 +163,7 @@ class TrainingRun {
     EpochLoop loop(cfg_, data_, *model_, params_, adam_, progress_, device_);
     const auto last_good = [this] { return run_dir_.last_good(); };
     bool stopped_early = false;
+    if (cfg_.eval_initial && state_.epoch == 0) evaluate(std::nullopt, 0.0, nullptr);
     while (state_.epoch < cfg_.epochs && !stopped_early) {
       ++state_.epoch;
       fault::set_epoch(state_.epoch);
@@ -209,7 +217,7 @@ class TrainingRun {
     run_dir_.prepare(config);
     if (cfg_.ctr()) write_ctr_records(run_dir_.file("ctr_records.tsv"), data_);
     if (resume_ && !last) {
-      run_dir_.truncate_metrics(0);
+      run_dir_.truncate_metrics(-1);  // epoch 0 (--eval-initial) too: it is evaluated again
       progress_.line("resuming " + cfg_.out + ": no checkpoint yet, starting from epoch 1");
     }
     if (last) {
@@ -220,8 +228,9 @@ class TrainingRun {
   }
 
   // Evaluates the epoch just trained, appends its metrics.jsonl line (loss
-  // null for a training-free model) and saves best.ckpt when it is the
-  // best; true when training should stop.
+  // null for a training-free model and for epoch 0, the untrained model of
+  // --eval-initial, which is never the best) and saves best.ckpt when it is
+  // the best; true when training should stop.
   bool evaluate(std::optional<double> mean_loss, double train_seconds, const EpochLoop* loop) {
     const int64_t epoch = state_.epoch;
     const double te = now_seconds();
@@ -233,12 +242,13 @@ class TrainingRun {
     const double eval_seconds = now_seconds() - te;
     times_.eval_seconds_total += eval_seconds;
     ++times_.evaluations;
-    const bool improved = state_.stop.update(epoch, e.value(cfg_.early_stop_metric));
+    const bool improved = epoch > 0 && state_.stop.update(epoch, e.value(cfg_.early_stop_metric));
     if (improved) state_.best_metrics = metrics_json(e.test);
     if (improved && e.valid) state_.best_valid = metrics_json(*e.valid);
     json line{{"epoch", epoch},
               {"loss", mean_loss ? json(*mean_loss) : json(nullptr)},
               {"train_seconds", train_seconds},
+              {"train_seconds_total", total_train_seconds()},
               {"eval_seconds", eval_seconds}};
     // A training-free model's fit has no epoch loop (loop null): no phases.
     if (loop) {
@@ -258,6 +268,14 @@ class TrainingRun {
     progress_.line("early stop: " + cfg_.early_stop_metric + " did not improve for " +
                    std::to_string(state_.stop.bad_evals) + " evaluations");
     return true;
+  }
+
+  // The training seconds of every epoch done, in this process or before a
+  // --resume (the checkpoint keeps them); evaluation excluded.
+  double total_train_seconds() const {
+    double total = 0;
+    for (double t : state_.epoch_times) total += t;
+    return total;
   }
 
   void save(const std::string& which) {

@@ -1,3 +1,4 @@
+import json
 import os
 import pathlib
 import select
@@ -23,6 +24,17 @@ class Result:
 # second start. tests/cli/test_cli.py::test_threads_wait_passively checks the
 # restart.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+# The fields of a metrics.jsonl line that measure time: two runs of the same
+# training differ only in them.
+TIMING_KEYS = ("train_seconds", "train_seconds_total", "eval_seconds", "phase_seconds")
+
+
+def metrics_without_timings(run_dir):
+    """metrics.jsonl's lines without their TIMING_KEYS."""
+    return [{k: v for k, v in json.loads(l).items() if k not in TIMING_KEYS}
+            for l in (pathlib.Path(run_dir) / "metrics.jsonl").read_text().splitlines()]
 
 
 def run(*args, check=False, timeout=600, env=None, cwd=None):

@@ -21,7 +21,7 @@ import subprocess
 
 import pytest
 
-from conftest import GNNREC, run
+from conftest import GNNREC, run, TIMING_KEYS
 
 ARGS = ["--model", "lightgcn", "--dataset", "synthetic", "--synthetic-users", "300",
         "--synthetic-items", "200", "--dim", "16", "--layers", "2", "--batch-size", "512",
@@ -30,7 +30,6 @@ ARGS = ["--model", "lightgcn", "--dataset", "synthetic", "--synthetic-users", "3
 # (MKL's threaded GEMM; docs/run_directory.md, "Determinism"), and these
 # tests compare a resumed run with an uninterrupted one byte for byte.
 # Wall-clock fields of a metrics.jsonl line; everything else is deterministic.
-TIMING = ("train_seconds", "eval_seconds", "phase_seconds")
 KILLED = -signal.SIGKILL
 
 
@@ -67,7 +66,7 @@ def metric_lines(run_dir):
 
 
 def without_timing(lines):
-    return [{k: v for k, v in l.items() if k not in TIMING} for l in lines]
+    return [{k: v for k, v in l.items() if k not in TIMING_KEYS} for l in lines]
 
 
 @pytest.fixture(scope="module")

@@ -58,6 +58,7 @@ def test_model_trains_evaluates_and_recommends(tmp_path, model, loss):
     (["--model", "bspm", "--svd-rank", "8", "--sharpen-solver", "heun"],
      "--sharpen-solver must be euler or rk4"),
     (["--model", "gfcf", "--svd-rank", "8", "--loss", "mse"], "no pair scores"),
+    (["--model", "gfcf", "--svd-rank", "8", "--eval-initial"], "is training-free"),
     (["--model", "xsimgcl", "--cl-layer", "3"], "--cl-layer (3) must not exceed --layers (2)"),
     (["--model", "simgcl", "--cl-temperature", "0"], "--cl-temperature"),
     (["--model", "ultragcn", "--loss", "mse"], "its own ranking loss"),

@@ -6,17 +6,11 @@ import json
 
 import pytest
 
-from conftest import run
+from conftest import run, metrics_without_timings
 
 SMALL = ["--dataset", "synthetic", "--synthetic-users", "300", "--synthetic-items", "200",
          "--dim", "16", "--batch-size", "512", "--lr", "0.01", "--quiet", "--threads", "1",
          "--seed", "5", "--loss", "bce", "--negatives", "4"]
-
-
-def lines_of(run_dir):
-    return [{k: v for k, v in json.loads(l).items()
-             if k not in ("train_seconds", "eval_seconds", "phase_seconds")}
-            for l in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
 @pytest.mark.parametrize("model", ["neumf", "dmf"])
@@ -25,8 +19,8 @@ def test_learns_and_resumes_to_the_uninterrupted_run(tmp_path, model):
     run(*args, "--epochs", "4", "--out", tmp_path / "full", check=True)
     run(*args, "--epochs", "2", "--out", tmp_path / "part", check=True)
     run("train", "--resume", "--out", tmp_path / "part", "--epochs", "4", "--quiet", check=True)
-    full = lines_of(tmp_path / "full")
-    assert len(full) == 4 and lines_of(tmp_path / "part") == full
+    full = metrics_without_timings(tmp_path / "full")
+    assert len(full) == 4 and metrics_without_timings(tmp_path / "part") == full
     assert full[-1]["loss"] < full[0]["loss"]
     summary = json.loads((tmp_path / "full" / "summary.json").read_text())
     assert summary["best"]["recall@20"] > summary["popularity"]["recall@20"] * 0.5
@@ -52,7 +46,7 @@ def test_neumf_starts_from_its_pretrained_halves(tmp_path):
         check=True)
     # One epoch from the halves starts where they ended: a lower loss than
     # one epoch from scratch.
-    assert lines_of(out)[0]["loss"] < lines_of(scratch)[0]["loss"]
+    assert metrics_without_timings(out)[0]["loss"] < metrics_without_timings(scratch)[0]["loss"]
     # Swapped halves, a missing run: one line each, nothing written.
     for bad, message in [(f"{tmp_path / 'mlp'},{tmp_path / 'gmf'}", "is a mlp run, not gmf"),
                          (f"{tmp_path / 'none'},{tmp_path / 'mlp'}", "config.json")]:

@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from conftest import run
+from conftest import metrics_without_timings, run
 
 USERS, ITEMS = 200, 120
 OPTIONS = ["--split", "loo", "--dim", "16", "--batch-size", "64", "--lr", "0.01",
@@ -33,12 +33,6 @@ def write_sequences(path, seed=1):
     return path
 
 
-def lines_of(run_dir):
-    skip = ("train_seconds", "eval_seconds", "phase_seconds")
-    return [{k: v for k, v in json.loads(l).items() if k not in skip}
-            for l in (run_dir / "metrics.jsonl").read_text().splitlines()]
-
-
 @pytest.mark.parametrize("loss", ["bpr", "bce"])
 def test_gru4rec_learns_and_resumes_to_the_uninterrupted_run(tmp_path, loss):
     data = write_sequences(tmp_path / "data")
@@ -47,9 +41,9 @@ def test_gru4rec_learns_and_resumes_to_the_uninterrupted_run(tmp_path, loss):
     run(*args, "--epochs", "4", "--out", tmp_path / "full", check=True)
     run(*args, "--epochs", "2", "--out", tmp_path / "part", check=True)
     run("train", "--resume", "--out", tmp_path / "part", "--epochs", "4", "--quiet", check=True)
-    full = lines_of(tmp_path / "full")
+    full = metrics_without_timings(tmp_path / "full")
     assert len(full) == 4 and full[-1]["loss"] < full[0]["loss"]
-    assert lines_of(tmp_path / "part") == full
+    assert metrics_without_timings(tmp_path / "part") == full
     summary = json.loads((tmp_path / "full" / "summary.json").read_text())
     assert summary["model"] == "gru4rec"
     assert summary["best"]["recall@20"] > 0.9 > 0.5 > summary["popularity"]["recall@20"]

@@ -43,7 +43,8 @@ const char* const kAddedModelOptions[] = {
 
 // Keys added since, with their defaults: a config.json without them reads
 // as the defaults, so older runs resume unchanged.
-const char* const kAddedKeys = R"({"sampling": "per-interaction", "pretrain": ""})";
+const char* const kAddedKeys =
+    R"({"sampling": "per-interaction", "pretrain": "", "eval_initial": false})";
 
 TEST(ConfigTable, DefaultConfigJsonKeepsItsFormat) {
   json expected = json::parse(kDefaultConfigJson);

@@ -2,14 +2,11 @@
 // commands (export, recommend, fold-in, serve: train/cli/serving_commands.h).
 // Every failure prints one line "gnnrec: error: ..." and exits with status 1
 // (a usage error as much as a failed run); success and --help exit 0.
-#include <sys/wait.h>
 #include <algorithm>
-#include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -29,6 +26,7 @@
 #include "graph/synthetic.h"
 #include "models/model.h"
 #include "train/cli/config_file.h"
+#include "train/cli/plot_command.h"
 #include "train/cli/serving_commands.h"
 #include "train/cli/thread_wait.h"
 #include "train/config_fields.h"
@@ -235,78 +233,45 @@ void add_train_options(CLI::App* app, TrainConfig& c, bool data_only = false) {
   });
 }
 
-#ifndef GNNREC_DEFAULT_PYTHON
-#define GNNREC_DEFAULT_PYTHON ""
-#endif
-#ifndef GNNREC_PYTHON_SOURCE_DIR
-#define GNNREC_PYTHON_SOURCE_DIR ""
-#endif
-
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') q += "'\\''";
-    else q += c;
+// One line that says what the table means, from the best epoch's metrics
+// and the baseline's: recall@K (K = 20 when evaluated, else the largest) as
+// a ratio to popularity's; rmse against the global mean's in rating mode;
+// empty for --protocol ctr or a metric missing.
+std::string headline(const TrainConfig& cfg, const json& summary) {
+  const json& best = summary["best"];
+  const std::string key_of_baseline = summary["baseline"];
+  const json& base = summary[key_of_baseline];
+  std::string baseline = key_of_baseline;  // "global_mean" reads "global mean"
+  std::replace(baseline.begin(), baseline.end(), '_', ' ');
+  char buf[512];
+  if (cfg.ctr()) return "";
+  if (cfg.rating_mode()) {
+    if (!best.contains("rmse") || !base.contains("rmse")) return "";
+    const double m = best["rmse"], b = base["rmse"];
+    const double lower = b > 0 ? 100 * (b - m) / b : 0.0;
+    std::snprintf(buf, sizeof buf,
+                  "%s predicts the held-out ratings with an rmse of %.3f stars, against %.3f for "
+                  "the %s (%.0f%% %s)",
+                  cfg.model.c_str(), m, b, baseline.c_str(), std::abs(lower),
+                  lower >= 0 ? "lower" : "higher");
+    return buf;
   }
-  return q + "'";
-}
-
-// After a successful run: `<python> -m gnnrec.plot RUN_DIR` writes
-// RUN_DIR/curves.png. <python> is $GNNREC_PYTHON, else the interpreter
-// configured at build time; the source python/ folder is prepended to
-// PYTHONPATH. Skipped with GNNREC_NO_PLOT=1. Plotting never fails the run:
-// any problem is one warning line on stderr.
-void plot_curves(const std::string& run_dir, bool quiet) {
-  const char* no_plot = std::getenv("GNNREC_NO_PLOT");
-  if (no_plot != nullptr && std::string(no_plot) == "1") return;
-  auto warn = [](const std::string& why) {
-    std::fprintf(stderr, "gnnrec: warning: could not plot curves: %s\n", why.c_str());
-  };
-  const char* env_python = std::getenv("GNNREC_PYTHON");
-  const std::string python =
-      (env_python != nullptr && *env_python != '\0') ? env_python : GNNREC_DEFAULT_PYTHON;
-  if (python.empty()) {
-    warn("no Python interpreter (set GNNREC_PYTHON)");
-    return;
+  const bool has20 = std::find(cfg.topk.begin(), cfg.topk.end(), 20) != cfg.topk.end();
+  const int k = has20 ? 20 : *std::max_element(cfg.topk.begin(), cfg.topk.end());
+  const std::string key = "recall@" + std::to_string(k);
+  if (!best.contains(key) || !base.contains(key)) return "";
+  const double m = best[key], b = base[key];
+  if (b > 0) {
+    std::snprintf(buf, sizeof buf,
+                  "%s finds %.1fx as many of each user's held-out items in its top %d as %s "
+                  "does (%s %.3f against %.3f)",
+                  cfg.model.c_str(), m / b, k, baseline.c_str(), key.c_str(), m, b);
+  } else {
+    std::snprintf(buf, sizeof buf,
+                  "%s finds %.1f%% of each user's held-out items in its top %d; %s finds none",
+                  cfg.model.c_str(), 100 * m, k, baseline.c_str());
   }
-  if (python.find('/') != std::string::npos && !fs::exists(python)) {
-    warn("Python interpreter " + python + " not found (set GNNREC_PYTHON)");
-    return;
-  }
-  std::string pythonpath = GNNREC_PYTHON_SOURCE_DIR;
-  const char* old_path = std::getenv("PYTHONPATH");
-  if (old_path != nullptr && *old_path != '\0') {
-    pythonpath = pythonpath.empty() ? std::string(old_path) : pythonpath + ":" + old_path;
-  }
-  // The plotter needs matplotlib only: GNNREC_NO_LIBRARY=1 keeps the package
-  // from loading libgnnrec.so (and torch). Its stdout (the "wrote" line) is
-  // dropped in --quiet runs; its stderr is captured for the warning.
-  const fs::path err_file = fs::path(run_dir) / ".plot-stderr.tmp";
-  const std::string cmd = "PYTHONPATH=" + shell_quote(pythonpath) + " GNNREC_NO_LIBRARY=1 " +
-                          shell_quote(python) + " -m gnnrec.plot " + shell_quote(run_dir) +
-                          (quiet ? " >/dev/null" : "") + " 2>" +
-                          shell_quote(err_file.string()) + " </dev/null";
-  std::fflush(stdout);
-  const int status = std::system(cmd.c_str());
-  std::string err;
-  {
-    std::ifstream in(err_file);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (!line.empty()) err = line;  // the last non-empty line says why
-    }
-  }
-  std::error_code ec;
-  fs::remove(err_file, ec);
-  if (status == -1) {
-    warn(std::string("cannot run ") + python + ": " + std::strerror(errno));
-  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::string why = python + " -m gnnrec.plot exited with status " + std::to_string(code);
-    if (code == 127) why = "cannot run " + python;
-    if (!err.empty()) why += " (" + err + ")";
-    warn(why);
-  }
+  return buf;
 }
 
 // `given`: the configuration keys set on the command line (or in
@@ -344,6 +309,9 @@ int run_train(TrainConfig cfg, bool resume, bool overwrite, bool quiet,
     plot_curves(cfg.out, quiet);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gnnrec: warning: could not plot curves: %s\n", e.what());
+  }
+  if (const std::string line = headline(cfg, summary); !line.empty()) {
+    std::printf("%s\n", line.c_str());
   }
   return 0;
 }
@@ -405,8 +373,10 @@ struct Cli {
   CLI::App app{"gnnrec: graph neural network recommenders on sparse user-item graphs"};
   TrainConfig cfg, split_cfg;
   bool resume = false, overwrite = false, quiet = false, ignore_data_change = false;
-  std::string config_file, run_dir, which = "best", dataset, split_out;
-  CLI::App *train = nullptr, *evaluate = nullptr, *stats = nullptr, *split = nullptr;
+  std::string config_file, run_dir, which = "best", dataset, split_out, plot_out;
+  std::vector<std::string> plot_runs;
+  CLI::App *train = nullptr, *evaluate = nullptr, *stats = nullptr, *split = nullptr,
+           *plot = nullptr;
   std::unique_ptr<ServingCommands> serving;
 
   Cli() {
@@ -416,6 +386,7 @@ struct Cli {
     add_evaluate();
     serving = std::make_unique<ServingCommands>(app);
     add_data();
+    add_plot();
     // One line per failure, like every other error.
     app.failure_message([](const CLI::App*, const CLI::Error& e) {
       return std::string("gnnrec: error: ") + e.what() + " (see --help)\n";
@@ -459,11 +430,24 @@ struct Cli {
     split->add_option("--out", split_out, "directory for train.txt and test.txt")->required();
   }
 
+  void add_plot() {
+    plot = app.add_subcommand(
+        "plot",
+        "draw training curves (python -m gnnrec.plot): one run's metrics with its baseline, or "
+        "several runs overlaid against epochs and training seconds");
+    plot->add_option("runs", plot_runs, "run directories written by 'gnnrec train'")->required();
+    plot->add_option("--out", plot_out, "PNG file to write")->required();
+  }
+
   int run() const {
     if (*train) return run_train(cfg, resume, overwrite, quiet, given_keys(train));
     if (*evaluate) return run_evaluate(run_dir, which, !ignore_data_change);
     if (*stats) return run_data_stats(dataset);
     if (*split) return run_data_split(split_cfg, split_out);
+    if (*plot) {
+      run_plot_command(plot_runs, plot_out);
+      return 0;
+    }
     return serving->run().value_or(0);
   }
 };
