@@ -63,6 +63,19 @@ EvalResult evaluate_model(Model& model, const Evaluator& evaluator, bool rating_
   return r;
 }
 
+std::map<std::string, double> evaluate_sampled(Model& model, const SampledEvaluator& sampled) {
+  at::NoGradGuard no_grad;
+  model.set_training(false);
+  if (model.ranks_rows()) {
+    return sampled.evaluate([&](const at::Tensor& users) { return model.ranking_rows(users); });
+  }
+  const auto factors = model.ranking();
+  const at::Tensor P = factors.first.detach(), Q = factors.second.detach();
+  return sampled.evaluate([&](const at::Tensor& users) {
+    return at::matmul(P.index_select(0, users.to(P.device())), Q.t());
+  });
+}
+
 std::pair<at::Tensor, at::Tensor> top_items_of(Model& model, const Evaluator& evaluator,
                                                const std::vector<int64_t>& users, int64_t k) {
   at::NoGradGuard no_grad;
@@ -134,6 +147,9 @@ RunEvaluation::RunEvaluation(const TrainConfig& cfg, const PreparedData& data)
   if (evaluator_->test_users().empty())
     throw DataError(cfg.dataset + ": no user has a test interaction");
   cold_users_ = add_cold_users(*evaluator_, cfg);
+  if (cfg.eval == EvalMode::kSampled) {
+    sampled_.emplace(*data.train, *data.test, cfg.topk, cfg.eval_negatives, cfg.seed);
+  }
 }
 
 EpochEvaluation RunEvaluation::evaluate(Model& model) const {
@@ -143,6 +159,9 @@ EpochEvaluation RunEvaluation::evaluate(Model& model) const {
   e.test = cfg_.ctr() ? evaluate_ctr(model, data_.ctr->test)
                       : evaluate_model(model, *evaluator_, cfg_.rating_mode());
   if (cfg_.ctr()) e.valid = evaluate_ctr(model, data_.ctr->eval);
+  if (sampled_) {
+    for (const auto& [key, value] : evaluate_sampled(model, *sampled_)) e.test.metrics[key] = value;
+  }
   return e;
 }
 
