@@ -372,6 +372,10 @@ void TrainConfig::validate() const {
         "evaluation");
   }
   if (topk.empty()) bad("--topk needs at least one K");
+  if (!group_by.empty() && ctr()) {
+    bad("--group-by reports ranking metrics per user group; --protocol ctr has no ranking "
+        "evaluation");
+  }
   if (eval == EvalMode::kSampled && (ctr() || rating_mode())) {
     bad("--eval sampled ranks test items against sampled negatives; it does not apply to " +
         std::string(ctr() ? "--protocol ctr" : "--loss mse"));

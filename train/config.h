@@ -175,6 +175,8 @@ struct TrainConfig {
   // Sampled evaluation.
   EvalMode eval = EvalMode::kFull;
   int64_t eval_negatives = 99;
+  // Per-group metrics: a side attribute of the users ("" for none).
+  std::string group_by;
 
   // Rating mode: explicit ratings are the training targets (--loss mse).
   bool rating_mode() const { return loss == Loss::kMse; }

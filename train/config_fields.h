@@ -306,6 +306,11 @@ void run(Visit& visit) {
   visit(FieldInfo{"eval_negatives", "negatives per test item under --eval sampled",
                   Bounds::integers(1, 1000000)},
         &C::eval_negatives);
+  visit(FieldInfo{"group_by",
+                  "also report the ranking metrics per value of this user attribute (gender, "
+                  "age, occupation: MovieLens 100K's u.user) and each metric's largest gap "
+                  "between groups"},
+        &C::group_by);
 }
 
 }  // namespace config_rows

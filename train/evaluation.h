@@ -27,6 +27,15 @@ namespace gnnrec {
 // metrics are keyed "cold/recall@20", ...) and returns those users; else
 // returns nothing and adds nothing.
 std::vector<int64_t> add_cold_users(Evaluator& evaluator, const TrainConfig& cfg);
+// --group-by ATTR: adds one group per value v of the users' side attribute
+// ATTR (the relation "user-has-ATTR" of data.side, MovieLens 100K's u.user),
+// keyed "ATTR=v/recall@20", ...; returns their names. Throws DataError when
+// the data set has no such attribute, naming the ones it has.
+std::vector<std::string> add_attribute_groups(Evaluator& evaluator, const std::string& attribute,
+                                              const PreparedData& data);
+// For each ranking metric m of the groups "ATTR=v/m" in `metrics`, adds
+// "ATTR_gap/m": the largest value minus the smallest over the groups.
+void add_group_gaps(std::map<std::string, double>& metrics, const std::string& attribute);
 
 // Evaluates in evaluation mode (set_training(false), no gradients): the
 // ranking metrics of model.ranking(), and in rating mode also rmse and mae of
@@ -95,6 +104,7 @@ class RunEvaluation {
   const PreparedData& data_;
   std::optional<Evaluator> evaluator_;  // unset under --protocol ctr
   std::optional<SampledEvaluator> sampled_;  // --eval sampled
+  std::vector<std::string> groups_;          // --group-by
   std::vector<int64_t> cold_users_;
 };
 

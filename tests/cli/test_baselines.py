@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import run
+from conftest import SHARED_DATA, run
 
 SMALL = ["--dataset", "synthetic", "--synthetic-users", "300", "--synthetic-items", "200",
          "--batch-size", "512", "--lr", "0.01", "--quiet", "--threads", "1", "--seed", "5"]
@@ -92,3 +92,34 @@ def test_bad_options_are_one_line_errors(tmp_path, args, message):
     lines = r.err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], r.err
     assert not (tmp_path / "run" / "summary.json").exists()
+
+
+ML100K = SHARED_DATA / "ml-100k"
+
+
+@pytest.mark.skipif(not (ML100K / "u.user").exists(), reason="MovieLens 100K is not in ../shared/data")
+def test_group_by_gender_reports_each_group_and_the_gap(tmp_path):
+    out = tmp_path / "run"
+    run("train", "--model", "mf", "--dataset", ML100K, "--group-by", "gender", "--epochs", "2",
+        "--eval-every", "2", "--quiet", "--threads", "2", "--out", out, check=True)
+    best = json.loads((out / "summary.json").read_text())["best"]
+    assert "gender=M/recall@20" in json.dumps(lines_of(out)[-1])
+    # u.user counts the genders; every user has test items under the 80/20 per-user split,
+    # so the overall metric is the user-weighted mean of the two groups'.
+    genders = [l.split("|")[2] for l in (ML100K / "u.user").read_text().splitlines() if l]
+    n = {g: genders.count(g) for g in ("M", "F")}
+    for metric in ("recall@20", "ndcg@20", "hit@10"):
+        m, f = best[f"gender=M/{metric}"], best[f"gender=F/{metric}"]
+        assert best[metric] == pytest.approx((n["M"] * m + n["F"] * f) / (n["M"] + n["F"]), rel=1e-9)
+        assert best[f"gender_gap/{metric}"] == pytest.approx(abs(m - f), abs=1e-12)
+    r = run("train", "--model", "mf", "--dataset", ML100K, "--group-by", "zodiac", "--epochs", "1",
+            "--out", tmp_path / "bad")
+    assert r.code == 1 and len(r.err.strip().splitlines()) == 1
+    assert "it has: " in r.err and "occupation" in r.err, r.err
+
+
+def test_group_by_without_side_information_is_a_one_line_error(tmp_path):
+    r = run("train", "--model", "mf", *SMALL, "--group-by", "gender", "--epochs", "1",
+            "--out", tmp_path / "run")
+    assert r.code == 1 and len(r.err.strip().splitlines()) == 1
+    assert "no user side information" in r.err, r.err

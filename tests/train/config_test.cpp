@@ -45,7 +45,7 @@ const char* const kAddedModelOptions[] = {
 // Keys added since, with their defaults: a config.json without them reads
 // as the defaults, so older runs resume unchanged.
 const char* const kAddedKeys =
-    R"({"sampling": "per-interaction", "eval": "full", "eval_negatives": 99})";
+    R"({"sampling": "per-interaction", "eval": "full", "eval_negatives": 99, "group_by": ""})";
 
 TEST(ConfigTable, DefaultConfigJsonKeepsItsFormat) {
   json expected = json::parse(kDefaultConfigJson);
