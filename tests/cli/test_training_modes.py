@@ -27,7 +27,7 @@ def test_help_documents_the_new_options_and_defaults():
                  "--heads", "--aggregator", "--fanouts", "--loss", "--negatives",
                  "--early-stop-metric"):
         assert flag in text, flag
-    for default in ("--loss TEXT=bpr", "--negatives INT=4", "[default: gat 0.6, gcn 0.5, heterogat 0, sage 0]",
+    for default in ("--loss TEXT=bpr", "--negatives INT=4", "[default: gat 0.6, gcn 0.5, heterogat 0, multdae 0.5, multvae 0.5, sage 0]",
                     "[default: gat 8, heterogat 4]", "sage mean]", "25,10", "rmse with --loss mse"):
         assert default in text, default
 
