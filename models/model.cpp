@@ -60,6 +60,12 @@ std::optional<std::string> optional_text(const ModelOptions& o, const std::strin
   if (key == "negative_weight") return as_text(o.negative_weight);
   if (key == "ii_neighbors") return as_text(o.ii_neighbors);
   if (key == "ii_weight") return as_text(o.ii_weight);
+  if (key == "knn_neighbors") return as_text(o.knn_neighbors);
+  if (key == "shrink") return as_text(o.shrink);
+  if (key == "vae_hidden") return as_text(o.vae_hidden);
+  if (key == "vae_latent") return as_text(o.vae_latent);
+  if (key == "anneal_cap") return as_text(o.anneal_cap);
+  if (key == "anneal_steps") return as_text(o.anneal_steps);
   return std::nullopt;
 }
 
@@ -122,6 +128,12 @@ std::unique_ptr<Model> make_model(const std::string& name, const ModelOptions& o
   fill(o.negative_weight, d.negative_weight);
   fill(o.ii_neighbors, d.ii_neighbors);
   fill(o.ii_weight, d.ii_weight);
+  fill(o.knn_neighbors, d.knn_neighbors);
+  fill(o.shrink, d.shrink);
+  fill(o.vae_hidden, d.vae_hidden);
+  fill(o.vae_latent, d.vae_latent);
+  fill(o.anneal_cap, d.anneal_cap);
+  fill(o.anneal_steps, d.anneal_steps);
   return it->second.factory(o, graph, device);
 }
 

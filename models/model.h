@@ -49,6 +49,12 @@ struct ModelOptions {
   std::optional<int64_t> ii_neighbors;        // UltraGCN: item–item neighbours per item
   std::optional<double> ii_weight;            // UltraGCN: λ of the item–item loss
   std::vector<int64_t> hidden;  // NCF's MLP, NeuMF, DMF: tower widths; empty = model's default
+  std::optional<int64_t> knn_neighbors;  // ItemKNN, UserKNN: neighbours kept per item / user
+  std::optional<double> shrink;          // ItemKNN, UserKNN: the cosine's shrinkage term
+  std::optional<int64_t> vae_hidden;     // Mult-VAE, Mult-DAE: hidden layer width
+  std::optional<int64_t> vae_latent;     // Mult-VAE, Mult-DAE: latent width
+  std::optional<double> anneal_cap;      // Mult-VAE: β_max of the KL annealing
+  std::optional<int64_t> anneal_steps;   // Mult-VAE: updates over which β reaches β_max
 };
 
 struct NamedTensor {
@@ -202,6 +208,12 @@ struct ModelDefaults {
   ModelDefaults& negative_weight(double v) { return set(options.negative_weight, v); }
   ModelDefaults& ii_neighbors(int64_t v) { return set(options.ii_neighbors, v); }
   ModelDefaults& ii_weight(double v) { return set(options.ii_weight, v); }
+  ModelDefaults& knn_neighbors(int64_t v) { return set(options.knn_neighbors, v); }
+  ModelDefaults& shrink(double v) { return set(options.shrink, v); }
+  ModelDefaults& vae_hidden(int64_t v) { return set(options.vae_hidden, v); }
+  ModelDefaults& vae_latent(int64_t v) { return set(options.vae_latent, v); }
+  ModelDefaults& anneal_cap(double v) { return set(options.anneal_cap, v); }
+  ModelDefaults& anneal_steps(int64_t v) { return set(options.anneal_steps, v); }
   operator ModelOptions() const { return options; }  // NOLINT(google-explicit-constructor)
 
  private:

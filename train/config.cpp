@@ -316,11 +316,15 @@ void check_early_stop_metric(const TrainConfig& c) {
     for (const std::string& m : per_k_metric_names()) {
       if (metric == m + "@" + std::to_string(k)) found = true;
     }
+    const bool sampled = c.eval == EvalMode::kSampled;
+    for (const char* m : {"sampled/hit@", "sampled/ndcg@"}) {
+      if (sampled && metric == m + std::to_string(k)) found = true;
+    }
   }
   if (!found) {
     bad("--early-stop-metric '" + metric +
         "' is not one of the computed metrics (recall|ndcg|precision|hit|mrr|map|coverage @ a "
-        "--topk value, auc, and rmse|mae with --loss mse)");
+        "--topk value, auc, rmse|mae with --loss mse, sampled/hit|ndcg @ K with --eval sampled)");
   }
 }
 
@@ -380,6 +384,14 @@ void TrainConfig::validate() const {
         "evaluation");
   }
   if (topk.empty()) bad("--topk needs at least one K");
+  if (!group_by.empty() && ctr()) {
+    bad("--group-by reports ranking metrics per user group; --protocol ctr has no ranking "
+        "evaluation");
+  }
+  if (eval == EvalMode::kSampled && (ctr() || rating_mode())) {
+    bad("--eval sampled ranks test items against sampled negatives; it does not apply to " +
+        std::string(ctr() ? "--protocol ctr" : "--loss mse"));
+  }
   check_early_stop_metric(*this);
   check_pretrain(*this);
 }

@@ -32,6 +32,9 @@ enum class Loss { kBpr, kBce, kMse };
 // divided by the batch size (LightGCN's and NGCF's code); kFull, ½‖p‖² of
 // every parameter tensor whole, once per batch (KGCN's code).
 enum class RegScope { kBatch, kFull };
+// --eval: full ranking only, or also NCF's sampled-negatives protocol
+// (train/sampled_evaluation.h) beside it.
+enum class EvalMode { kFull, kSampled };
 
 // Which pairs an epoch trains on (samplers/pair_sampler.h): every training
 // interaction once, shuffled, or per-user draws as LightGCN's code does.
@@ -67,6 +70,12 @@ template <>
 struct EnumNames<RegScope> {
   static constexpr std::pair<RegScope, const char*> values[] = {{RegScope::kBatch, "batch"},
                                                                 {RegScope::kFull, "full"}};
+};
+
+template <>
+struct EnumNames<EvalMode> {
+  static constexpr std::pair<EvalMode, const char*> values[] = {{EvalMode::kFull, "full"},
+                                                                {EvalMode::kSampled, "sampled"}};
 };
 
 template <typename E>
@@ -139,6 +148,12 @@ struct TrainConfig {
   std::optional<double> ii_weight;
   std::vector<int64_t> hidden;  // empty (null in config.json): the model's default
   std::string pretrain;         // neumf: "GMF_RUN,MLP_RUN"; empty: none
+  std::optional<int64_t> knn_neighbors;
+  std::optional<double> shrink;
+  std::optional<int64_t> vae_hidden;
+  std::optional<int64_t> vae_latent;
+  std::optional<double> anneal_cap;
+  std::optional<int64_t> anneal_steps;
   // Optimisation.
   Loss loss = Loss::kBpr;
   int64_t negatives = 4;
@@ -160,6 +175,11 @@ struct TrainConfig {
   DeviceSpec device;
   int threads = 0;  // 0: all cores
   bool deterministic = false;
+  // Sampled evaluation.
+  EvalMode eval = EvalMode::kFull;
+  int64_t eval_negatives = 99;
+  // Per-group metrics: a side attribute of the users ("" for none).
+  std::string group_by;
 
   // Rating mode: explicit ratings are the training targets (--loss mse).
   bool rating_mode() const { return loss == Loss::kMse; }

@@ -143,12 +143,12 @@ void model(Visit& visit) {
   visit(FieldInfo{"dim", "embedding width", Bounds::integers(1, 65536)}, &C::dim);
   visit(FieldInfo{"layers", "propagation layers (graph models)", Bounds::integers(0, 64)},
         &C::layers);
-  visit(
-      FieldInfo{"dropout",
-                "feature dropout (gcn, gat, sage, heterogat; mlp, neumf, widedeep, dcn, twotower: "
-                "in their MLPs; gru4rec: on its hidden state)",
-                Bounds::half_open(0, 1), kModelDefault},
-      &C::dropout);
+  visit(FieldInfo{"dropout",
+                  "feature dropout (gcn, gat, sage, heterogat; mlp, neumf, widedeep, dcn, "
+                  "twotower: in their MLPs; gru4rec: on its hidden state); input dropout "
+                  "(multvae, multdae)",
+                  Bounds::half_open(0, 1), kModelDefault},
+        &C::dropout);
   visit(FieldInfo{"node_dropout", "fraction of adjacency entries dropped per step (ngcf)",
                   Bounds::half_open(0, 1), kModelDefault},
         &C::node_dropout);
@@ -232,6 +232,27 @@ void model(Visit& visit) {
                   "GMF_RUN,MLP_RUN: initialise neumf from a gmf and an mlp run directory (their "
                   "best checkpoints; the output layer weighs them 0.5 each); empty: random"},
         &C::pretrain);
+  visit(FieldInfo{"knn_neighbors", "neighbours kept per item (itemknn) or per user (userknn)",
+                  Bounds::integers(1, kMaxId), kModelDefault},
+        &C::knn_neighbors);
+  visit(FieldInfo{"shrink", "shrinkage added to the cosine's denominator (itemknn, userknn)",
+                  Bounds::at_least(0), kModelDefault},
+        &C::shrink);
+  visit(
+      FieldInfo{"vae_hidden", "width of the hidden layer of encoder and decoder (multvae, multdae)",
+                Bounds::integers(1, 65536), kModelDefault},
+      &C::vae_hidden);
+  visit(FieldInfo{"vae_latent", "width of the latent code (multvae, multdae)",
+                  Bounds::integers(1, 65536), kModelDefault},
+        &C::vae_latent);
+  visit(FieldInfo{"anneal_cap", "largest weight beta of the KL term (multvae)", Bounds::at_least(0),
+                  kModelDefault},
+        &C::anneal_cap);
+  visit(FieldInfo{"anneal_steps",
+                  "updates over which the KL weight grows linearly to --anneal-cap; 0 starts "
+                  "there (multvae)",
+                  Bounds::integers(0, kMaxCount), kModelDefault},
+        &C::anneal_steps);
 }
 
 // The rows of optimisation, evaluation, stopping and execution.
@@ -296,6 +317,19 @@ void run(Visit& visit) {
                   "deterministic algorithms on CUDA (ATen's sorting-based index_add/index_select "
                   "backward; an op without one is an error); CPU runs are deterministic anyway"},
         &C::deterministic);
+  visit(FieldInfo{"eval",
+                  "full (rank every item) or sampled: also NCF's protocol, each test item ranked "
+                  "against --eval-negatives sampled items the user never interacted with "
+                  "(sampled/hit@K, sampled/ndcg@K; with --split loo)"},
+        &C::eval);
+  visit(FieldInfo{"eval_negatives", "negatives per test item under --eval sampled",
+                  Bounds::integers(1, 1000000)},
+        &C::eval_negatives);
+  visit(FieldInfo{"group_by",
+                  "also report the ranking metrics per value of this user attribute (gender, "
+                  "age, occupation: MovieLens 100K's u.user) and each metric's largest gap "
+                  "between groups"},
+        &C::group_by);
 }
 
 }  // namespace config_rows

@@ -43,6 +43,50 @@ std::vector<int64_t> add_cold_users(Evaluator& evaluator, const TrainConfig& cfg
   return cold;
 }
 
+std::vector<std::string> add_attribute_groups(Evaluator& evaluator, const std::string& attribute,
+                                              const PreparedData& data) {
+  const std::string relation = "user-has-" + attribute;
+  const int32_t r = data.side ? data.side->find_relation(relation) : -1;
+  if (r < 0) {
+    std::string known;
+    for (int32_t k = 0; data.side && k < data.side->num_forward(); ++k) {
+      const std::string& name = data.side->relation(k).name;
+      if (name.rfind("user-has-", 0) == 0) known += (known.empty() ? "" : ", ") + name.substr(9);
+    }
+    throw DataError("--group-by " + attribute + ": the data set has no such user attribute (" +
+                    (known.empty() ? "it has no user side information; MovieLens 100K's u.user has "
+                                     "gender, age, occupation"
+                                   : "it has: " + known) +
+                    ")");
+  }
+  const RelationStore& rel = data.side->relation(r);
+  const IdMap& values = data.side->ids(rel.dst_type);
+  std::vector<std::string> names;
+  for (int64_t v = 0; v < values.size(); ++v) {
+    std::vector<int64_t> users(rel.src.begin() + rel.t_offsets[v],
+                               rel.src.begin() + rel.t_offsets[v + 1]);
+    names.push_back(attribute + "=" + values.raw(static_cast<int32_t>(v)));
+    evaluator.add_user_group(names.back(), users);
+  }
+  return names;
+}
+
+void add_group_gaps(std::map<std::string, double>& metrics, const std::string& attribute) {
+  std::map<std::string, std::pair<double, double>> range;  // metric -> (min, max)
+  const std::string prefix = attribute + "=";
+  for (const auto& [key, value] : metrics) {
+    const size_t slash = key.find('/');
+    if (key.rfind(prefix, 0) != 0 || slash == std::string::npos) continue;
+    const std::string metric = key.substr(slash + 1);
+    auto [it, added] = range.emplace(metric, std::pair{value, value});
+    if (!added) {
+      it->second.first = std::min(it->second.first, value);
+      it->second.second = std::max(it->second.second, value);
+    }
+  }
+  for (const auto& [metric, r] : range) metrics[attribute + "_gap/" + metric] = r.second - r.first;
+}
+
 EvalResult evaluate_model(Model& model, const Evaluator& evaluator, bool rating_mode) {
   at::NoGradGuard no_grad;
   model.set_training(false);
@@ -63,6 +107,19 @@ EvalResult evaluate_model(Model& model, const Evaluator& evaluator, bool rating_
     r.metrics.insert(errors.begin(), errors.end());
   }
   return r;
+}
+
+std::map<std::string, double> evaluate_sampled(Model& model, const SampledEvaluator& sampled) {
+  at::NoGradGuard no_grad;
+  model.set_training(false);
+  if (model.ranks_rows()) {
+    return sampled.evaluate([&](const at::Tensor& users) { return model.ranking_rows(users); });
+  }
+  const auto factors = model.ranking();
+  const at::Tensor P = factors.first.detach(), Q = factors.second.detach();
+  return sampled.evaluate([&](const at::Tensor& users) {
+    return at::matmul(P.index_select(0, users.to(P.device())), Q.t());
+  });
 }
 
 std::pair<at::Tensor, at::Tensor> top_items_of(Model& model, const Evaluator& evaluator,
@@ -136,6 +193,10 @@ RunEvaluation::RunEvaluation(const TrainConfig& cfg, const PreparedData& data)
   if (evaluator_->test_users().empty())
     throw DataError(cfg.dataset + ": no user has a test interaction");
   cold_users_ = add_cold_users(*evaluator_, cfg);
+  if (!cfg.group_by.empty()) groups_ = add_attribute_groups(*evaluator_, cfg.group_by, data);
+  if (cfg.eval == EvalMode::kSampled) {
+    sampled_.emplace(*data.train, *data.test, cfg.topk, cfg.eval_negatives, cfg.seed);
+  }
 }
 
 EpochEvaluation RunEvaluation::evaluate(Model& model) const {
@@ -145,6 +206,10 @@ EpochEvaluation RunEvaluation::evaluate(Model& model) const {
   e.test = cfg_.ctr() ? evaluate_ctr(model, data_.ctr->test)
                       : evaluate_model(model, *evaluator_, cfg_.rating_mode());
   if (cfg_.ctr()) e.valid = evaluate_ctr(model, data_.ctr->eval);
+  if (!groups_.empty()) add_group_gaps(e.test.metrics, cfg_.group_by);
+  if (sampled_) {
+    for (const auto& [key, value] : evaluate_sampled(model, *sampled_)) e.test.metrics[key] = value;
+  }
   return e;
 }
 

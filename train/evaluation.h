@@ -18,6 +18,7 @@
 #include "train/config.h"
 #include "train/data.h"
 #include "train/evaluator.h"
+#include "train/sampled_evaluation.h"
 
 namespace gnnrec {
 
@@ -26,6 +27,15 @@ namespace gnnrec {
 // metrics are keyed "cold/recall@20", ...) and returns those users; else
 // returns nothing and adds nothing.
 std::vector<int64_t> add_cold_users(Evaluator& evaluator, const TrainConfig& cfg);
+// --group-by ATTR: adds one group per value v of the users' side attribute
+// ATTR (the relation "user-has-ATTR" of data.side, MovieLens 100K's u.user),
+// keyed "ATTR=v/recall@20", ...; returns their names. Throws DataError when
+// the data set has no such attribute, naming the ones it has.
+std::vector<std::string> add_attribute_groups(Evaluator& evaluator, const std::string& attribute,
+                                              const PreparedData& data);
+// For each ranking metric m of the groups "ATTR=v/m" in `metrics`, adds
+// "ATTR_gap/m": the largest value minus the smallest over the groups.
+void add_group_gaps(std::map<std::string, double>& metrics, const std::string& attribute);
 
 // Evaluates in evaluation mode (set_training(false), no gradients): the
 // ranking metrics of model.ranking(), and in rating mode also rmse and mae of
@@ -33,6 +43,9 @@ std::vector<int64_t> add_cold_users(Evaluator& evaluator, const TrainConfig& cfg
 // A model that ranks rows (Model::ranks_rows) is ranked from ranking_rows();
 // it has no rating mode.
 EvalResult evaluate_model(Model& model, const Evaluator& evaluator, bool rating_mode);
+// --eval sampled: the sampled metrics (train/sampled_evaluation.h) of the
+// model's ranking_rows() or of its ranking() factors, in evaluation mode.
+std::map<std::string, double> evaluate_sampled(Model& model, const SampledEvaluator& sampled);
 // The top k items of `users` (Evaluator::top_items: masked, best first,
 // with their scores) in evaluation mode, from the model's ranking() or its
 // ranking_rows(): what `recommend` lists.
@@ -74,8 +87,9 @@ struct EpochEvaluation {
 };
 
 // The run's evaluation, set up once from its configuration and data (which
-// must outlive it): the ranking evaluator with its cold users, or the CTR
-// records.
+// must outlive it): the ranking evaluator with its cold users (and under
+// --eval sampled the sampled-negatives protocol, whose metrics join the
+// test metrics), or the CTR records.
 class RunEvaluation {
  public:
   // Throws DataError when no user has a test interaction (ranking).
@@ -89,6 +103,8 @@ class RunEvaluation {
   const TrainConfig& cfg_;
   const PreparedData& data_;
   std::optional<Evaluator> evaluator_;  // unset under --protocol ctr
+  std::optional<SampledEvaluator> sampled_;  // --eval sampled
+  std::vector<std::string> groups_;          // --group-by
   std::vector<int64_t> cold_users_;
 };
 

@@ -84,7 +84,10 @@ at::Tensor Objective::l2(Model& model, const std::vector<NamedTensor>& params,
 at::Tensor Objective::full_l2(const std::vector<NamedTensor>& params,
                               const at::TensorOptions& options) {
   at::Tensor l2 = at::zeros({}, options);
-  for (const auto& p : params) l2 = l2 + p.tensor.pow(2).sum() * 0.5;
+  for (const auto& p : params) {
+    // State kept as a parameter for the checkpoint (Mult-VAE's update count) is not trained.
+    if (p.tensor.requires_grad()) l2 = l2 + p.tensor.pow(2).sum() * 0.5;
+  }
   return l2;
 }
 

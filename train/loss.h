@@ -9,7 +9,7 @@
 // plus cfg.reg times the L2 term of --reg-scope:
 //   batch: ½ ‖ego embeddings of the batch's users and items‖² / batch size
 //          (LightGCN's and NGCF's code);
-//   full:  ½ ‖p‖² of every parameter tensor whole (KGCN's code).
+//   full:  ½ ‖p‖² of every trained parameter tensor whole (KGCN's code).
 // A model's batch_loss_term() (SimGCL's InfoNCE) is added to it. A model
 // with a loss of its own (Model::has_own_loss, UltraGCN) replaces the data
 // loss: own_loss() + cfg.reg · ½ ‖p‖² of every parameter whole, no

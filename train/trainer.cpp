@@ -326,6 +326,12 @@ ModelOptions model_options(const TrainConfig& cfg) {
   mo.ii_neighbors = cfg.ii_neighbors;
   mo.ii_weight = cfg.ii_weight;
   mo.hidden = cfg.hidden;
+  mo.knn_neighbors = cfg.knn_neighbors;
+  mo.shrink = cfg.shrink;
+  mo.vae_hidden = cfg.vae_hidden;
+  mo.vae_latent = cfg.vae_latent;
+  mo.anneal_cap = cfg.anneal_cap;
+  mo.anneal_steps = cfg.anneal_steps;
   return mo;
 }
 

@@ -39,12 +39,14 @@ const char* const kDefaultConfigJson = R"({
 const char* const kAddedModelOptions[] = {
     "svd_rank",        "ideal_weight", "sharpen_time",   "sharpen_steps", "sharpen_solver",
     "noise_eps",       "cl_weight",    "cl_temperature", "cl_layer",      "negative_ratio",
-    "negative_weight", "ii_neighbors", "ii_weight",      "hidden"};
+    "negative_weight", "ii_neighbors", "ii_weight",      "hidden",        "knn_neighbors",
+    "shrink",          "vae_hidden",   "vae_latent",     "anneal_cap",    "anneal_steps"};
 
 // Keys added since, with their defaults: a config.json without them reads
 // as the defaults, so older runs resume unchanged.
 const char* const kAddedKeys =
-    R"({"sampling": "per-interaction", "pretrain": "", "eval_initial": false})";
+    R"({"sampling": "per-interaction", "pretrain": "", "eval_initial": false, "eval": "full",
+        "eval_negatives": 99, "group_by": ""})";
 
 TEST(ConfigTable, DefaultConfigJsonKeepsItsFormat) {
   json expected = json::parse(kDefaultConfigJson);
@@ -265,8 +267,8 @@ namespace {
 // hand: "gcn 0.5, gat 0.6, sage 0, heterogat 0", ...), now in name order.
 TEST(ConfigTable, ModelDefaultsInHelpComeFromTheModels) {
   EXPECT_EQ(model_defaults_help("dropout"),
-            "dcn 0.2, gat 0.6, gcn 0.5, gru4rec 0.5, heterogat 0, mlp 0.1, neumf 0.1, sage 0, "
-            "widedeep 0.1");
+            "dcn 0.2, gat 0.6, gcn 0.5, gru4rec 0.5, heterogat 0, mlp 0.1, multdae 0.5, "
+            "multvae 0.5, neumf 0.1, sage 0, widedeep 0.1");
   EXPECT_EQ(model_defaults_help("node_dropout"), "ngcf 0.1");
   EXPECT_EQ(model_defaults_help("message_dropout"), "kgat 0.1, ngcf 0.1");
   EXPECT_EQ(model_defaults_help("attention_dropout"), "gat 0.6, heterogat 0");
