@@ -157,6 +157,7 @@ struct TrainConfig {
   DeviceSpec device;
   int threads = 0;  // 0: all cores
   bool deterministic = false;
+  double dist_timeout = 300;  // seconds a collective of a distributed run may wait
 
   // Rating mode: explicit ratings are the training targets (--loss mse).
   bool rating_mode() const { return loss == Loss::kMse; }

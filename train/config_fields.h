@@ -276,6 +276,11 @@ void run(Visit& visit) {
                   "deterministic algorithms on CUDA (ATen's sorting-based index_add/index_select "
                   "backward; an op without one is an error); CPU runs are deterministic anyway"},
         &C::deterministic);
+  visit(FieldInfo{"dist_timeout",
+                  "seconds a collective of a distributed run (under torchrun) may wait for the "
+                  "other ranks before this one stops, naming the rank that does not answer",
+                  Bounds::above(0)},
+        &C::dist_timeout);
 }
 
 }  // namespace config_rows

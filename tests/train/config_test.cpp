@@ -43,7 +43,7 @@ const char* const kAddedModelOptions[] = {
 
 // Keys added since, with their defaults: a config.json without them reads
 // as the defaults, so older runs resume unchanged.
-const char* const kAddedKeys = R"({"sampling": "per-interaction"})";
+const char* const kAddedKeys = R"({"sampling": "per-interaction", "dist_timeout": 300.0})";
 
 TEST(ConfigTable, DefaultConfigJsonKeepsItsFormat) {
   json expected = json::parse(kDefaultConfigJson);
@@ -63,6 +63,7 @@ TEST(ConfigTable, EveryOptionRoundTripsThroughConfigJson) {
   c.device = parse_device_spec("--device", "cuda:1");
   c.side_info = false;
   c.deterministic = true;
+  c.dist_timeout = 12.5;
   c.dropout = 0.25;
   c.heads = 2;
   c.aggregator = "pool";
