@@ -31,6 +31,7 @@ have g++     || need_pkgs+=(g++)
 [ -f /usr/include/nlohmann/json.hpp ]     || need_pkgs+=(nlohmann-json3-dev)
 [ -f /usr/include/toml++/toml.h ]         || need_pkgs+=(libtomlplusplus-dev)
 [ -f /usr/include/hnswlib/hnswlib.h ]     || need_pkgs+=(libhnswlib-dev)
+[ -f /usr/include/gloo/config.h ]         || need_pkgs+=(libgloo-dev)
 [ -f /usr/include/httplib.h ]             || need_pkgs+=(libcpp-httplib-dev)
 [ -f /usr/lib/x86_64-linux-gnu/libgomp.so.1 ] || need_pkgs+=(libgomp1)
 if [ ${#need_pkgs[@]} -gt 0 ]; then

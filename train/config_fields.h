@@ -330,6 +330,11 @@ void run(Visit& visit) {
                   "age, occupation: MovieLens 100K's u.user) and each metric's largest gap "
                   "between groups"},
         &C::group_by);
+  visit(FieldInfo{"dist_timeout",
+                  "seconds a collective of a distributed run (under torchrun) may wait for the "
+                  "other ranks before this one stops, naming the rank that does not answer",
+                  Bounds::above(0)},
+        &C::dist_timeout);
 }
 
 }  // namespace config_rows

@@ -11,6 +11,7 @@
 #include "base/nvtx.h"
 #include "base/random.h"
 #include "train/fault_injection.h"
+#include "train/train_state.h"
 
 namespace gnnrec {
 namespace {
@@ -83,10 +84,10 @@ TrainingPairs::TrainingPairs(const TrainConfig& cfg, const PreparedData& data, a
 
 EpochLoop::EpochLoop(const TrainConfig& cfg, const PreparedData& data, Model& model,
                      const std::vector<NamedTensor>& params, Adam& adam, Progress& progress,
-                     at::Device device)
-    : cfg_(cfg), model_(model), params_(params), adam_(adam), progress_(progress),
-      objective_(cfg, model), pairs_(cfg, data, device), train_(*data.train),
-      read_every_batch_(device.is_cpu()) {
+                     at::Device device, Distributed* dist)
+    : cfg_(cfg), model_(model), params_(params), trainable_(trainable_tensors(params)), adam_(adam),
+      progress_(progress), objective_(cfg, model), pairs_(cfg, data, device), train_(*data.train),
+      read_every_batch_(device.is_cpu()), dist_(dist) {
   // Negatives are drawn where the model trains, from the training graph's
   // CSR, copied there once (the draws are equal on every device).
   if (objective_.negatives() > 0) sampler_.emplace(*data.train, device);
@@ -139,28 +140,39 @@ double EpochLoop::train_batches(int64_t epoch, const Batch& all,
   for (int64_t b = 0; b < batches; ++b) {
     phase.emplace("gnnrec::train::forward");
     const int64_t start = b * cfg_.batch_size, len = std::min(cfg_.batch_size, m - start);
-    Batch batch;
-    batch.users = all.users.narrow(0, start, len);
-    batch.positives = all.positives.narrow(0, start, len);
-    if (all.negatives.defined()) batch.negatives = all.negatives.narrow(0, start, len);
-    if (all.targets.defined()) batch.targets = all.targets.narrow(0, start, len);
     const double t_forward = now_seconds();
-    at::Tensor loss = objective_(model_, params_, batch);
-    if (b == std::min<int64_t>(1, batches - 1) && fault::reached("batch")) {
-      loss = loss * std::nan("");  // test-only: GNNREC_TEST_FAULT=nan@batch:EPOCH
-    }
-    losses.add(loss);
-    if (read_every_batch_) losses.read(b + 1);
+    at::Tensor loss = local_loss(all, start, len);
+    // Test-only: GNNREC_TEST_FAULT=nan@batch:EPOCH, skew@batch:EPOCH.
+    const std::string_view fault =
+        b == std::min<int64_t>(1, batches - 1) ? fault::reached("batch") : std::string_view();
+    if (fault == "nan") loss = loss * std::nan("");
+    // One process reads its loss before the backward pass; a distributed
+    // rank reads the sum over the ranks, after the all-reduce.
+    if (!dist_) losses.add(loss);
+    if (!dist_ && read_every_batch_) losses.read(b + 1);
     phase.emplace("gnnrec::train::backward");
     const double t_backward = now_seconds();
-    loss.backward();
+    if (loss.requires_grad()) loss.backward();
+    const double t_reduce = now_seconds();
+    if (dist_) {
+      phase.emplace("gnnrec::train::allreduce");
+      loss = dist_->sum_gradients(
+          trainable_, loss, "epoch " + std::to_string(epoch) + ", batch " + std::to_string(b + 1));
+      losses.add(loss);
+      if (read_every_batch_) losses.read(b + 1);
+    }
     phase.emplace("gnnrec::train::step");
     const double t_step = now_seconds();
     adam_.step();
+    if (fault == "skew") {
+      at::NoGradGuard no_grad;
+      trainable_.front().view({-1}).narrow(0, 0, 1).add_(1e-3);
+    }
     phase.reset();
     const double t_end = now_seconds();
     phases_.forward += t_backward - t_forward;
-    phases_.backward += t_step - t_backward;
+    phases_.backward += t_reduce - t_backward;
+    phases_.allreduce += t_step - t_reduce;
     phases_.step += t_end - t_step;
     if (progress_.shows_bar()) {
       const double now = now_seconds();
@@ -202,6 +214,22 @@ double EpochLoop::own_epoch(int64_t epoch, const std::function<std::string()>& l
   return mean;
 }
 
+at::Tensor EpochLoop::local_loss(const Batch& all, int64_t start, int64_t len) const {
+  int64_t lo = start, n = len;
+  if (dist_) {
+    const auto [a, z] = dist_->share(len);
+    lo = start + a, n = z - a;
+    if (n == 0) return at::zeros({}, all.users.options().dtype(at::kFloat));
+  }
+  Batch batch;
+  batch.users = all.users.narrow(0, lo, n);
+  batch.positives = all.positives.narrow(0, lo, n);
+  if (all.negatives.defined()) batch.negatives = all.negatives.narrow(0, lo, n);
+  if (all.targets.defined()) batch.targets = all.targets.narrow(0, lo, n);
+  const at::Tensor loss = objective_(model_, params_, batch);
+  return dist_ ? loss * (static_cast<double>(n) / static_cast<double>(len)) : loss;
+}
+
 void EpochLoop::extra_phase(int64_t epoch, const std::function<std::string()>& last_good) {
   // A model's second objective (KGAT's KG loss), stepping the same Adam;
   // its losses are not in the epoch's loss (on the CPU each is checked).
@@ -230,6 +258,19 @@ void EpochLoop::check_parameters(int64_t epoch, int64_t batches,
                                " is not finite although every batch loss was; stopping (" +
                                last_good() + ")");
     }
+  }
+  // Data-parallel ranks take the same steps from the same sums: their
+  // parameters must be equal bit for bit.
+  if (!dist_) return;
+  std::vector<at::Tensor> tensors;
+  for (const auto& p : params_) tensors.push_back(p.tensor);
+  if (const auto diff = dist_->first_difference(tensors, "the parameters")) {
+    throw std::runtime_error("epoch " + std::to_string(epoch) + ": parameter " +
+                             params_[diff->first].name + " of rank " +
+                             std::to_string(diff->second) +
+                             " differs from rank 0's although every rank took the same steps; "
+                             "stopping (" +
+                             last_good() + ")");
   }
 }
 

@@ -20,6 +20,7 @@
 #include "train/adam.h"
 #include "train/config.h"
 #include "train/data.h"
+#include "train/distributed.h"
 #include "train/loss.h"
 #include "train/progress.h"
 
@@ -36,18 +37,24 @@ struct TrainingPairs {
 };
 
 // Where an epoch's time went (seconds): drawing its pairs and negatives,
-// the batches' forward passes (loss included), backward passes and
-// optimiser steps. On a GPU the phases measure launches, not work.
+// the batches' forward passes (loss included), backward passes, the
+// all-reduce of the gradients (distributed runs) and optimiser steps. On a
+// GPU the phases measure launches, not work.
 struct PhaseTimes {
-  double sample = 0, forward = 0, backward = 0, step = 0;
+  double sample = 0, forward = 0, backward = 0, allreduce = 0, step = 0;
 };
 
 class EpochLoop {
  public:
   // Keeps references to everything it is given; they must outlive it.
+  // With `dist` (a distributed run), every rank draws the same epoch and
+  // takes its share (Distributed::share) of each batch of cfg.batch_size
+  // pairs; its loss is weighted by its share of the batch, so that the sum
+  // over the ranks is the one-process batch loss, whose gradients
+  // Distributed::sum_gradients adds up before each step.
   EpochLoop(const TrainConfig& cfg, const PreparedData& data, Model& model,
             const std::vector<NamedTensor>& params, Adam& adam, Progress& progress,
-            at::Device device);
+            at::Device device, Distributed* dist = nullptr);
 
   // Trains epoch `epoch` (1-based) and returns its mean batch loss. A
   // non-finite loss or parameter throws std::runtime_error naming the epoch
@@ -63,6 +70,11 @@ class EpochLoop {
                        const std::function<std::string()>& last_good);
   // An epoch of a model that makes its own batches (Model::own_batches).
   double own_epoch(int64_t epoch, const std::function<std::string()>& last_good);
+  // The loss of this process's rows of the batch at rows [start, start +
+  // len) of `all`: all of them in one process; a distributed rank's share,
+  // weighted by its fraction of the batch (a constant zero when its share
+  // is empty).
+  at::Tensor local_loss(const Batch& all, int64_t start, int64_t len) const;
   void extra_phase(int64_t epoch, const std::function<std::string()>& last_good);
   void check_parameters(int64_t epoch, int64_t batches,
                         const std::function<std::string()>& last_good) const;
@@ -70,6 +82,7 @@ class EpochLoop {
   const TrainConfig& cfg_;
   Model& model_;
   const std::vector<NamedTensor>& params_;
+  std::vector<at::Tensor> trainable_;  // what Adam updates: the gradients to reduce
   Adam& adam_;
   Progress& progress_;
   Objective objective_;
@@ -83,6 +96,7 @@ class EpochLoop {
   // there).
   bool read_every_batch_;
   PhaseTimes phases_;
+  Distributed* dist_;
 };
 
 }  // namespace gnnrec

@@ -25,6 +25,7 @@ std::string_view fire(std::string_view point) {
   if (spec.fired || spec.epoch != current_epoch || point != spec.point) return {};
   spec.fired = true;
   if (spec.action == "kill") std::raise(SIGKILL);
+  if (spec.action == "stop") std::raise(SIGSTOP);
   return spec.action;
 }
 
@@ -55,8 +56,8 @@ void install_from_env() {
   } catch (const std::exception&) {
     throw bad();
   }
-  if (spec.action != "kill" && spec.action != "enospc" && spec.action != "eacces" &&
-      spec.action != "nan") {
+  if (spec.action != "kill" && spec.action != "stop" && spec.action != "enospc" &&
+      spec.action != "eacces" && spec.action != "nan" && spec.action != "skew") {
     throw bad();
   }
   if (spec.point != "batch" && spec.point != "eval") set_write_hook(write_hook);
@@ -64,6 +65,9 @@ void install_from_env() {
 
 void set_epoch(int64_t epoch) { current_epoch = epoch; }
 
-bool reached(std::string_view point) { return fire(point) == "nan"; }
+std::string_view reached(std::string_view point) {
+  const std::string_view action = fire(point);
+  return action == "nan" || action == "skew" ? action : std::string_view();
+}
 
 }  // namespace gnnrec::fault

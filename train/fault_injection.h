@@ -14,9 +14,14 @@
 //                     after the first part (a checkpoint's header) has gone
 //                     to the temporary file, before the rest and the rename
 //   ACTION kill       raise SIGKILL on this process (a crash)
+//          stop       raise SIGSTOP on this process (a hang: a rank of a
+//                     distributed run that stops answering)
 //          enospc     a file POINT's write fails with ENOSPC (disk full)
 //          eacces     a file POINT's write fails with EACCES (unwritable)
 //          nan        the batch's loss becomes NaN (POINT batch)
+//          skew       after the batch's step, this process's first parameter
+//                     changes (POINT batch): a rank of a distributed run
+//                     whose parameters no longer equal the others'
 //
 // Not thread-safe: the trainer sets the epoch from its own thread.
 #pragma once
@@ -31,8 +36,9 @@ namespace gnnrec::fault {
 void install_from_env();
 // The epoch now running (0 before the first).
 void set_epoch(int64_t epoch);
-// At POINT `point` of the current epoch: kill does not return; true when the
-// action is nan (the caller poisons its value); false otherwise.
-bool reached(std::string_view point);
+// At POINT `point` of the current epoch: kill and stop do not return; nan
+// and skew are returned (the caller poisons its value or its parameter);
+// otherwise empty.
+std::string_view reached(std::string_view point);
 
 }  // namespace gnnrec::fault

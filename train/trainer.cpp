@@ -14,6 +14,7 @@
 #include "base/nvtx.h"
 #include "models/ncf.h"
 #include "train/adam.h"
+#include "train/distributed.h"
 #include "train/epoch.h"
 #include "train/fault_injection.h"
 #include "train/loss.h"
@@ -51,9 +52,22 @@ void keep_freed_buffers() {
   (void)done;
 }
 
+// Under torchrun (WORLD_SIZE set), this process's place in the process
+// group, joined; null for a run of one process.
+std::unique_ptr<Distributed> join_process_group(const TrainConfig& cfg) {
+  const std::optional<DistEnv> env = DistEnv::from_environment();
+  if (!env) return nullptr;
+  const at::Device device =
+      cfg.device.kind == DeviceSpec::Kind::kCpu
+          ? at::Device(at::kCPU)
+          : at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(env->local_rank));
+  return std::make_unique<Distributed>(*env, device, cfg.dist_timeout);
+}
+
 // The process-wide execution settings of a run: the fault hook (tests),
-// threads, deterministic algorithms, memory reuse; returns the device.
-at::Device set_up_execution(const TrainConfig& cfg) {
+// threads, deterministic algorithms, memory reuse; returns the device
+// (cuda:LOCAL_RANK for a distributed run on CUDA).
+at::Device set_up_execution(const TrainConfig& cfg, const Distributed* dist) {
   fault::install_from_env();
   keep_freed_buffers();
   if (cfg.threads > 0) at::set_num_threads(cfg.threads);
@@ -63,7 +77,10 @@ at::Device set_up_execution(const TrainConfig& cfg) {
   // an error naming it. The CPU path is deterministic either way, and
   // gnnrec's operators use no floating-point atomics.
   if (cfg.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
-  return parse_device(cfg.device);
+  const at::Device device = parse_device(cfg.device);
+  if (dist == nullptr || device.is_cpu()) return device;
+  const auto env = DistEnv::from_environment();
+  return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(env->local_rank));
 }
 
 PreparedData timed_prepare_data(const TrainConfig& cfg, double& seconds) {
@@ -111,12 +128,15 @@ void load_pretrained_halves(const TrainConfig& cfg, Model& model) {
 class TrainingRun {
  public:
   TrainingRun(const TrainConfig& cfg, const TrainOptions& opts)
-      : cfg_(cfg), run_dir_(cfg_.out, opts.resume, opts.overwrite), resume_(opts.resume),
-        device_(set_up_execution(cfg_)), data_(timed_prepare_data(cfg_, times_.load_seconds)),
-        graph_(data_.train, data_.side),
+      : cfg_(cfg), dist_(join_process_group(cfg_)),
+        run_dir_(!dist_ || dist_->writes()
+                     ? std::make_unique<RunDir>(cfg_.out, opts.resume, opts.overwrite)
+                     : nullptr),
+        resume_(opts.resume), device_(set_up_execution(cfg_, dist_.get())),
+        data_(timed_prepare_data(cfg_, times_.load_seconds)), graph_(data_.train, data_.side),
         model_(make_model(cfg_.model, model_options(cfg_), graph_, device_)),
         evaluation_(cfg_, data_), params_(model_->parameters()),
-        adam_(trainable_tensors(params_), cfg_.lr), progress_(opts.quiet) {
+        adam_(trainable_tensors(params_), cfg_.lr), progress_(opts.quiet || run_dir_ == nullptr) {
     state_.stop = EarlyStopping{cfg_.early_stop_metric, cfg_.patience};
     if (!model_->has_pair_scores() && (cfg_.rating_mode() || cfg_.ctr())) {
       throw std::invalid_argument("--model " + cfg_.model +
@@ -126,16 +146,17 @@ class TrainingRun {
     if (model_->has_own_loss() || model_->own_batches()) {
       Objective(cfg_, *model_);  // throws on a loss it does not take
     }
-    // A resumed run restores its own checkpoint instead.
-    if (!run_dir_.resumes_from_checkpoint()) load_pretrained_halves(cfg_, *model_);
+    // A resumed run restores its own checkpoint instead; rank 0's parameters
+    // reach the other ranks of a distributed run when training starts.
+    if (run_dir_ && !run_dir_->resumes_from_checkpoint()) load_pretrained_halves(cfg_, *model_);
     if (model_->closed_form() && cfg_.eval_initial) {
       throw std::invalid_argument("--eval-initial: --model " + cfg_.model +
                                   " is training-free (fitted once): it has no untrained model "
                                   "to evaluate");
     }
-    if (resume_) {
+    if (resume_ && run_dir_) {
       // A resumed run must continue on the data it started on.
-      if (const auto recorded = read_data_record(run_dir_.file("config.json"))) {
+      if (const auto recorded = read_data_record(run_dir_->file("config.json"))) {
         check_same_data(*recorded, data_.record, cfg_.dataset, "--resume " + cfg_.out);
       }
     }
@@ -151,8 +172,11 @@ class TrainingRun {
     json summary =
         make_summary(cfg_, data_, evaluation_, baseline, state_, stopped_early, times_, device_);
     if (model_->closed_form()) summary["loss"] = nullptr;  // trained by no loss
-    run_dir_.write_json("summary.json", summary);
-    run_dir_.finish();
+    summary["world_size"] = world_size();
+    summary["backend"] = dist_ ? json(dist_->backend()) : json(nullptr);
+    if (!run_dir_) return summary;  // rank 0 writes the run
+    run_dir_->write_json("summary.json", summary);
+    run_dir_->finish();
     return summary;
   }
 
@@ -160,8 +184,10 @@ class TrainingRun {
   // Trains the epochs (from the first not done) with early stopping; true
   // when it stopped early.
   bool train_epochs() {
-    EpochLoop loop(cfg_, data_, *model_, params_, adam_, progress_, device_);
-    const auto last_good = [this] { return run_dir_.last_good(); };
+    EpochLoop loop(cfg_, data_, *model_, params_, adam_, progress_, device_, dist_.get());
+    const auto last_good = [this] {
+      return run_dir_ ? run_dir_->last_good() : std::string("rank 0 keeps the checkpoints");
+    };
     bool stopped_early = false;
     if (cfg_.eval_initial && state_.epoch == 0) evaluate(std::nullopt, 0.0, nullptr);
     while (state_.epoch < cfg_.epochs && !stopped_early) {
@@ -199,11 +225,13 @@ class TrainingRun {
   }
 
   // Writes the run's configuration (and CTR records) and, on --resume,
-  // restores the state of the last checkpoint.
+  // restores the state of the last checkpoint; a distributed run then
+  // copies rank 0's state to every rank.
   void start() {
     std::optional<Checkpoint> last;
-    if (run_dir_.resumes_from_checkpoint()) {
-      last = run_dir_.load_last();
+    int64_t trained_world = 0;  // the world size of the run resumed; 0: none
+    if (run_dir_ && run_dir_->resumes_from_checkpoint()) {
+      last = run_dir_->load_last();
       const int64_t done = last->meta.at("epoch");
       if (cfg_.epochs < done) {
         throw std::invalid_argument("--epochs " + std::to_string(cfg_.epochs) +
@@ -211,20 +239,64 @@ class TrainingRun {
                                     cfg_.out +
                                     " has trained; a resumed run can only train further");
       }
+      trained_world = last->meta.value("world_size", int64_t{1});
     }
+    check_world_size(trained_world);
+    if (!run_dir_) return sync_state();
     json config = cfg_;
     config[kDataRecordKey] = data_.record;
-    run_dir_.prepare(config);
-    if (cfg_.ctr()) write_ctr_records(run_dir_.file("ctr_records.tsv"), data_);
+    run_dir_->prepare(config);
+    if (cfg_.ctr()) write_ctr_records(run_dir_->file("ctr_records.tsv"), data_);
     if (resume_ && !last) {
-      run_dir_.truncate_metrics(-1);  // epoch 0 (--eval-initial) too: it is evaluated again
+      run_dir_->truncate_metrics(-1);  // epoch 0 (--eval-initial) too: it is evaluated again
       progress_.line("resuming " + cfg_.out + ": no checkpoint yet, starting from epoch 1");
     }
     if (last) {
-      restore_checkpoint(*last, run_dir_.checkpoint("last.ckpt"), state_, params_, adam_);
-      run_dir_.truncate_metrics(state_.epoch);
+      restore_checkpoint(*last, run_dir_->checkpoint("last.ckpt"), state_, params_, adam_);
+      run_dir_->truncate_metrics(state_.epoch);
       progress_.line("resuming " + cfg_.out + " after epoch " + std::to_string(state_.epoch));
     }
+    sync_state();
+  }
+
+  int64_t world_size() const { return dist_ ? dist_->world_size() : 1; }
+
+  // A checkpoint resumes only with the world size that wrote it (rank 0
+  // reads it and tells the others): every rank throws the same line.
+  void check_world_size(int64_t trained_world) {
+    if (dist_) {
+      const at::Tensor t = at::tensor({trained_world}, at::kLong).to(device_);
+      dist_->broadcast({t}, "the world size of " + cfg_.out);
+      trained_world = t.item<int64_t>();
+    }
+    if (trained_world == 0 || trained_world == world_size()) return;
+    throw std::invalid_argument("--resume " + cfg_.out + ": its checkpoint was trained by " +
+                                std::to_string(trained_world) + " process(es) but this run has " +
+                                std::to_string(world_size()) +
+                                " (WORLD_SIZE); resume with the world size that trained it");
+  }
+
+  // Rank 0's epoch, Adam step count, parameters and Adam moments to every
+  // rank (after rank 0's resume), so that all start equal.
+  void sync_state() {
+    if (!dist_) return;
+    const at::Tensor counts = at::tensor({state_.epoch, adam_.steps()}, at::kLong).to(device_);
+    dist_->broadcast({counts}, "the state of rank 0");
+    state_.epoch = counts[0].item<int64_t>();
+    adam_.set_steps(counts[1].item<int64_t>());
+    std::vector<at::Tensor> tensors;
+    for (const auto& p : params_) tensors.push_back(p.tensor.detach());
+    for (const auto& m : adam_.exp_avg()) tensors.push_back(m);
+    for (const auto& v : adam_.exp_avg_sq()) tensors.push_back(v);
+    dist_->broadcast(tensors, "the parameters of rank 0");
+  }
+
+  // Whether to stop after this evaluation: rank 0's decision, on every rank.
+  bool agreed(bool stop) const {
+    if (!dist_) return stop;
+    const at::Tensor t = at::tensor({int64_t{stop}}, at::kLong).to(device_);
+    dist_->broadcast({t}, "the early-stopping decision of rank 0");
+    return t.item<int64_t>() != 0;
   }
 
   // Evaluates the epoch just trained, appends its metrics.jsonl line (loss
@@ -255,16 +327,17 @@ class TrainingRun {
       const PhaseTimes& p = loop->phases();
       line["phase_seconds"] = {
           {"sample", p.sample}, {"forward", p.forward}, {"backward", p.backward}, {"step", p.step}};
+      if (dist_) line["phase_seconds"]["allreduce"] = p.allreduce;
     }
     line["metrics"] = metrics_json(e.test);
     if (e.valid) line["valid"] = metrics_json(*e.valid);
-    run_dir_.append_metrics(line);
+    if (run_dir_) run_dir_->append_metrics(line);
     progress_.line(
         "  eval epoch " + std::to_string(epoch) + ": " +
         (e.valid ? "valid " + format_metrics(e.valid->metrics, cfg_.topk) + "  test " : "") +
         format_metrics(e.test.metrics, cfg_.topk) + (improved ? "  *" : ""));
     if (improved) save("best.ckpt");
-    if (!state_.stop.should_stop()) return false;
+    if (!agreed(state_.stop.should_stop())) return false;
     progress_.line("early stop: " + cfg_.early_stop_metric + " did not improve for " +
                    std::to_string(state_.stop.bad_evals) + " evaluations");
     return true;
@@ -279,12 +352,15 @@ class TrainingRun {
   }
 
   void save(const std::string& which) {
-    run_dir_.save_checkpoint(which, make_checkpoint(state_, cfg_.model, params_, adam_),
-                             state_.epoch);
+    if (!run_dir_) return;
+    Checkpoint c = make_checkpoint(state_, cfg_.model, params_, adam_);
+    c.meta["world_size"] = world_size();
+    run_dir_->save_checkpoint(which, c, state_.epoch);
   }
 
   const TrainConfig& cfg_;
-  RunDir run_dir_;
+  std::unique_ptr<Distributed> dist_;
+  std::unique_ptr<RunDir> run_dir_;  // null on ranks other than 0
   bool resume_;
   at::Device device_;
   RunTimes times_;

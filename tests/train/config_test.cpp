@@ -46,7 +46,7 @@ const char* const kAddedModelOptions[] = {
 // as the defaults, so older runs resume unchanged.
 const char* const kAddedKeys =
     R"({"sampling": "per-interaction", "pretrain": "", "eval_initial": false, "eval": "full",
-        "eval_negatives": 99, "group_by": ""})";
+        "eval_negatives": 99, "group_by": "", "dist_timeout": 300.0})";
 
 TEST(ConfigTable, DefaultConfigJsonKeepsItsFormat) {
   json expected = json::parse(kDefaultConfigJson);
@@ -66,6 +66,7 @@ TEST(ConfigTable, EveryOptionRoundTripsThroughConfigJson) {
   c.device = parse_device_spec("--device", "cuda:1");
   c.side_info = false;
   c.deterministic = true;
+  c.dist_timeout = 12.5;
   c.dropout = 0.25;
   c.heads = 2;
   c.aggregator = "pool";

@@ -30,6 +30,7 @@
 #include "train/cli/serving_commands.h"
 #include "train/cli/thread_wait.h"
 #include "train/config_fields.h"
+#include "train/distributed.h"
 #include "train/evaluator.h"
 #include "train/metrics.h"
 #include "train/run_dir.h"
@@ -291,6 +292,8 @@ int run_train(TrainConfig cfg, bool resume, bool overwrite, bool quiet,
   opts.overwrite = overwrite;
   opts.quiet = quiet;
   const json summary = train(cfg, opts);
+  // Under torchrun, rank 0 reports the run; the other ranks say nothing.
+  if (const auto env = DistEnv::from_environment(); env && env->rank != 0) return 0;
   const std::string baseline = summary["baseline"];
   print_table("\n" + cfg.model + " on " + cfg.dataset + " (best epoch " +
                   std::to_string(summary["best_epoch"].get<int64_t>()) + " of " +

@@ -1,0 +1,250 @@
+"""Data-parallel training over processes (train/distributed.h): 2 and 3
+Gloo ranks on the loopback interface, launched by setting torchrun's
+variables (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) here, and once by the
+venv's torchrun. The reference is the same run in one process: an N-rank run
+sums the ranks' shares of each batch where one process sums the batch, so
+the two agree up to float32 rounding (docs/distributed.md states the
+tolerance checked here)."""
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import GNNREC, run
+
+SMALL = ["--dataset", "synthetic", "--synthetic-users", "200", "--synthetic-items", "150",
+         "--dim", "16", "--layers", "2", "--batch-size", "256", "--lr", "0.01", "--quiet",
+         "--threads", "1", "--eval-every", "1", "--dist-timeout", "20"]
+
+# Relative difference of an epoch's loss, and absolute difference of a
+# metric and of an exported representation, between N ranks and one
+# process after 3 epochs (the largest seen: docs/distributed.md).
+LOSS_RTOL = 1e-5
+METRIC_ATOL = 1e-3
+VECTOR_ATOL = 1e-4
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_ranks(n, args, rank_env=None, rank_args=None):
+    """n gnnrec processes of one process group; rank_env/rank_args: {rank: extra}."""
+    port = free_port()
+    procs = []
+    for r in range(n):
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "GNNREC_NO_PLOT": "1", "RANK": str(r),
+               "LOCAL_RANK": str(r), "WORLD_SIZE": str(n), "MASTER_ADDR": "127.0.0.1",
+               "MASTER_PORT": str(port), **(rank_env or {}).get(r, {})}
+        cmd = [str(GNNREC), *map(str, args), *map(str, (rank_args or {}).get(r, []))]
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True, env=env))
+    return procs
+
+
+def finish(procs, timeout=300):
+    out = []
+    for p in procs:
+        try:
+            o, e = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            for q in procs:
+                q.kill()
+            raise
+        out.append((p.returncode, o, e))
+    return out
+
+
+def train_ranks(n, args, check=True, **kw):
+    results = finish(start_ranks(n, ["train", *args], **kw))
+    if check:
+        for r, (code, o, e) in enumerate(results):
+            assert code == 0, f"rank {r} failed ({code}):\n{o}\n{e}"
+    return results
+
+
+def metrics_lines(out):
+    return [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+def exported(tmp_path, run_dir, name):
+    dest = tmp_path / name
+    run("export", "--run", run_dir, "--out", dest, check=True)
+    return {f.name: np.load(f) for f in sorted(dest.glob("*.npy"))}
+
+
+MODELS = [["--model", "lightgcn"], ["--model", "mf"], ["--model", "gat", "--heads", "2"]]
+
+
+@pytest.mark.parametrize("ranks,model", [(2, MODELS[0]), (3, MODELS[0]), (2, MODELS[1]),
+                                         (2, MODELS[2])],
+                         ids=["lightgcn-2", "lightgcn-3", "mf-2", "gat-2"])
+def test_n_ranks_equal_one_process(tmp_path, ranks, model):
+    args = [*model, *SMALL, "--epochs", "3"]
+    one, many = tmp_path / "one", tmp_path / "many"
+    run("train", *args, "--out", one, check=True)
+    train_ranks(ranks, [*args, "--out", many])
+    a, b = metrics_lines(one), metrics_lines(many)
+    assert [l["epoch"] for l in a] == [l["epoch"] for l in b] == [1, 2, 3]
+    for la, lb in zip(a, b):
+        assert lb["loss"] == pytest.approx(la["loss"], rel=LOSS_RTOL)
+        for key, value in la["metrics"].items():
+            assert lb["metrics"][key] == pytest.approx(value, abs=METRIC_ATOL), key
+        assert "allreduce" in lb["phase_seconds"]
+    summary = json.loads((many / "summary.json").read_text())
+    assert (summary["world_size"], summary["backend"]) == (ranks, "gloo")
+    single = json.loads((one / "summary.json").read_text())
+    assert (single["world_size"], single["backend"]) == (1, None)
+    va, vb = exported(tmp_path, one, "x1"), exported(tmp_path, many, "xn")
+    assert va.keys() == vb.keys() and va
+    for name in va:
+        np.testing.assert_allclose(vb[name], va[name], rtol=0, atol=VECTOR_ATOL, err_msg=name)
+
+
+def test_one_rank_world_is_the_plain_run(tmp_path):
+    # WORLD_SIZE=1: the same batches, weights of exactly 1, sums over one
+    # rank: bit for bit the run without torchrun's variables.
+    args = ["--model", "lightgcn", *SMALL, "--epochs", "2"]
+    run("train", *args, "--out", tmp_path / "plain", check=True)
+    train_ranks(1, [*args, "--out", tmp_path / "world1"])
+    a, b = metrics_lines(tmp_path / "plain"), metrics_lines(tmp_path / "world1")
+    assert [(l["loss"], l["metrics"]) for l in a] == [(l["loss"], l["metrics"]) for l in b]
+
+
+def test_only_rank_zero_writes(tmp_path):
+    # Rank 1 is given another --out: it must not create it.
+    out, other = tmp_path / "run", tmp_path / "rank1-out"
+    results = train_ranks(2, ["--model", "mf", *SMALL, "--epochs", "1"],
+                          rank_args={0: ["--out", out], 1: ["--out", other]})
+    assert not other.exists()
+    assert {p.name for p in out.iterdir()} >= {"config.json", "metrics.jsonl", "summary.json",
+                                               "checkpoints"}
+    assert results[1][1] == "" and "mf on synthetic" in results[0][1]
+
+
+def test_ranks_stay_bitwise_equal_and_a_skewed_rank_is_caught(tmp_path):
+    # Every epoch the ranks compare their parameters with rank 0's bit for
+    # bit (the runs above pass it); a rank whose parameter is nudged after a
+    # step stops every rank at that epoch's end, naming the rank.
+    args = ["train", "--model", "lightgcn", *SMALL, "--epochs", "3", "--out", tmp_path / "r"]
+    results = finish(start_ranks(2, args, rank_env={1: {"GNNREC_TEST_FAULT": "skew@batch:2"}}))
+    for code, _, err in results:
+        assert code == 1
+        lines = err.strip().splitlines()
+        assert len(lines) == 1, err
+        assert "epoch 2: parameter" in lines[0] and "of rank 1 differs from rank 0's" in lines[0]
+    assert [l["epoch"] for l in metrics_lines(tmp_path / "r")] == [1]
+
+
+def test_resume_continues_a_distributed_run_exactly(tmp_path):
+    args = ["--model", "lightgcn", *SMALL]
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    train_ranks(2, [*args, "--epochs", "4", "--out", whole])
+    train_ranks(2, [*args, "--epochs", "2", "--out", part])
+    train_ranks(2, ["--resume", "--out", part, "--epochs", "4", "--quiet"])
+    strip = lambda ls: [(l["epoch"], l["loss"], l["metrics"]) for l in ls]
+    assert strip(metrics_lines(part)) == strip(metrics_lines(whole))
+
+
+def test_resume_with_another_world_size_is_one_line_on_every_rank(tmp_path):
+    out = tmp_path / "run"
+    train_ranks(2, ["--model", "mf", *SMALL, "--epochs", "1", "--out", out])
+    before = (out / "metrics.jsonl").read_text()
+    for code, _, err in train_ranks(3, ["--resume", "--out", out, "--epochs", "2", "--quiet"],
+                                    check=False):
+        assert code == 1
+        assert err.strip().count("\n") == 0, err
+        assert "trained by 2 process(es) but this run has 3" in err
+    r = run("train", "--resume", "--out", out, "--epochs", "2", "--quiet")
+    assert r.code == 1 and "trained by 2 process(es) but this run has 1" in r.err
+    assert (out / "metrics.jsonl").read_text() == before
+
+
+@pytest.mark.parametrize("victim,action", [(1, "kill"), (0, "kill"), (1, "stop")])
+def test_a_rank_that_dies_or_hangs_stops_the_other(tmp_path, victim, action):
+    timeout = 6
+    out = tmp_path / "run"
+    args = ["train", "--model", "lightgcn", *SMALL, "--epochs", "3", "--out", out]
+    args[args.index("--dist-timeout") + 1] = str(timeout)
+    procs = start_ranks(2, args, rank_env={victim: {"GNNREC_TEST_FAULT": f"{action}@batch:2"}})
+    survivor = procs[1 - victim]
+    t0 = time.monotonic()
+    try:
+        _, err = survivor.communicate(timeout=120)
+        waited = time.monotonic() - t0
+    finally:
+        procs[victim].kill()
+        procs[victim].communicate()
+    assert survivor.returncode == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert f"rank {1 - victim} of 2: all-reduce of the gradients (epoch 2, batch 2)" in lines[0]
+    if victim == 0:
+        assert "is gone with its host (rank 0)" in lines[0]
+    else:
+        assert "rank 1 is not answering" in lines[0]
+    if action == "stop":
+        assert waited >= timeout
+    assert waited < 60
+    # The run continues from the last consistent checkpoint (epoch 1).
+    if victim == 1:
+        assert [l["epoch"] for l in metrics_lines(out)] == [1]
+        train_ranks(2, ["--resume", "--out", out, "--epochs", "3", "--quiet"])
+        assert [l["epoch"] for l in metrics_lines(out)] == [1, 2, 3]
+
+
+def test_bad_environment_is_one_line(tmp_path):
+    env = {"WORLD_SIZE": "2", "RANK": "5", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29999"}
+    r = run("train", "--model", "mf", *SMALL, "--epochs", "1", "--out", tmp_path / "r", env=env)
+    assert r.code == 1 and r.err.strip().count("\n") == 0
+    assert "RANK='5': expected an integer in [0, 1]" in r.err
+    assert not (tmp_path / "r").exists()
+
+
+def test_torchrun_launches_the_command_line(tmp_path):
+    torchrun = pathlib.Path(sys.executable).with_name("torchrun")
+    if not torchrun.exists():
+        torchrun = shutil.which("torchrun")
+    if not torchrun:
+        pytest.skip("torchrun is not installed beside this Python")
+    out = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GNNREC_NO_PLOT": "1"}
+    proc = subprocess.run(
+        [str(torchrun), "--standalone", "--nproc-per-node", "2", "--no-python", str(GNNREC),
+         "train", "--model", "mf", *SMALL, "--epochs", "2", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["world_size"], summary["backend"], summary["epochs_run"]) == (2, "gloo", 2)
+
+
+def test_python_train_under_torchrun_equals_the_command_line(tmp_path):
+    # gnnrec.train(config) in each of torchrun's Python processes runs the
+    # same data-parallel loop as the command line: the same metrics, bit for bit.
+    torchrun = pathlib.Path(sys.executable).with_name("torchrun")
+    if not torchrun.exists():
+        pytest.skip("torchrun is not installed beside this Python")
+    config = {"model": "mf", "dataset": "synthetic", "synthetic_users": 200,
+              "synthetic_items": 150, "dim": 16, "batch_size": 256, "lr": 0.01, "threads": 1,
+              "eval_every": 1, "epochs": 2, "out": str(tmp_path / "py")}
+    script = tmp_path / "train.py"
+    script.write_text("import json, sys\nimport gnnrec\n"
+                      f"s = gnnrec.train(json.loads({json.dumps(json.dumps(config))}))\n"
+                      "print(s['world_size'], s['backend'])\n")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GNNREC_NO_PLOT": "1"}
+    proc = subprocess.run([str(torchrun), "--standalone", "--nproc-per-node", "2", str(script)],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.split() == ["2", "gloo", "2", "gloo"]
+    train_ranks(2, ["--model", "mf", *SMALL, "--epochs", "2", "--out", tmp_path / "cli"])
+    strip = lambda ls: [(l["epoch"], l["loss"], l["metrics"]) for l in ls]
+    assert strip(metrics_lines(tmp_path / "py")) == strip(metrics_lines(tmp_path / "cli"))

@@ -1,0 +1,89 @@
+// Data-parallel training across processes on torch.distributed's c10d: the
+// rendezvous (a TCPStore at MASTER_ADDR:MASTER_PORT), one process group
+// (Gloo on the CPU, NCCL on CUDA) and the few collectives the trainer needs.
+// torchrun (`torchrun --nproc-per-node N --no-python gnnrec train ...`)
+// sets the environment read here; without WORLD_SIZE a run is one process
+// and nothing here is used. docs/distributed.md says what is reduced, the
+// tolerance against one process, resume and faults.
+//
+// Faults: every collective waits at most the timeout given (--dist-timeout).
+// A rank that dies or stops answering makes the others throw one line,
+// "rank R of N: <collective> failed ...: rank S is not answering", never
+// hang. A heartbeat (a counter in the store, advanced every second by a
+// thread of each rank) tells which rank stopped.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+namespace gnnrec {
+
+// torchrun's environment.
+struct DistEnv {
+  int rank = 0, world_size = 1, local_rank = 0;
+  std::string master_addr;
+  int master_port = 0;
+  // TORCHELASTIC_USE_AGENT_STORE=True: torchrun's agent hosts the store,
+  // every rank is its client; otherwise rank 0 hosts it.
+  bool agent_store = false;
+  // nullopt when WORLD_SIZE is unset. std::invalid_argument naming the
+  // variable when one is missing or malformed (RANK outside [0,
+  // WORLD_SIZE), a port outside [1, 65535], ...).
+  static std::optional<DistEnv> from_environment();
+};
+
+class Distributed {
+ public:
+  // Joins the process group: the store, then Gloo (device CPU) or NCCL
+  // (CUDA; the device must be cuda:LOCAL_RANK). Throws std::runtime_error
+  // naming MASTER_ADDR:MASTER_PORT when the rendezvous fails or times out.
+  Distributed(const DistEnv& env, at::Device device, double timeout_seconds);
+  ~Distributed();
+  Distributed(const Distributed&) = delete;
+  Distributed& operator=(const Distributed&) = delete;
+
+  int rank() const { return env_.rank; }
+  int world_size() const { return env_.world_size; }
+  const std::string& backend() const { return backend_; }
+  // Rank 0 writes the run directory; the others write nothing.
+  bool writes() const { return env_.rank == 0; }
+  // This rank's rows [lo, hi) of n rows cut into world_size contiguous
+  // parts (n * r / N .. n * (r + 1) / N): empty for some ranks when n < N.
+  std::pair<int64_t, int64_t> share(int64_t n) const;
+
+  // Sums, over the ranks, every parameter's .grad() and `loss` (a scalar)
+  // in one flattened float32 bucket (one all-reduce), and writes the sums
+  // back into .grad(). A rank without a gradient for a parameter adds
+  // zeros; a parameter no rank has a gradient for keeps none (Adam leaves
+  // it alone, as in one process). Returns the summed loss. `where` (epoch
+  // and batch) goes into error messages.
+  at::Tensor sum_gradients(const std::vector<at::Tensor>& params, const at::Tensor& loss,
+                           const std::string& where);
+  // Copies rank 0's tensors into every rank's, in place.
+  void broadcast(const std::vector<at::Tensor>& tensors, const std::string& what);
+  // Compares every rank's tensors with rank 0's, bit for bit (rank 0's are
+  // broadcast): on every rank, the first tensor (index) that differs and
+  // the lowest rank whose copy differs, or nullopt when all are equal.
+  std::optional<std::pair<int64_t, int>> first_difference(const std::vector<at::Tensor>& tensors,
+                                                          const std::string& what);
+
+ private:
+  struct Impl;
+  // Waits for `what`'s work; a failure or timeout becomes the one-line error.
+  void wait(const std::string& what, const std::function<void()>& run) const;
+
+  DistEnv env_;
+  std::string backend_;
+  double timeout_seconds_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gnnrec
