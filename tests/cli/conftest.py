@@ -37,6 +37,21 @@ def metrics_without_timings(run_dir):
             for l in (pathlib.Path(run_dir) / "metrics.jsonl").read_text().splitlines()]
 
 
+def resumed_run_equals_uninterrupted(args, tmp_path, epochs=4):
+    """Trains `args` (a `train` command without --epochs and --out) for
+    `epochs` epochs into tmp_path/full, and for half of them into
+    tmp_path/part, which --resume then takes to `epochs`; asserts the two
+    runs' metrics.jsonl are equal but for timings, and returns the full run's
+    lines."""
+    run(*args, "--epochs", str(epochs), "--out", tmp_path / "full", check=True)
+    run(*args, "--epochs", str(epochs // 2), "--out", tmp_path / "part", check=True)
+    run("train", "--resume", "--out", tmp_path / "part", "--epochs", str(epochs), "--quiet",
+        check=True)
+    full = metrics_without_timings(tmp_path / "full")
+    assert metrics_without_timings(tmp_path / "part") == full
+    return full
+
+
 def run(*args, check=False, timeout=600, env=None, cwd=None):
     # GNNREC_NO_PLOT=1 by default: the tests stay fast (no curves.png);
     # tests/cli/test_plot_hook.py passes env= to exercise the plot hook.

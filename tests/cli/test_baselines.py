@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import SHARED_DATA, metrics_without_timings, run
+from conftest import SHARED_DATA, metrics_without_timings, resumed_run_equals_uninterrupted, run
 
 SMALL = ["--dataset", "synthetic", "--synthetic-users", "300", "--synthetic-items", "200",
          "--batch-size", "512", "--lr", "0.01", "--quiet", "--threads", "1", "--seed", "5"]
@@ -39,12 +39,8 @@ def test_knn_fits_once_and_loads_back(tmp_path, model):
 def test_autoencoders_learn_and_resume_to_the_uninterrupted_run(tmp_path, model):
     args = ["train", "--model", *model, *SMALL, "--vae-hidden", "32", "--vae-latent", "8",
             "--reg", "0", "--eval-every", "1"]
-    run(*args, "--epochs", "4", "--out", tmp_path / "full", check=True)
-    run(*args, "--epochs", "2", "--out", tmp_path / "part", check=True)
-    run("train", "--resume", "--out", tmp_path / "part", "--epochs", "4", "--quiet", check=True)
-    full = metrics_without_timings(tmp_path / "full")
+    full = resumed_run_equals_uninterrupted(args, tmp_path)
     assert len(full) == 4 and all(l["loss"] is not None for l in full)
-    assert metrics_without_timings(tmp_path / "part") == full
     summary = json.loads((tmp_path / "full" / "summary.json").read_text())
     assert summary["model"] == model[0]
     assert summary["best"]["recall@20"] > summary["popularity"]["recall@20"]

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from conftest import run, TIMING_KEYS
+from conftest import resumed_run_equals_uninterrupted, run
 
 SMALL = ["--dataset", "synthetic", "--synthetic-users", "300", "--synthetic-items", "200",
          "--dim", "16", "--batch-size", "512", "--lr", "0.01", "--quiet", "--threads", "1",
@@ -57,20 +57,11 @@ TRAINED = [["xsimgcl", "--layers", "2"], ["simgcl", "--layers", "2"],
 
 
 
-def without_timings(run_dir):
-    return [{k: v for k, v in l.items() if k not in TIMING_KEYS}
-            for l in lines_of(run_dir)]
-
-
 @pytest.mark.parametrize("model", TRAINED, ids=lambda m: m[0])
 def test_trained_models_learn_and_resume_to_the_uninterrupted_run(tmp_path, model):
     args = ["train", "--model", *model, *SMALL, "--eval-every", "1"]
-    run(*args, "--epochs", "4", "--out", tmp_path / "full", check=True)
-    run(*args, "--epochs", "2", "--out", tmp_path / "part", check=True)
-    run("train", "--resume", "--out", tmp_path / "part", "--epochs", "4", "--quiet", check=True)
-    full = without_timings(tmp_path / "full")
+    full = resumed_run_equals_uninterrupted(args, tmp_path)
     assert len(full) == 4 and all(l["loss"] is not None for l in full)
-    assert without_timings(tmp_path / "part") == full
     summary = json.loads((tmp_path / "full" / "summary.json").read_text())
     assert summary["model"] == model[0]
     assert 0 < summary["best"]["recall@20"] <= 1

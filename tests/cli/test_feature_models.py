@@ -11,7 +11,7 @@ import random
 import numpy as np
 import pytest
 
-from conftest import run, metrics_without_timings
+from conftest import resumed_run_equals_uninterrupted, run
 
 USERS, ITEMS = 80, 60
 OPTIONS = ["--dim", "8", "--batch-size", "256", "--lr", "0.01", "--quiet", "--threads", "1",
@@ -44,11 +44,8 @@ def movielens(tmp_path_factory):
 @pytest.mark.parametrize("model", ["fm", "widedeep", "dcn", "twotower"])
 def test_learns_recommends_and_resumes(tmp_path, movielens, model):
     args = ["train", "--model", model, "--dataset", movielens, *OPTIONS, "--eval-every", "1"]
-    run(*args, "--epochs", "4", "--out", tmp_path / "full", check=True)
-    run(*args, "--epochs", "2", "--out", tmp_path / "part", check=True)
-    run("train", "--resume", "--out", tmp_path / "part", "--epochs", "4", "--quiet", check=True)
-    full = metrics_without_timings(tmp_path / "full")
-    assert len(full) == 4 and metrics_without_timings(tmp_path / "part") == full
+    full = resumed_run_equals_uninterrupted(args, tmp_path)
+    assert len(full) == 4
     assert full[-1]["loss"] < full[0]["loss"]
     summary = json.loads((tmp_path / "full" / "summary.json").read_text())
     assert 0 <= summary["best"]["recall@20"] <= 1

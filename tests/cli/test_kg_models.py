@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from conftest import run
+from conftest import metrics_without_timings, resumed_run_equals_uninterrupted, run
 
 USERS, ITEMS, CATEGORIES = 60, 60, 6
 
@@ -102,11 +102,6 @@ def test_bad_kg_file_names_file_and_line(tmp_path):
     assert "kg_final.txt:2: expected 3 fields (head relation tail), got 2" in r.err
 
 
-def metrics_without_timings(path):
-    return [{k: v for k, v in json.loads(line).items() if "seconds" not in k}
-            for line in path.read_text().splitlines()]
-
-
 def test_kgat_learns_the_known_answer(tmp_path):
     data = tmp_path / "kg"
     write_category_kg(data)
@@ -132,12 +127,8 @@ def test_kgat_resume_reproduces_the_uninterrupted_run(tmp_path):
     args = ["--model", "kgat", "--dataset", data, "--layers", "2", "--dim", "8",
             "--eval-every", "1", "--lr", "0.01", "--batch-size", "128", "--quiet",
             "--threads", "1"]
-    run("train", *args, "--epochs", "4", "--out", tmp_path / "full", check=True)
-    run("train", *args, "--epochs", "2", "--out", tmp_path / "part", check=True)
-    run("train", "--resume", "--out", tmp_path / "part", "--epochs", "4", "--quiet", check=True)
-    full = metrics_without_timings(tmp_path / "full" / "metrics.jsonl")
+    full = resumed_run_equals_uninterrupted(["train", *args], tmp_path)
     assert len(full) == 4
-    assert metrics_without_timings(tmp_path / "part" / "metrics.jsonl") == full
 
 
 def test_kgat_bad_input_is_one_line(tmp_path):
@@ -177,8 +168,7 @@ def test_translation_models_learn_the_known_answer_and_resume(tmp_path, model):
     assert run("recommend", "--run", out, "--user", "0", "--k", "5", check=True).code == 0
     run("train", *args, "--epochs", "20", "--out", tmp_path / "part", check=True)
     run("train", "--resume", "--out", tmp_path / "part", "--epochs", "30", "--quiet", check=True)
-    assert (metrics_without_timings(tmp_path / "part" / "metrics.jsonl")
-            == metrics_without_timings(out / "metrics.jsonl"))
+    assert metrics_without_timings(tmp_path / "part") == metrics_without_timings(out)
 
 
 def test_translation_model_without_a_kg_is_one_line(tmp_path):

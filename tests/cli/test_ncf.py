@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import run, metrics_without_timings
+from conftest import metrics_without_timings, resumed_run_equals_uninterrupted, run
 
 SMALL = ["--dataset", "synthetic", "--synthetic-users", "300", "--synthetic-items", "200",
          "--dim", "16", "--batch-size", "512", "--lr", "0.01", "--quiet", "--threads", "1",
@@ -16,11 +16,8 @@ SMALL = ["--dataset", "synthetic", "--synthetic-users", "300", "--synthetic-item
 @pytest.mark.parametrize("model", ["neumf", "dmf"])
 def test_learns_and_resumes_to_the_uninterrupted_run(tmp_path, model):
     args = ["train", "--model", model, *SMALL, "--eval-every", "1"]
-    run(*args, "--epochs", "4", "--out", tmp_path / "full", check=True)
-    run(*args, "--epochs", "2", "--out", tmp_path / "part", check=True)
-    run("train", "--resume", "--out", tmp_path / "part", "--epochs", "4", "--quiet", check=True)
-    full = metrics_without_timings(tmp_path / "full")
-    assert len(full) == 4 and metrics_without_timings(tmp_path / "part") == full
+    full = resumed_run_equals_uninterrupted(args, tmp_path)
+    assert len(full) == 4
     assert full[-1]["loss"] < full[0]["loss"]
     summary = json.loads((tmp_path / "full" / "summary.json").read_text())
     assert summary["best"]["recall@20"] > summary["popularity"]["recall@20"] * 0.5
