@@ -22,6 +22,18 @@ namespace {
 
 using std::chrono::milliseconds;
 
+// A gradient goes as its non-zero rows (ids and values, all-gathered)
+// instead of whole (all-reduced) when its parameter is a table of at least
+// this many elements and the rows of every rank are fewer bytes.
+constexpr int64_t kRowsMinElements = int64_t{1} << 16;
+// Whole gradients are all-reduced in buckets of at most this many bytes
+// (PyTorch DDP's default bucket_cap_mb, 25 MiB), all in flight at once.
+constexpr int64_t kBucketBytes = int64_t{25} << 20;
+
+c10::Device p_device(const std::vector<at::Tensor>& params) {
+  return params.empty() ? c10::Device(at::kCPU) : params[0].device();
+}
+
 milliseconds to_ms(double seconds) { return milliseconds(static_cast<int64_t>(seconds * 1000)); }
 
 // An integer environment variable in [lo, hi]; nullopt when unset.
@@ -222,35 +234,123 @@ void Distributed::wait(const std::string& what, const std::function<void()>& run
   }
 }
 
+std::vector<bool> Distributed::rows_plan(const std::vector<at::Tensor>& params,
+                                         std::vector<at::Tensor>& rows, at::Tensor& most,
+                                         const std::string& where) {
+  const int64_t n = static_cast<int64_t>(params.size());
+  std::vector<bool> as_rows(params.size(), false);
+  at::Tensor counts = at::full({n}, -1, at::kLong);
+  bool candidates = false;
+  for (int64_t i = 0; i < n; ++i) {
+    const at::Tensor& p = params[i];
+    if (p.dim() != 2 || p.numel() < kRowsMinElements) continue;
+    const at::Tensor& g = p.grad();
+    rows[i] = g.defined() && !g.is_sparse() ? at::nonzero(g.ne(0).any(1)).view({-1})
+                                            : at::empty({0}, p.options().dtype(at::kLong));
+    counts[i] = rows[i].numel();
+    candidates = true;
+  }
+  if (!candidates) return as_rows;
+  std::vector<at::Tensor> c{counts.to(p_device(params))};
+  c10d::AllreduceOptions max;
+  max.reduceOp = c10d::ReduceOp::MAX;
+  wait("all-reduce of the gradient row counts (" + where + ")",
+       [&] { impl_->group->allreduce(c, max)->wait(); });
+  most = c[0].cpu();
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t t = most[i].item<int64_t>();
+    if (t < 0) continue;
+    // Rows all-gathered (ids and float32 values) against the table all-reduced.
+    const int64_t d = params[i].size(1);
+    as_rows[i] = env_.world_size * t * (4 * d + 8) < 4 * params[i].numel();
+  }
+  return as_rows;
+}
+
+void Distributed::sum_rows(const at::Tensor& p, const at::Tensor& rows, int64_t most, bool has,
+                           const std::string& where) {
+  const at::Tensor& g = p.grad();
+  const int64_t d = p.size(1), t = rows.numel(), w = env_.world_size;
+  const auto dev = p.options().device();
+  at::Tensor sum = at::zeros({p.size(0), d}, p.options().dtype(at::kFloat));
+  if (most > 0) {
+    // Padded to the largest count (all-gather takes equal sizes): ids -1.
+    std::vector<at::Tensor> ids{at::full({most}, -1, at::TensorOptions(dev).dtype(at::kLong))};
+    std::vector<at::Tensor> values{at::zeros({most, d}, sum.options())};
+    if (t > 0) {
+      ids[0].narrow(0, 0, t).copy_(rows);
+      values[0].narrow(0, 0, t).copy_(g.index_select(0, rows));
+    }
+    std::vector<std::vector<at::Tensor>> all_ids(1), all_values(1);
+    for (int64_t r = 0; r < w; ++r) {
+      all_ids[0].push_back(at::empty_like(ids[0]));
+      all_values[0].push_back(at::empty_like(values[0]));
+    }
+    wait("all-gather of the gradient rows (" + where + ")", [&] {
+      impl_->group->allgather(all_ids, ids)->wait();
+      impl_->group->allgather(all_values, values)->wait();
+    });
+    // In rank order on every rank: the same sums, bit for bit.
+    for (int64_t r = 0; r < w; ++r) {
+      const int64_t valid = all_ids[0][r].ge(0).sum().item<int64_t>();
+      sum.index_add_(0, all_ids[0][r].narrow(0, 0, valid), all_values[0][r].narrow(0, 0, valid));
+    }
+    bytes_ += most * (4 * d + 8);
+  }
+  if (!has) return;
+  at::Tensor& grad = p.mutable_grad();
+  if (grad.defined() && !grad.is_sparse()) {
+    grad.copy_(sum);
+  } else {
+    grad = sum.to(p.scalar_type());
+  }
+}
+
 at::Tensor Distributed::sum_gradients(const std::vector<at::Tensor>& params, const at::Tensor& loss,
                                       const std::string& where) {
   const int64_t n = static_cast<int64_t>(params.size());
   const auto options = loss.options().dtype(at::kFloat);
+  std::vector<at::Tensor> rows(params.size());
+  at::Tensor most;
+  const std::vector<bool> as_rows = rows_plan(params, rows, most, where);
   std::vector<at::Tensor> parts;
   parts.reserve(params.size() + 2);
   at::Tensor has = at::zeros({n}, at::kFloat);
   for (int64_t i = 0; i < n; ++i) {
     const at::Tensor& g = params[i].grad();
-    if (g.defined()) {
-      parts.push_back((g.is_sparse() ? g.to_dense() : g).reshape({-1}).to(at::kFloat));
-      has[i] = 1;
-    } else {
-      parts.push_back(at::zeros({params[i].numel()}, options));
-    }
+    has[i] = g.defined() ? 1 : 0;
+    if (as_rows[i]) continue;
+    parts.push_back(g.defined() ? (g.is_sparse() ? g.to_dense() : g).reshape({-1}).to(at::kFloat)
+                                : at::zeros({params[i].numel()}, options));
   }
   parts.push_back(has.to(options.device()));
   parts.push_back(loss.detach().reshape({1}).to(options));
-  std::vector<at::Tensor> bucket{at::cat(parts)};
-  wait("all-reduce of the gradients (" + where + ")",
-       [&] { impl_->group->allreduce(bucket)->wait(); });
-  const at::Tensor& sum = bucket[0];
+  const at::Tensor flat = at::cat(parts);
+  // Buckets of at most kBucketBytes, all in flight at once.
+  const int64_t per_bucket = kBucketBytes / 4;
+  std::vector<std::vector<at::Tensor>> buckets;
+  for (int64_t b = 0; b < flat.numel(); b += per_bucket) {
+    buckets.push_back({flat.narrow(0, b, std::min(per_bucket, flat.numel() - b))});
+  }
+  wait("all-reduce of the gradients (" + where + ")", [&] {
+    std::vector<c10::intrusive_ptr<c10d::Work>> works;
+    for (auto& bucket : buckets) works.push_back(impl_->group->allreduce(bucket));
+    for (auto& work : works) work->wait();
+  });
+  bytes_ += flat.numel() * 4;
+  ++steps_;
   int64_t offset = 0;
-  const at::Tensor has_sum = sum.narrow(0, sum.numel() - n - 1, n).cpu();
+  const at::Tensor has_sum = flat.narrow(0, flat.numel() - n - 1, n).cpu();
   for (int64_t i = 0; i < n; ++i) {
     const at::Tensor& p = params[i];
-    const at::Tensor part = sum.narrow(0, offset, p.numel()).view(p.sizes());
+    const bool any = has_sum[i].item<float>() != 0;
+    if (as_rows[i]) {
+      sum_rows(p, rows[i], most[i].item<int64_t>(), any, where);
+      continue;
+    }
+    const at::Tensor part = flat.narrow(0, offset, p.numel()).view(p.sizes());
     offset += p.numel();
-    if (has_sum[i].item<float>() == 0) continue;
+    if (!any) continue;
     at::Tensor& g = p.mutable_grad();
     if (g.defined() && !g.is_sparse()) {
       g.copy_(part);
@@ -258,7 +358,15 @@ at::Tensor Distributed::sum_gradients(const std::vector<at::Tensor>& params, con
       g = part.to(p.scalar_type()).clone();
     }
   }
-  return sum.narrow(0, sum.numel() - 1, 1).reshape({});
+  return flat.narrow(0, flat.numel() - 1, 1).reshape({});
+}
+
+void Distributed::sum(std::vector<at::Tensor>& tensors, const std::string& what) {
+  for (at::Tensor& t : tensors) {
+    std::vector<at::Tensor> one{t.is_contiguous() ? t : t.contiguous()};
+    wait("all-reduce of " + what, [&] { impl_->group->allreduce(one)->wait(); });
+    if (!one[0].is_same(t)) t.copy_(one[0]);
+  }
 }
 
 void Distributed::broadcast(const std::vector<at::Tensor>& tensors, const std::string& what) {

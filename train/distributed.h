@@ -59,14 +59,25 @@ class Distributed {
   // parts (n * r / N .. n * (r + 1) / N): empty for some ranks when n < N.
   std::pair<int64_t, int64_t> share(int64_t n) const;
 
-  // Sums, over the ranks, every parameter's .grad() and `loss` (a scalar)
-  // in one flattened float32 bucket (one all-reduce), and writes the sums
-  // back into .grad(). A rank without a gradient for a parameter adds
-  // zeros; a parameter no rank has a gradient for keeps none (Adam leaves
-  // it alone, as in one process). Returns the summed loss. `where` (epoch
-  // and batch) goes into error messages.
+  // Sums, over the ranks, every parameter's .grad() and `loss` (a scalar),
+  // and writes the sums back into .grad(). Whole gradients go in one
+  // flattened float32 array, all-reduced in buckets of at most 25 MiB; a
+  // table (2-D, at least 65,536 elements) whose non-zero gradient rows are
+  // few (every rank's largest count times the ranks, ids and values, is
+  // fewer bytes than the table: MF's batch rows) goes as those rows, all-
+  // gathered and added in rank order on every rank. A rank without a
+  // gradient for a parameter adds zeros; a parameter no rank has a gradient
+  // for keeps none (Adam leaves it alone, as in one process). Returns the
+  // summed loss. `where` (epoch and batch) goes into error messages.
   at::Tensor sum_gradients(const std::vector<at::Tensor>& params, const at::Tensor& loss,
                            const std::string& where);
+  // The bytes a rank put into the gradients' collectives per step, on
+  // average over the steps so far (0 before the first):
+  // summary.json's gradient_bytes_per_step.
+  int64_t gradient_bytes_per_step() const { return steps_ > 0 ? bytes_ / steps_ : 0; }
+  // Adds every rank's tensors into every rank's, in place (one all-reduce
+  // per tensor; any dtype the backend sums, int64 included).
+  void sum(std::vector<at::Tensor>& tensors, const std::string& what);
   // Copies rank 0's tensors into every rank's, in place.
   void broadcast(const std::vector<at::Tensor>& tensors, const std::string& what);
   // Compares every rank's tensors with rank 0's, bit for bit (rank 0's are
@@ -77,12 +88,23 @@ class Distributed {
 
  private:
   struct Impl;
+  // sum_gradients' choice, per parameter, of rows over the whole gradient:
+  // `rows` gets this rank's non-zero rows of each candidate table, `most`
+  // the largest count over the ranks (-1: not a candidate).
+  std::vector<bool> rows_plan(const std::vector<at::Tensor>& params, std::vector<at::Tensor>& rows,
+                              at::Tensor& most, const std::string& where);
+  // The sum over the ranks of p's gradient rows (this rank's: `rows`, at
+  // most `most` on any rank) into p.grad(), set only when `has` (some rank
+  // has a gradient).
+  void sum_rows(const at::Tensor& p, const at::Tensor& rows, int64_t most, bool has,
+                const std::string& where);
   // Waits for `what`'s work; a failure or timeout becomes the one-line error.
   void wait(const std::string& what, const std::function<void()>& run) const;
 
   DistEnv env_;
   std::string backend_;
   double timeout_seconds_;
+  int64_t bytes_ = 0, steps_ = 0;  // sum_gradients' payload, and its calls
   std::unique_ptr<Impl> impl_;
 };
 

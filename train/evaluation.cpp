@@ -218,6 +218,10 @@ Baseline RunEvaluation::baseline() const {
                     : evaluate_baseline(*evaluator_, cfg_.rating_mode());
 }
 
+void RunEvaluation::split_users(std::pair<int64_t, int64_t> range, Evaluator::SumAcross sum) {
+  if (evaluator_) evaluator_->split_users(range, std::move(sum));
+}
+
 int64_t RunEvaluation::test_users() const {
   return evaluator_ ? static_cast<int64_t>(evaluator_->test_users().size()) : 0;
 }

@@ -97,6 +97,10 @@ class RunEvaluation {
   EpochEvaluation evaluate(Model& model) const;
   Baseline baseline() const;
   int64_t test_users() const;  // 0 under --protocol ctr
+  // Data-parallel runs: the full ranking split by users (Evaluator::
+  // split_users); rating errors, sampled and CTR metrics stay whole on
+  // every process. Nothing under --protocol ctr.
+  void split_users(std::pair<int64_t, int64_t> range, Evaluator::SumAcross sum);
   const std::vector<int64_t>& cold_users() const { return cold_users_; }
 
  private:

@@ -76,12 +76,17 @@ EvalResult Evaluator::evaluate(const at::Tensor& user_emb_in, const at::Tensor& 
   const auto [user_emb, item_emb] = prepare(user_emb_in, item_emb_in);
   const int64_t k = std::min<int64_t>(RankingMetrics(ks_).max_k(), train_.num_items());
   const auto graphs = graphs_on(user_emb.device());
+  const auto [lo, hi] = own_users();
+  if (lo == hi) {
+    return summarize_all(at::empty({0, k}, graphs->test_users.options()),
+                         at::empty({0}, graphs->test_users.options().dtype(at::kDouble)));
+  }
   // Everything but the metrics' bookkeeping runs on the embeddings' device;
   // only [test users, k] ids and one AUC per user come back.
   const auto [values, top, auc] = ops::topk_masked_auc(
-      user_emb, item_emb, graphs->test_users, graphs->train_rowptr, graphs->train_col,
-      graphs->test_rowptr, graphs->test_col, k, chunk_for(user_emb));
-  return summarize(top.cpu().contiguous(), auc.cpu().contiguous());
+      user_emb, item_emb, graphs->test_users.narrow(0, lo, hi - lo), graphs->train_rowptr,
+      graphs->train_col, graphs->test_rowptr, graphs->test_col, k, chunk_for(user_emb));
+  return summarize_all(top, auc);
 }
 
 at::Tensor Evaluator::score_rows(const ScoreRows& rows, const at::Tensor& users) const {
@@ -100,12 +105,12 @@ at::Tensor Evaluator::score_rows(const ScoreRows& rows, const at::Tensor& users)
 EvalResult Evaluator::evaluate(const ScoreRows& rows) const {
   at::NoGradGuard no_grad;
   const int64_t k = std::min<int64_t>(RankingMetrics(ks_).max_k(), train_.num_items());
-  const int64_t n = static_cast<int64_t>(test_users_.size());
+  const auto [lo, hi] = own_users();
   const at::Tensor all = at::tensor(test_users_, at::kLong);
   std::vector<at::Tensor> tops, aucs;
   const int64_t chunk = chunk_ > 0 ? chunk_ : kRowsChunk;
-  for (int64_t begin = 0; begin < n; begin += chunk) {
-    const at::Tensor users = all.narrow(0, begin, std::min(chunk, n - begin));
+  for (int64_t begin = lo; begin < hi; begin += chunk) {
+    const at::Tensor users = all.narrow(0, begin, std::min(chunk, hi - begin));
     const at::Tensor s = score_rows(rows, users);
     const auto graphs = graphs_on(s.device());
     const auto [values, top, auc] =
@@ -113,8 +118,34 @@ EvalResult Evaluator::evaluate(const ScoreRows& rows) const {
                                 graphs->test_rowptr, graphs->test_col, k);
     tops.push_back(top.cpu()), aucs.push_back(auc.cpu());
   }
-  if (tops.empty()) return summarize(at::empty({0, k}, at::kLong), at::empty({0}, at::kDouble));
-  return summarize(at::cat(tops).contiguous(), at::cat(aucs).contiguous());
+  if (tops.empty()) return summarize_all(at::empty({0, k}, at::kLong), at::empty({0}, at::kDouble));
+  return summarize_all(at::cat(tops), at::cat(aucs));
+}
+
+std::pair<int64_t, int64_t> Evaluator::own_users() const {
+  return split_ ? *split_ : std::pair<int64_t, int64_t>{0, test_users_.size()};
+}
+
+EvalResult Evaluator::summarize_all(const at::Tensor& top, const at::Tensor& auc) const {
+  if (!split_) return summarize(top.cpu().contiguous(), auc.cpu().contiguous());
+  const int64_t n = static_cast<int64_t>(test_users_.size()), lo = split_->first;
+  std::vector<at::Tensor> all{at::zeros({n, top.size(1)}, top.options()),
+                              at::zeros({n}, auc.options())};
+  all[0].narrow(0, lo, top.size(0)).copy_(top);
+  all[1].narrow(0, lo, auc.size(0)).copy_(auc);
+  sum_(all);
+  return summarize(all[0].cpu().contiguous(), all[1].cpu().contiguous());
+}
+
+void Evaluator::split_users(std::pair<int64_t, int64_t> range, SumAcross sum) {
+  const int64_t n = static_cast<int64_t>(test_users_.size());
+  if (range.first < 0 || range.first > range.second || range.second > n || !sum) {
+    throw std::invalid_argument("evaluator: cannot split the ranking to test users [" +
+                                std::to_string(range.first) + ", " + std::to_string(range.second) +
+                                ") of " + std::to_string(n));
+  }
+  split_ = range;
+  sum_ = std::move(sum);
 }
 
 EvalResult Evaluator::summarize(const at::Tensor& top, const at::Tensor& auc) const {

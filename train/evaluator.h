@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -107,6 +108,18 @@ class Evaluator {
   // std::invalid_argument.
   std::vector<int64_t> coldest_test_users(double fraction) const;
 
+  // Splits the ranking between processes (data-parallel training): this
+  // one scores and ranks only the test users at positions [lo, hi) of
+  // test_users(), and `sum` adds each process's tensors into every
+  // process's, in place (an all-reduce of int64 top-k ids and float64
+  // AUCs, zero outside each process's users). Every process then
+  // summarizes all users: the same metrics everywhere, equal to one
+  // process's when a user's scores do not depend on the other users of its
+  // chunk. Call before evaluating: not thread-safe with evaluate().
+  // Throws std::invalid_argument for a range outside the test users.
+  using SumAcross = std::function<void(std::vector<at::Tensor>&)>;
+  void split_users(std::pair<int64_t, int64_t> range, SumAcross sum);
+
   // Users per chunk of score rows (evaluate(ScoreRows), and recommend's
   // rows) when the constructor was given 0: a model's rows are computed a
   // chunk at a time.
@@ -133,6 +146,11 @@ class Evaluator {
   // The metrics of the top k (int64 [test users, k]) and AUC (float64 [test
   // users]) of every test user, in test_users_ order, on the CPU.
   EvalResult summarize(const at::Tensor& top, const at::Tensor& auc) const;
+  // This process's test users (split_users; all of them when unsplit).
+  std::pair<int64_t, int64_t> own_users() const;
+  // summarize() of this process's top and AUC rows, after adding the other
+  // processes' rows (split_users); on the device they were computed on.
+  EvalResult summarize_all(const at::Tensor& top, const at::Tensor& auc) const;
 
   const BipartiteGraph& train_;
   const BipartiteGraph& test_;
@@ -144,6 +162,8 @@ class Evaluator {
     std::vector<char> member;  // [num_users]
   };
   std::vector<UserGroup> groups_;
+  std::optional<std::pair<int64_t, int64_t>> split_;  // split_users' range
+  SumAcross sum_;
   struct GraphCache {
     std::mutex mutex;
     std::vector<std::pair<c10::Device, std::shared_ptr<const DeviceGraphs>>> by_device;

@@ -138,6 +138,11 @@ class TrainingRun {
         evaluation_(cfg_, data_), params_(model_->parameters()),
         adam_(trainable_tensors(params_), cfg_.lr), progress_(opts.quiet || run_dir_ == nullptr) {
     state_.stop = EarlyStopping{cfg_.early_stop_metric, cfg_.patience};
+    if (dist_) {
+      evaluation_.split_users(
+          dist_->share(evaluation_.test_users()),
+          [this](std::vector<at::Tensor>& t) { dist_->sum(t, "the rankings"); });
+    }
     if (!model_->has_pair_scores() && (cfg_.rating_mode() || cfg_.ctr())) {
       throw std::invalid_argument("--model " + cfg_.model +
                                   " ranks whole rows of items: it has no pair scores for --loss "
@@ -174,6 +179,7 @@ class TrainingRun {
     if (model_->closed_form()) summary["loss"] = nullptr;  // trained by no loss
     summary["world_size"] = world_size();
     summary["backend"] = dist_ ? json(dist_->backend()) : json(nullptr);
+    if (dist_) summary["gradient_bytes_per_step"] = dist_->gradient_bytes_per_step();
     if (!run_dir_) return summary;  // rank 0 writes the run
     run_dir_->write_json("summary.json", summary);
     run_dir_->finish();

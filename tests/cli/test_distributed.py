@@ -102,12 +102,40 @@ def test_n_ranks_equal_one_process(tmp_path, ranks, model):
         assert "allreduce" in lb["phase_seconds"]
     summary = json.loads((many / "summary.json").read_text())
     assert (summary["world_size"], summary["backend"]) == (ranks, "gloo")
+    tensors = {"lightgcn": 1, "mf": 2}.get(model[1])  # one table; users' and items'
+    if tensors:
+        # One float32 array all-reduced: (200 users + 150 items) x 16 values
+        # (too few to go as rows), a has-gradient flag per tensor, the loss.
+        assert summary["gradient_bytes_per_step"] == 4 * ((200 + 150) * 16 + tensors + 1)
     single = json.loads((one / "summary.json").read_text())
     assert (single["world_size"], single["backend"]) == (1, None)
     va, vb = exported(tmp_path, one, "x1"), exported(tmp_path, many, "xn")
     assert va.keys() == vb.keys() and va
     for name in va:
         np.testing.assert_allclose(vb[name], va[name], rtol=0, atol=VECTOR_ATOL, err_msg=name)
+
+
+def test_few_gradient_rows_go_as_rows(tmp_path):
+    # MF's tables of 3,000 users and 2,500 items x 32 (96,000 and 80,000
+    # elements): a batch of 128 pairs touches at most 128 users and 256
+    # items, so each rank sends its non-zero rows (ids and values) instead of
+    # the tables. The sums are the same terms: equal to one process up to
+    # rounding.
+    sizes = {"--synthetic-users": "3000", "--synthetic-items": "2500", "--dim": "32",
+             "--batch-size": "128"}
+    small = [sizes.get(SMALL[i - 1], a) if i else a for i, a in enumerate(SMALL)]
+    args = ["--model", "mf", *small, "--epochs", "2"]
+    one, many = tmp_path / "one", tmp_path / "many"
+    run("train", *args, "--out", one, check=True)
+    train_ranks(2, [*args, "--out", many])
+    for la, lb in zip(metrics_lines(one), metrics_lines(many)):
+        assert lb["loss"] == pytest.approx(la["loss"], rel=LOSS_RTOL)
+        for key, value in la["metrics"].items():
+            assert lb["metrics"][key] == pytest.approx(value, abs=METRIC_ATOL), key
+    sent = json.loads((many / "summary.json").read_text())["gradient_bytes_per_step"]
+    # Per step: two flags and the loss all-reduced (12 bytes), then at most
+    # 128 + 256 rows of 32 float32 values and an int64 id each.
+    assert 12 < sent <= 12 + (128 + 256) * (32 * 4 + 8)
 
 
 def test_one_rank_world_is_the_plain_run(tmp_path):

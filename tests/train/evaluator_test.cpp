@@ -253,5 +253,60 @@ TEST(Evaluator, ColdestTestUsersBreakTiesByUserId) {
   EXPECT_THROW(ev.coldest_test_users(-0.1), std::invalid_argument);
 }
 
+// Data-parallel evaluation: processes rank their share of the test users
+// and add each other's rows (split_users). Simulated in one process: the
+// later share is evaluated first and its rows recorded; the earlier share's
+// sum then adds them. Metrics must equal ranking every user in one pass,
+// for factors and score rows, groups included, and a process may have no
+// users at all.
+TEST(Evaluator, SplitUsersSumToTheWholeRanking) {
+  Interactions tr, te;
+  for (int32_t u = 0; u < 45; ++u) {
+    for (int32_t i = 0; i < 30; ++i) {
+      if ((u * 7 + i * 3) % 11 == 0) tr.user.push_back(u), tr.item.push_back(i);
+      if ((u * 5 + i) % 13 == 1) te.user.push_back(u), te.item.push_back(i);
+    }
+  }
+  const BipartiteGraph train = BipartiteGraph::build(45, 30, tr);
+  const BipartiteGraph test = BipartiteGraph::build(45, 30, te);
+  const at::Tensor p = at::randn({45, 4}, at::kDouble), q = at::randn({30, 4}, at::kDouble);
+  const ScoreRows rows = [&](const at::Tensor& users) {
+    return at::matmul(p.index_select(0, users), q.t());
+  };
+  Evaluator whole(train, test, {5, 10}, /*users_per_chunk=*/7);
+  whole.add_user_group("odd", {1, 3, 5, 7, 9, 11, 13});
+  const int64_t n = static_cast<int64_t>(whole.test_users().size());
+  ASSERT_GT(n, 10);
+  const EvalResult expected = whole.evaluate(p, q);
+  for (const int64_t m : {int64_t{0}, int64_t{4}, n / 2, n}) {
+    for (const bool by_rows : {false, true}) {
+      std::vector<at::Tensor> recorded;
+      Evaluator later(train, test, {5, 10}, 7), earlier(train, test, {5, 10}, 7);
+      later.split_users({m, n}, [&](std::vector<at::Tensor>& t) {
+        for (const auto& x : t) recorded.push_back(x.clone());
+      });
+      earlier.split_users({0, m}, [&](std::vector<at::Tensor>& t) {
+        ASSERT_EQ(t.size(), recorded.size());
+        for (size_t j = 0; j < t.size(); ++j) t[j].add_(recorded[j]);
+      });
+      earlier.add_user_group("odd", {1, 3, 5, 7, 9, 11, 13});
+      later.add_user_group("odd", {1, 3, 5, 7, 9, 11, 13});
+      const EvalResult first = by_rows ? later.evaluate(rows) : later.evaluate(p, q);
+      (void)first;  // the later share alone: its rows are what `recorded` holds
+      const EvalResult r = by_rows ? earlier.evaluate(rows) : earlier.evaluate(p, q);
+      EXPECT_EQ(r.users, expected.users);
+      ASSERT_EQ(r.metrics.size(), expected.metrics.size());
+      for (const auto& [name, value] : expected.metrics) {
+        EXPECT_EQ(r.metrics.at(name), value) << name << " split at " << m;
+      }
+    }
+  }
+  Evaluator ev(train, test, {5}, 7);
+  const auto keep = [](std::vector<at::Tensor>&) {};
+  EXPECT_THROW(ev.split_users({3, 2}, keep), std::invalid_argument);
+  EXPECT_THROW(ev.split_users({0, n + 1}, keep), std::invalid_argument);
+  EXPECT_THROW(ev.split_users({0, n}, nullptr), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace gnnrec
