@@ -208,7 +208,8 @@ GRAPH = {"LightGCN", "NGCF"}
 POINTWISE = {"NeuMF", "GMF", "MLP", "DMF", "FM", "WideDeep", "DCN", "FFM"}
 CONTEXT = {"FM", "WideDeep", "DCN", "FFM"}  # read the .user/.item features
 KNN = {"ItemKNN", "UserKNN"}  # RecBole: ItemKNN with knn_method item / user
-MODELS = sorted(GRAPH | POINTWISE | KNN | {"MultiVAE", "MultiDAE"})
+AUTOENCODERS = {"MultiVAE", "MultiDAE"}
+MODELS = sorted(GRAPH | POINTWISE | KNN | AUTOENCODERS)
 
 
 def model_spec(name, args):
@@ -326,6 +327,12 @@ def run_model(args, model_name, data_dir, workdir, train_pairs, test_pairs):
         "reg_weight": reg,
     }
     cfg.update(model_cfg)
+    if model_name in AUTOENCODERS:
+        # RecBole trains these on batches of users (an epoch: each user once),
+        # gnnrec on batches of pairs that bring their users: as many users per
+        # batch as give both the same number of updates per epoch.
+        updates = -(-len(train_pairs) // args.batch_size)
+        cfg["train_batch_size"] = -(-len({u for u, _ in train_pairs}) // updates)
 
     config = Config(model=recbole_model, dataset="ml100k", config_dict=cfg)
     init_seed(config["seed"], config["reproducibility"])
