@@ -272,12 +272,10 @@ def training(name, args):
     return 0, None, args.reg if args.reg is not None else 0.0
 
 
-def run_model(args, model_name, data_dir, workdir, train_pairs, test_pairs):
-    from recbole.config import Config
-    from recbole.data import create_dataset, data_preparation
-    from recbole.utils import get_model, get_trainer, init_logger, init_seed
-
-    recbole_model, model_cfg, _, _ = model_spec(model_name, args)
+def recbole_config(args, model_name, data_dir, workdir, train_pairs):
+    """RecBole's config_dict for the model: the split as it is, the shared
+    training settings, the protocol, and the model's own settings."""
+    _, model_cfg, _, _ = model_spec(model_name, args)
     negatives, loss, reg = training(model_name, args)
     epochs = 1 if model_name in KNN else args.epochs
     n_evals = max(1, epochs // args.eval_every)
@@ -333,7 +331,19 @@ def run_model(args, model_name, data_dir, workdir, train_pairs, test_pairs):
         # batch as give both the same number of updates per epoch.
         updates = -(-len(train_pairs) // args.batch_size)
         cfg["train_batch_size"] = -(-len({u for u, _ in train_pairs}) // updates)
+    return cfg
 
+
+def run_model(args, model_name, data_dir, workdir, train_pairs, test_pairs):
+    from recbole.config import Config
+    from recbole.data import create_dataset, data_preparation
+    from recbole.utils import get_model, get_trainer, init_logger, init_seed
+
+    recbole_model, model_cfg, _, _ = model_spec(model_name, args)
+    negatives, loss, reg = training(model_name, args)
+    sampled = args.protocol == "sampled"
+    cfg = recbole_config(args, model_name, data_dir, workdir, train_pairs)
+    epochs = cfg["epochs"]
     config = Config(model=recbole_model, dataset="ml100k", config_dict=cfg)
     init_seed(config["seed"], config["reproducibility"])
     init_logger(config)
@@ -438,7 +448,7 @@ def run_gnnrec(args, model_name, workdir):
     }
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--split", help="directory with train.txt/test.txt from `gnnrec data split`; "
                     "exported afresh when omitted")
@@ -473,7 +483,11 @@ def main():
     ap.add_argument("--workdir", help="scratch directory for atomic files and RecBole logs "
                     "(a temporary one when omitted)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "recbole_ml-100k.json"))
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def main():
+    args = parse_args()
     args.gnnrec = ROOT / "build" / "gnnrec"
     args.dataset = str(pathlib.Path(args.dataset).resolve())
 
