@@ -1,10 +1,10 @@
 """The feature-based recommenders of issue 24 from the command line (fm,
-widedeep, dcn over the users' and items' side features; twotower over ids
+ffm, widedeep, dcn over the users' and items' side features; twotower over ids
 plus features) on a small MovieLens 100K layout written here (u.data,
 u.user, u.item) with a planted preference: women pick items of genres 0-1,
-men of genres 2-3. They train, rank, recommend and resume; fm, widedeep and
-dcn also run --protocol ctr; twotower's towers export to the serving files;
-without features the first three stop with one line."""
+men of genres 2-3. They train, rank, recommend and resume; fm, ffm, widedeep
+and dcn also run --protocol ctr; twotower's towers export to the serving
+files; without features the first four stop with one line."""
 import json
 import random
 
@@ -41,7 +41,7 @@ def movielens(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("model", ["fm", "widedeep", "dcn", "twotower"])
+@pytest.mark.parametrize("model", ["fm", "ffm", "widedeep", "dcn", "twotower"])
 def test_learns_recommends_and_resumes(tmp_path, movielens, model):
     args = ["train", "--model", model, "--dataset", movielens, *OPTIONS, "--eval-every", "1"]
     full = resumed_run_equals_uninterrupted(args, tmp_path)
@@ -53,7 +53,7 @@ def test_learns_recommends_and_resumes(tmp_path, movielens, model):
     assert len(rec.strip().splitlines()) == 6
 
 
-@pytest.mark.parametrize("model", ["fm", "widedeep", "dcn"])
+@pytest.mark.parametrize("model", ["fm", "ffm", "widedeep", "dcn"])
 def test_ctr_protocol_learns_the_planted_preference(tmp_path, movielens, model):
     out = tmp_path / "run"
     run("train", "--model", model, "--dataset", movielens, *OPTIONS, "--protocol", "ctr",
@@ -80,7 +80,7 @@ def test_twotower_exports_its_towers(tmp_path, movielens):
         assert float(score) == pytest.approx(float(user @ items[ids.index(item)]), abs=1e-4)
 
 
-@pytest.mark.parametrize("model", ["fm", "widedeep", "dcn"])
+@pytest.mark.parametrize("model", ["fm", "ffm", "widedeep", "dcn"])
 def test_without_features_is_one_line(tmp_path, movielens, model):
     for data in (["--dataset", "synthetic", "--synthetic-users", "50"],
                  ["--dataset", str(movielens), "--no-side-info"]):

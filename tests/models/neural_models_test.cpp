@@ -3,6 +3,7 @@
 // matrix-vector products: NCF's GMF, MLP and NeuMF (models/ncf.h), DMF
 // (models/dmf.cpp, its first layers from the dense interaction matrix), FM
 // (the pairwise sum over fields, not the model's square-of-sums identity),
+// FFM (the field-aware pairwise sum, not its user-item factors),
 // Wide & Deep and DCN (models/deep_ctr.cpp), and Two-Tower's in-batch
 // softmax with the log-Q correction: the scores of pairs and of whole rows
 // (ranking_rows, also when split into blocks, or the factors of ranking()),
@@ -358,6 +359,41 @@ TEST(FeatureModels, FmIsThePairwiseSumOverFields) {
   expect_bce_and_gradients(*m, ref);
 }
 
+TEST(FeatureModels, FfmIsTheFieldAwarePairwiseSum) {
+  const WithFeatures d;
+  const PropagationGraph pg(d.g, d.side);
+  ModelOptions o;
+  o.dim = 3;
+  auto m = make_model("ffm", o, pg, at::kCPU);
+  spread(*m, 26);
+  const auto p = double_leaves(*m);
+  // Fields user_id, age, item_id, genre: v_{f,g} is columns 3g..3g+2 of f's row.
+  const auto ref = [&](const std::map<std::string, at::Tensor>& q, int64_t u, int64_t i) {
+    const std::vector<at::Tensor> v = d.fields(q, u, i, "embedding");
+    const std::vector<at::Tensor> w = d.fields(q, u, i, "linear");
+    at::Tensor y = q.at("bias")[0];
+    for (int64_t f = 0; f < 4; ++f) {
+      y = y + w[f][0];
+      for (int64_t g = f + 1; g < 4; ++g) {
+        y = y + at::dot(v[f].slice(0, 3 * g, 3 * g + 3), v[g].slice(0, 3 * f, 3 * f + 3));
+      }
+    }
+    return y;
+  };
+  {
+    at::NoGradGuard no_grad;
+    auto [P, Q] = m->ranking();
+    ASSERT_EQ(P.size(1), 2 * 2 * 3 + 2);
+    const at::Tensor scores = at::matmul(P, Q.t());
+    for (int64_t u = 0; u < 6; ++u) {
+      for (int64_t i = 0; i < 5; ++i) {
+        EXPECT_NEAR(scores[u][i].item<double>(), ref(p, u, i).item<double>(), 1e-5) << u << i;
+      }
+    }
+  }
+  expect_bce_and_gradients(*m, ref);
+}
+
 // relu(W x + b) layers of PREFIX, then the output layer's hᵀ x + b.
 at::Tensor deep_ref(const std::map<std::string, at::Tensor>& p, const at::Tensor& x0,
                     const std::vector<at::Tensor>& before) {
@@ -463,7 +499,7 @@ TEST(FeatureModels, TwoTowerLossIsTheCorrectedInBatchSoftmax) {
 
 TEST(FeatureModels, WithoutFeaturesFeatureModelsStopAndTwoTowerUsesIds) {
   const PropagationGraph bare(random_graph(6, 5, 25));
-  for (const std::string name : {"fm", "widedeep", "dcn"}) {
+  for (const std::string name : {"fm", "ffm", "widedeep", "dcn"}) {
     try {
       make_model(name, ModelOptions{}, bare, at::kCPU);
       FAIL() << name;
