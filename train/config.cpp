@@ -15,6 +15,7 @@
 #include "base/file_io.h"
 #include "train/config_fields.h"
 #include "train/metrics.h"
+#include "train/sharded.h"
 
 namespace gnnrec {
 namespace {
@@ -394,6 +395,7 @@ void TrainConfig::validate() const {
   }
   check_early_stop_metric(*this);
   check_pretrain(*this);
+  check_sharding(*this);
 }
 
 void to_json(nlohmann::json& j, const TrainConfig& c) {

@@ -180,6 +180,7 @@ struct TrainConfig {
   int64_t eval_negatives = 99;
   // Per-group metrics: a side attribute of the users ("" for none).
   std::string group_by;
+  bool shard_embeddings = false;  // user/item tables split across the ranks (train/sharded.h)
   double dist_timeout = 300;  // seconds a collective of a distributed run may wait
 
   // Rating mode: explicit ratings are the training targets (--loss mse).

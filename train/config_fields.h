@@ -335,6 +335,12 @@ void run(Visit& visit) {
                   "other ranks before this one stops, naming the rank that does not answer",
                   Bounds::above(0)},
         &C::dist_timeout);
+  visit(FieldInfo{"shard_embeddings",
+                  "split the user and item tables row-wise across the ranks of a distributed "
+                  "run, each rank holding its rows and their Adam state; a batch's rows are "
+                  "fetched from their owners (docs/distributed.md); for the models an error "
+                  "names"},
+        &C::shard_embeddings);
 }
 
 }  // namespace config_rows

@@ -192,7 +192,11 @@ Distributed::~Distributed() {
 }
 
 std::pair<int64_t, int64_t> Distributed::share(int64_t n) const {
-  const int64_t r = env_.rank, w = env_.world_size;
+  return share_of(n, env_.rank, env_.world_size);
+}
+
+std::pair<int64_t, int64_t> Distributed::share_of(int64_t n, int rank, int world) {
+  const int64_t r = rank, w = world;
   return {n * r / w, n * (r + 1) / w};
 }
 
@@ -395,6 +399,50 @@ std::optional<std::pair<int64_t, int>> Distributed::first_difference(
   const int64_t c = code[0].item<int64_t>();
   if (c / w == n) return std::nullopt;
   return std::make_pair(c / w, static_cast<int>(c % w));
+}
+
+std::vector<int64_t> Distributed::exchange_counts(const std::vector<int64_t>& send_counts,
+                                                  const std::string& what) {
+  at::Tensor send = at::tensor(send_counts, at::kLong);
+  at::Tensor recv = at::empty_like(send);
+  std::vector<int64_t> equal;  // one count to each rank
+  wait("all-to-all of the row counts of " + what,
+       [&] { impl_->group->alltoall_base(recv, send, equal, equal)->wait(); });
+  return {recv.data_ptr<int64_t>(), recv.data_ptr<int64_t>() + recv.numel()};
+}
+
+at::Tensor Distributed::all_to_all(const at::Tensor& send, const std::vector<int64_t>& send_counts,
+                                   const std::vector<int64_t>& recv_counts,
+                                   const std::string& what) {
+  int64_t rows = 0;
+  for (int64_t c : recv_counts) rows += c;
+  std::vector<int64_t> shape = send.sizes().vec();
+  shape[0] = rows;
+  at::Tensor in = send.contiguous();
+  at::Tensor out = at::empty(shape, send.options());
+  std::vector<int64_t> sc = send_counts, rc = recv_counts;
+  wait("all-to-all of " + what, [&] { impl_->group->alltoall_base(out, in, rc, sc)->wait(); });
+  return out;
+}
+
+at::Tensor Distributed::all_gather_rows(const at::Tensor& local, int64_t n,
+                                        const std::string& what) {
+  // Gloo gathers equal parts: each share padded to the largest, then cut.
+  const int64_t w = env_.world_size, most = (n + w - 1) / w;
+  std::vector<int64_t> shape = local.sizes().vec();
+  shape[0] = most;
+  at::Tensor padded = at::zeros(shape, local.options());
+  padded.narrow(0, 0, local.size(0)).copy_(local);
+  std::vector<at::Tensor> in{padded};
+  std::vector<std::vector<at::Tensor>> out(1);
+  for (int64_t r = 0; r < w; ++r) out[0].push_back(at::empty_like(padded));
+  wait("all-gather of " + what, [&] { impl_->group->allgather(out, in)->wait(); });
+  std::vector<at::Tensor> parts;
+  for (int64_t r = 0; r < w; ++r) {
+    const auto [lo, hi] = share_of(n, static_cast<int>(r), static_cast<int>(w));
+    parts.push_back(out[0][r].narrow(0, 0, hi - lo));
+  }
+  return at::cat(parts);
 }
 
 }  // namespace gnnrec

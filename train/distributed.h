@@ -58,6 +58,8 @@ class Distributed {
   // This rank's rows [lo, hi) of n rows cut into world_size contiguous
   // parts (n * r / N .. n * (r + 1) / N): empty for some ranks when n < N.
   std::pair<int64_t, int64_t> share(int64_t n) const;
+  // Rank `rank`'s rows of n rows cut into `world` parts, as share() cuts them.
+  static std::pair<int64_t, int64_t> share_of(int64_t n, int rank, int world);
 
   // Sums, over the ranks, every parameter's .grad() and `loss` (a scalar),
   // and writes the sums back into .grad(). Whole gradients go in one
@@ -85,6 +87,19 @@ class Distributed {
   // the lowest rank whose copy differs, or nullopt when all are equal.
   std::optional<std::pair<int64_t, int>> first_difference(const std::vector<at::Tensor>& tensors,
                                                           const std::string& what);
+  // All-to-all (sharded embeddings, train/sharded.h): how many rows every
+  // rank sends to this one, given how many this one sends to each rank
+  // (send_counts[r] rows to rank r; world_size entries).
+  std::vector<int64_t> exchange_counts(const std::vector<int64_t>& send_counts,
+                                       const std::string& what);
+  // Sends rows [sum(send_counts[0..r)), + send_counts[r]) of `send` (rows
+  // along dim 0) to rank r and returns what the ranks sent to this one, in
+  // rank order: recv_counts[r] rows from rank r (exchange_counts' answer).
+  at::Tensor all_to_all(const at::Tensor& send, const std::vector<int64_t>& send_counts,
+                        const std::vector<int64_t>& recv_counts, const std::string& what);
+  // The whole [n, ...] table from every rank's share(n) of its rows
+  // (`local`, share(n)'s length), on every rank.
+  at::Tensor all_gather_rows(const at::Tensor& local, int64_t n, const std::string& what);
 
  private:
   struct Impl;

@@ -84,10 +84,10 @@ TrainingPairs::TrainingPairs(const TrainConfig& cfg, const PreparedData& data, a
 
 EpochLoop::EpochLoop(const TrainConfig& cfg, const PreparedData& data, Model& model,
                      const std::vector<NamedTensor>& params, Adam& adam, Progress& progress,
-                     at::Device device, Distributed* dist)
+                     at::Device device, Distributed* dist, ShardedEmbeddings* sharded)
     : cfg_(cfg), model_(model), params_(params), trainable_(trainable_tensors(params)), adam_(adam),
       progress_(progress), objective_(cfg, model), pairs_(cfg, data, device), train_(*data.train),
-      read_every_batch_(device.is_cpu()), dist_(dist) {
+      read_every_batch_(device.is_cpu()), dist_(dist), sharded_(sharded) {
   // Negatives are drawn where the model trains, from the training graph's
   // CSR, copied there once (the draws are equal on every device).
   if (objective_.negatives() > 0) sampler_.emplace(*data.train, device);
@@ -101,7 +101,9 @@ double EpochLoop::run(int64_t epoch, const std::function<std::string()>& last_go
   phases_.sample = now_seconds() - t0;
   model_.set_training(true);
   const int64_t batches = (pairs_.size + cfg_.batch_size - 1) / cfg_.batch_size;
+  if (sharded_) sharded_->release();
   const double loss_sum = train_batches(epoch, all, last_good);
+  if (sharded_) sharded_->gather();
   extra_phase(epoch, last_good);
   check_parameters(epoch, batches, last_good);
   return loss_sum / static_cast<double>(std::max<int64_t>(batches, 1));
@@ -137,33 +139,42 @@ double EpochLoop::train_batches(int64_t epoch, const Batch& all,
   LossReader losses(epoch, batches, last_good);
   double last_redraw = now_seconds();
   std::optional<NvtxRange> phase;
+  // Sums over the ranks (data-parallel), or over the owners of the rows
+  // (sharded, one rank included), come after the backward pass.
+  const bool reduced = dist_ || sharded_;
   for (int64_t b = 0; b < batches; ++b) {
     phase.emplace("gnnrec::train::forward");
     const int64_t start = b * cfg_.batch_size, len = std::min(cfg_.batch_size, m - start);
+    const std::string where = "epoch " + std::to_string(epoch) + ", batch " + std::to_string(b + 1);
     const double t_forward = now_seconds();
-    at::Tensor loss = local_loss(all, start, len);
+    at::Tensor loss = sharded_ ? sharded_->local_loss(objective_, all, start, len, where)
+                               : local_loss(all, start, len);
     // Test-only: GNNREC_TEST_FAULT=nan@batch:EPOCH, skew@batch:EPOCH.
     const std::string_view fault =
         b == std::min<int64_t>(1, batches - 1) ? fault::reached("batch") : std::string_view();
     if (fault == "nan") loss = loss * std::nan("");
     // One process reads its loss before the backward pass; a distributed
     // rank reads the sum over the ranks, after the all-reduce.
-    if (!dist_) losses.add(loss);
-    if (!dist_ && read_every_batch_) losses.read(b + 1);
+    if (!reduced) losses.add(loss);
+    if (!reduced && read_every_batch_) losses.read(b + 1);
     phase.emplace("gnnrec::train::backward");
     const double t_backward = now_seconds();
     if (loss.requires_grad()) loss.backward();
     const double t_reduce = now_seconds();
-    if (dist_) {
+    if (reduced) {
       phase.emplace("gnnrec::train::allreduce");
-      loss = dist_->sum_gradients(
-          trainable_, loss, "epoch " + std::to_string(epoch) + ", batch " + std::to_string(b + 1));
+      loss = sharded_ ? sharded_->return_gradients(loss, where)
+                      : dist_->sum_gradients(trainable_, loss, where);
       losses.add(loss);
       if (read_every_batch_) losses.read(b + 1);
     }
     phase.emplace("gnnrec::train::step");
     const double t_step = now_seconds();
-    adam_.step();
+    if (sharded_) {
+      sharded_->step();
+    } else {
+      adam_.step();
+    }
     if (fault == "skew") {
       at::NoGradGuard no_grad;
       trainable_.front().view({-1}).narrow(0, 0, 1).add_(1e-3);
@@ -260,8 +271,9 @@ void EpochLoop::check_parameters(int64_t epoch, int64_t batches,
     }
   }
   // Data-parallel ranks take the same steps from the same sums: their
-  // parameters must be equal bit for bit.
-  if (!dist_) return;
+  // parameters must be equal bit for bit (sharded tables are gathered from
+  // one copy of each row: equal by construction).
+  if (!dist_ || sharded_) return;
   std::vector<at::Tensor> tensors;
   for (const auto& p : params_) tensors.push_back(p.tensor);
   if (const auto diff = dist_->first_difference(tensors, "the parameters")) {

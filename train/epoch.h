@@ -23,6 +23,7 @@
 #include "train/distributed.h"
 #include "train/loss.h"
 #include "train/progress.h"
+#include "train/sharded.h"
 
 namespace gnnrec {
 
@@ -51,10 +52,13 @@ class EpochLoop {
   // takes its share (Distributed::share) of each batch of cfg.batch_size
   // pairs; its loss is weighted by its share of the batch, so that the sum
   // over the ranks is the one-process batch loss, whose gradients
-  // Distributed::sum_gradients adds up before each step.
+  // Distributed::sum_gradients adds up before each step. With `sharded`
+  // (--shard-embeddings), the batches train the shards (train/sharded.h):
+  // the model's tables are released while the batches run and gathered
+  // back at the end of run().
   EpochLoop(const TrainConfig& cfg, const PreparedData& data, Model& model,
             const std::vector<NamedTensor>& params, Adam& adam, Progress& progress,
-            at::Device device, Distributed* dist = nullptr);
+            at::Device device, Distributed* dist = nullptr, ShardedEmbeddings* sharded = nullptr);
 
   // Trains epoch `epoch` (1-based) and returns its mean batch loss. A
   // non-finite loss or parameter throws std::runtime_error naming the epoch
@@ -97,6 +101,7 @@ class EpochLoop {
   bool read_every_batch_;
   PhaseTimes phases_;
   Distributed* dist_;
+  ShardedEmbeddings* sharded_;
 };
 
 }  // namespace gnnrec

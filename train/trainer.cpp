@@ -20,6 +20,7 @@
 #include "train/loss.h"
 #include "train/progress.h"
 #include "train/run_dir.h"
+#include "train/sharded.h"
 #include "train/summary.h"
 #include "train/train_state.h"
 
@@ -180,6 +181,10 @@ class TrainingRun {
     summary["world_size"] = world_size();
     summary["backend"] = dist_ ? json(dist_->backend()) : json(nullptr);
     if (dist_) summary["gradient_bytes_per_step"] = dist_->gradient_bytes_per_step();
+    if (sharded_) {
+      summary["embedding_bytes_per_rank"] = sharded_->bytes_per_rank();
+      summary["embedding_bytes_replicated"] = sharded_->bytes_replicated();
+    }
     if (!run_dir_) return summary;  // rank 0 writes the run
     run_dir_->write_json("summary.json", summary);
     run_dir_->finish();
@@ -190,7 +195,12 @@ class TrainingRun {
   // Trains the epochs (from the first not done) with early stopping; true
   // when it stopped early.
   bool train_epochs() {
-    EpochLoop loop(cfg_, data_, *model_, params_, adam_, progress_, device_, dist_.get());
+    // After start(): the shards are cut from the state every rank now holds.
+    if (cfg_.shard_embeddings) {
+      sharded_ = std::make_unique<ShardedEmbeddings>(params_, adam_, cfg_.lr, dist_.get());
+    }
+    EpochLoop loop(cfg_, data_, *model_, params_, adam_, progress_, device_, dist_.get(),
+                   sharded_.get());
     const auto last_good = [this] {
       return run_dir_ ? run_dir_->last_good() : std::string("rank 0 keeps the checkpoints");
     };
@@ -376,6 +386,7 @@ class TrainingRun {
   RunEvaluation evaluation_;
   std::vector<NamedTensor> params_;
   Adam adam_;
+  std::unique_ptr<ShardedEmbeddings> sharded_;  // --shard-embeddings
   TrainingState state_;
   Progress progress_;
 };

@@ -276,3 +276,59 @@ def test_python_train_under_torchrun_equals_the_command_line(tmp_path):
     train_ranks(2, ["--model", "mf", *SMALL, "--epochs", "2", "--out", tmp_path / "cli"])
     strip = lambda ls: [(l["epoch"], l["loss"], l["metrics"]) for l in ls]
     assert strip(metrics_lines(tmp_path / "py")) == strip(metrics_lines(tmp_path / "cli"))
+
+
+# --shard-embeddings (train/sharded.h): each rank holds its rows of the
+# tables; the batches' rows travel by all-to-all. The sums differ from the
+# replicated run's only in the order of the ranks' terms, so the tolerances
+# above hold (measured: equal bit for bit with 2 ranks, where a sum of two
+# terms does not depend on their order; docs/distributed.md, "Sharded
+# embeddings").
+SHARDED_MF = ["--model", "mf", *SMALL, "--shard-embeddings"]
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_sharded_mf_equals_replicated(tmp_path, ranks):
+    args = ["--model", "mf", *SMALL, "--epochs", "3"]
+    replicated, sharded = tmp_path / "replicated", tmp_path / "sharded"
+    train_ranks(ranks, [*args, "--out", replicated])
+    train_ranks(ranks, [*args, "--shard-embeddings", "--out", sharded])
+    a, b = metrics_lines(replicated), metrics_lines(sharded)
+    assert [l["epoch"] for l in a] == [l["epoch"] for l in b] == [1, 2, 3]
+    for la, lb in zip(a, b):
+        assert lb["loss"] == pytest.approx(la["loss"], rel=LOSS_RTOL)
+        for key, value in la["metrics"].items():
+            assert lb["metrics"][key] == pytest.approx(value, abs=METRIC_ATOL), key
+    # The checkpoint holds the whole tables: export reads them as it reads
+    # a replicated run's.
+    va, vb = exported(tmp_path, replicated, "xr"), exported(tmp_path, sharded, "xs")
+    assert va.keys() == vb.keys() and va
+    for name in va:
+        np.testing.assert_allclose(vb[name], va[name], rtol=0, atol=VECTOR_ATOL, err_msg=name)
+    # Memory: the largest rank's rows of both tables and their two Adam
+    # moments (float32, --dim 16), from the exported tables' row counts.
+    rows = [v.shape[0] for v in vb.values()]
+    most = max(sum(n * (r + 1) // ranks - n * r // ranks for n in rows) for r in range(ranks))
+    summary = json.loads((sharded / "summary.json").read_text())
+    assert summary["embedding_bytes_replicated"] == 3 * 4 * 16 * sum(rows)
+    assert summary["embedding_bytes_per_rank"] == 3 * 4 * 16 * most
+    assert most <= sum(rows) // ranks + 1
+    assert "embedding_bytes_per_rank" not in json.loads((replicated / "summary.json").read_text())
+
+
+def test_sharded_mf_in_one_process_is_the_plain_run(tmp_path):
+    # One shard: the same rows, summed in the same order: bit for bit.
+    args = ["--model", "mf", *SMALL, "--epochs", "2"]
+    run("train", *args, "--out", tmp_path / "plain", check=True)
+    run("train", *args, "--shard-embeddings", "--out", tmp_path / "one", check=True)
+    strip = lambda ls: [(l["epoch"], l["loss"], l["metrics"]) for l in ls]
+    assert strip(metrics_lines(tmp_path / "one")) == strip(metrics_lines(tmp_path / "plain"))
+
+
+def test_resume_of_a_sharded_run_equals_an_uninterrupted_one(tmp_path):
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    train_ranks(2, [*SHARDED_MF, "--epochs", "4", "--out", whole])
+    train_ranks(2, [*SHARDED_MF, "--epochs", "2", "--out", part])
+    train_ranks(2, ["--resume", "--out", part, "--epochs", "4", "--quiet"])
+    strip = lambda ls: [(l["epoch"], l["loss"], l["metrics"]) for l in ls]
+    assert strip(metrics_lines(part)) == strip(metrics_lines(whole))

@@ -46,7 +46,8 @@ const char* const kAddedModelOptions[] = {
 // as the defaults, so older runs resume unchanged.
 const char* const kAddedKeys =
     R"({"sampling": "per-interaction", "pretrain": "", "eval_initial": false, "eval": "full",
-        "eval_negatives": 99, "group_by": "", "dist_timeout": 300.0})";
+        "eval_negatives": 99, "group_by": "", "dist_timeout": 300.0,
+        "shard_embeddings": false})";
 
 TEST(ConfigTable, DefaultConfigJsonKeepsItsFormat) {
   json expected = json::parse(kDefaultConfigJson);
@@ -67,6 +68,7 @@ TEST(ConfigTable, EveryOptionRoundTripsThroughConfigJson) {
   c.side_info = false;
   c.deterministic = true;
   c.dist_timeout = 12.5;
+  c.shard_embeddings = true;
   c.dropout = 0.25;
   c.heads = 2;
   c.aggregator = "pool";

@@ -1,0 +1,108 @@
+// Embedding tables sharded across the ranks of a distributed run
+// (--shard-embeddings): the user and item tables are cut row-wise into
+// contiguous ranges (Distributed::share), each rank holding only its rows
+// and their Adam moments. A batch's rows are fetched from their owners by
+// all-to-all, the loss is computed on the fetched rows, and their gradients
+// go back to the owners (the reverse all-to-all), which add them up and
+// take the Adam step of their rows. Equal to the replicated data-parallel
+// run up to float rounding (docs/distributed.md states the tolerance).
+//
+// Between epochs (evaluation, checkpoints) the whole tables and moments
+// are all-gathered into the model's parameters and the trainer's Adam on
+// every rank, so evaluation, checkpoints, --resume, `export` and
+// `recommend` see the tables of a replicated run; they are released again
+// when the next epoch's batches start.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "models/model.h"
+#include "train/adam.h"
+#include "train/config.h"
+#include "train/distributed.h"
+#include "train/loss.h"
+
+namespace gnnrec {
+
+// The models whose tables --shard-embeddings splits.
+const std::vector<std::string>& sharded_models();
+// Throws std::invalid_argument (one line) when cfg asks for sharded tables
+// that cannot be had: a model not in sharded_models() (naming the model
+// and those that are), or --reg-scope full (a term over whole tables).
+void check_sharding(const TrainConfig& cfg);
+
+// The rows one rank asks for, in a table of n rows cut into `world`
+// contiguous shares (Distributed::share_of).
+struct RowRequests {
+  at::Tensor rows;     // int64 [k]: the distinct ids asked for, ascending (so grouped by owner)
+  at::Tensor inverse;  // int64 [ids.numel()]: each id's position in rows
+  std::vector<int64_t> counts;  // world entries: how many of rows each rank owns
+};
+// A pure function of its arguments (no process group): ids int64, any shape.
+RowRequests plan_rows(const at::Tensor& ids, int64_t n, int world);
+
+class ShardedEmbeddings {
+ public:
+  // Takes this rank's rows of the user and item tables among `params` (the
+  // model's, whose tensors the model shares) and of their moments in
+  // `adam` (the trainer's, over trainable_tensors(params), after a resume
+  // if any), with its step count; both must outlive this object. dist null
+  // (no torchrun): one shard, every exchange local.
+  ShardedEmbeddings(std::vector<NamedTensor>& params, Adam& adam, double lr, Distributed* dist);
+
+  // The loss of this rank's share of batch rows [start, start + len) of
+  // `all`, weighted by its fraction of the batch (EpochLoop's local_loss),
+  // over rows fetched from their owners: differentiable in the fetched
+  // rows. Every rank calls it for every batch (an empty share too).
+  at::Tensor local_loss(const Objective& objective, const Batch& all, int64_t start, int64_t len,
+                        const std::string& where);
+  // After loss.backward(): sends the fetched rows' gradients to their
+  // owners, who add them into their shards' gradients; returns the loss
+  // summed over the ranks.
+  at::Tensor return_gradients(const at::Tensor& loss, const std::string& where);
+  // The Adam step of this rank's rows.
+  void step();
+
+  // Empties the model's tables and the trainer's moments of them (this
+  // rank keeps its shards only).
+  void release();
+  // All-gathers the shards and their moments into the model's tables and
+  // the trainer's Adam (step count included), on every rank.
+  void gather();
+
+  // Bytes of the tables and their two Adam moments held by the rank that
+  // holds the most during an epoch's batches, and by a replicated run.
+  int64_t bytes_per_rank() const;
+  int64_t bytes_replicated() const;
+
+ private:
+  struct Table {
+    std::string name;
+    int64_t rows = 0, lo = 0;    // the whole table's rows; this rank's first
+    size_t param = 0, slot = 0;  // index in params, in the trainer's Adam
+    at::Tensor shard;            // this rank's rows, a leaf (Adam steps it)
+  };
+  // The rows of table t that `ids` name, fetched from their owners.
+  struct Fetched {
+    RowRequests plan;
+    std::vector<int64_t> recv_counts;  // ids each rank asked of this one
+    at::Tensor asked;                  // those ids, local to this shard
+    at::Tensor rows;                   // a leaf [k, d]: rows of plan.rows
+  };
+  Fetched fetch(const Table& t, const at::Tensor& ids, const std::string& where);
+  void give_back(Table& t, const Fetched& f, const std::string& where);
+  int world() const { return dist_ ? dist_->world_size() : 1; }
+
+  std::vector<NamedTensor>& params_;
+  Adam& adam_;
+  Distributed* dist_;
+  std::vector<Table> tables_;  // users, items
+  Adam shard_adam_;
+  std::vector<Fetched> fetched_;  // the current batch's, per table
+};
+
+}  // namespace gnnrec
