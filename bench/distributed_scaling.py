@@ -2,8 +2,8 @@
 
 For each model, trains `--epochs` epochs three ways on the same data and seed:
 one process with --threads 2 (the machine's two cores), two ranks with
---threads 1 each (the same cores, split), and one process with --threads 1 (a
-rank's compute alone). The ranks are started here with torchrun's variables
+--threads 1 each (the same cores, split), one process with --threads 1 (a
+rank's compute alone), and for MF also two ranks with --shard-embeddings. The ranks are started here with torchrun's variables
 (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT), as `torchrun --standalone
 --nproc-per-node 2 --no-python` would. Reported per way: seconds per epoch
 (the mean of the epochs' train_seconds), training pairs per second, the
@@ -16,7 +16,7 @@ docs/distributed.md's cost model.
         [--epochs N] [--gnnrec-bin PATH]
 
 Measure on an otherwise quiet machine. Writes
-bench/results/distributed_scaling_<dataset>.json.
+bench/results/distributed_scaling_<dataset>.json (models run before and not now are kept).
 """
 import argparse
 import json
@@ -29,6 +29,7 @@ import sys
 import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+SHARDED = {"mf"}  # the models --shard-embeddings takes: also run as 2 sharded ranks
 
 
 def free_port():
@@ -58,13 +59,15 @@ def train(binary, args, ranks, threads, out):
     return summary, lines
 
 
-def measure(binary, model, data_args, epochs, ranks, threads, tmp):
-    out = pathlib.Path(tmp) / f"{model}-{ranks}x{threads}"
-    args = ["--model", model, *data_args, "--epochs", str(epochs), "--eval-every", str(epochs)]
+def measure(binary, model, data_args, epochs, ranks, threads, tmp, sharded=False):
+    out = pathlib.Path(tmp) / f"{model}-{ranks}x{threads}{'-sharded' if sharded else ''}"
+    args = ["--model", model, *data_args, "--epochs", str(epochs), "--eval-every", str(epochs),
+            *(["--shard-embeddings"] if sharded else [])]
     summary, lines = train(binary, args, ranks, threads, out)
     trained = [l for l in lines if l.get("loss") is not None]
     seconds = sum(l["train_seconds"] for l in trained) / len(trained)
-    row = {"ranks": ranks, "threads_per_rank": threads, "epoch_seconds": round(seconds, 4),
+    row = {"ranks": ranks, "threads_per_rank": threads, "sharded": sharded,
+           "epoch_seconds": round(seconds, 4),
            "pairs_per_second": round(summary["train_interactions"] / seconds, 1),
            "phase_seconds_last_epoch": {k: round(v, 4)
                                         for k, v in trained[-1]["phase_seconds"].items()},
@@ -72,8 +75,10 @@ def measure(binary, model, data_args, epochs, ranks, threads, tmp):
            "recall@20": lines[-1]["metrics"]["recall@20"]}
     if ranks > 1:
         row["gradient_bytes_per_step"] = summary["gradient_bytes_per_step"]
-        batch = json.loads((pathlib.Path(tmp) / f"{model}-{ranks}x{threads}" / "config.json")
-                           .read_text())["batch_size"]
+        for key in ("embedding_bytes_per_rank", "embedding_bytes_replicated"):
+            if key in summary:
+                row[key] = summary[key]
+        batch = json.loads((out / "config.json").read_text())["batch_size"]
         steps = -(-summary["train_interactions"] // batch)
         row["steps_per_epoch"] = steps
         row["allreduce_seconds_per_step"] = round(
@@ -101,6 +106,9 @@ def main():
         for model in args.models:
             rows = [measure(args.gnnrec_bin, model, data_args, args.epochs, r, t, tmp)
                     for r, t in ((1, 2), (2, 1), (1, 1))]
+            if model in SHARDED:
+                rows.append(measure(args.gnnrec_bin, model, data_args, args.epochs, 2, 1, tmp,
+                                    sharded=True))
             one, two = rows[0], rows[1]
             result["models"][model] = {
                 "runs": rows,
@@ -110,6 +118,8 @@ def main():
                     round(rows[2]["epoch_seconds"] / two["epoch_seconds"], 3)}
             print(model, json.dumps(result["models"][model]), flush=True)
     out = pathlib.Path(args.out or ROOT / "bench" / "results" / f"distributed_scaling_{name}.json")
+    if out.exists():  # the models not run this time are kept
+        result["models"] = {**json.loads(out.read_text())["models"], **result["models"]}
     out.write_text(json.dumps(result, indent=1) + "\n")
     print("wrote", out)
 

@@ -276,16 +276,15 @@ void Distributed::sum_rows(const at::Tensor& p, const at::Tensor& rows, int64_t 
   const at::Tensor& g = p.grad();
   const int64_t d = p.size(1), t = rows.numel(), w = env_.world_size;
   const auto dev = p.options().device();
-  at::Tensor sum = at::zeros({p.size(0), d}, p.options().dtype(at::kFloat));
+  // Padded to the largest count (all-gather takes equal sizes): ids -1.
+  std::vector<at::Tensor> ids{at::full({most}, -1, at::TensorOptions(dev).dtype(at::kLong))};
+  std::vector<at::Tensor> values{at::zeros({most, d}, p.options().dtype(at::kFloat))};
+  if (t > 0) {
+    ids[0].narrow(0, 0, t).copy_(rows);
+    values[0].narrow(0, 0, t).copy_(g.index_select(0, rows));
+  }
+  std::vector<std::vector<at::Tensor>> all_ids(1), all_values(1);
   if (most > 0) {
-    // Padded to the largest count (all-gather takes equal sizes): ids -1.
-    std::vector<at::Tensor> ids{at::full({most}, -1, at::TensorOptions(dev).dtype(at::kLong))};
-    std::vector<at::Tensor> values{at::zeros({most, d}, sum.options())};
-    if (t > 0) {
-      ids[0].narrow(0, 0, t).copy_(rows);
-      values[0].narrow(0, 0, t).copy_(g.index_select(0, rows));
-    }
-    std::vector<std::vector<at::Tensor>> all_ids(1), all_values(1);
     for (int64_t r = 0; r < w; ++r) {
       all_ids[0].push_back(at::empty_like(ids[0]));
       all_values[0].push_back(at::empty_like(values[0]));
@@ -294,19 +293,22 @@ void Distributed::sum_rows(const at::Tensor& p, const at::Tensor& rows, int64_t 
       impl_->group->allgather(all_ids, ids)->wait();
       impl_->group->allgather(all_values, values)->wait();
     });
-    // In rank order on every rank: the same sums, bit for bit.
-    for (int64_t r = 0; r < w; ++r) {
-      const int64_t valid = all_ids[0][r].ge(0).sum().item<int64_t>();
-      sum.index_add_(0, all_ids[0][r].narrow(0, 0, valid), all_values[0][r].narrow(0, 0, valid));
-    }
     bytes_ += most * (4 * d + 8);
   }
   if (!has) return;
+  // This rank's gradient is zero outside `rows`: zeroing those rows makes
+  // it a zero table without a pass over the whole of it.
   at::Tensor& grad = p.mutable_grad();
   if (grad.defined() && !grad.is_sparse()) {
-    grad.copy_(sum);
+    grad.index_fill_(0, rows, 0);
   } else {
-    grad = sum.to(p.scalar_type());
+    grad = at::zeros_like(p);
+  }
+  // In rank order on every rank: the same sums, bit for bit.
+  for (int64_t r = 0; r < (most > 0 ? w : 0); ++r) {
+    const int64_t valid = all_ids[0][r].ge(0).sum().item<int64_t>();
+    grad.index_add_(0, all_ids[0][r].narrow(0, 0, valid),
+                    all_values[0][r].narrow(0, 0, valid).to(grad.scalar_type()));
   }
 }
 
