@@ -29,9 +29,9 @@
 // with one draw per batch of 512 (P = 512) an item is a negative in 1 batch
 // of 27 on Gowalla, with a gradient 27 times as large, and Adam's
 // second moment, which sees those spikes, shrinks its steps about √27 ≈ 5
-// times; with P = 8 (64 draws a batch) an item is drawn 2.3 times a batch,
-// as in the paper (18.7 times) often enough for Adam to see a steady
-// gradient. The draws come from Torch's global generator, which the
+// times; with P = 8 (64 draws a batch) an item is drawn 2.3 times a batch
+// (the paper's per-pair draws: 18.7 times), often enough for Adam to see a
+// steady gradient. The draws come from Torch's global generator, which the
 // trainer seeds per epoch (train/epoch.cpp), so --resume reproduces an
 // uninterrupted run.
 #include <ATen/ATen.h>
