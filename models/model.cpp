@@ -57,6 +57,7 @@ std::optional<std::string> optional_text(const ModelOptions& o, const std::strin
   if (key == "cl_temperature") return as_text(o.cl_temperature);
   if (key == "cl_layer") return as_text(o.cl_layer);
   if (key == "negative_ratio") return as_text(o.negative_ratio);
+  if (key == "negative_share") return as_text(o.negative_share);
   if (key == "negative_weight") return as_text(o.negative_weight);
   if (key == "ii_neighbors") return as_text(o.ii_neighbors);
   if (key == "ii_weight") return as_text(o.ii_weight);
@@ -125,6 +126,7 @@ std::unique_ptr<Model> make_model(const std::string& name, const ModelOptions& o
   fill(o.cl_temperature, d.cl_temperature);
   fill(o.cl_layer, d.cl_layer);
   fill(o.negative_ratio, d.negative_ratio);
+  fill(o.negative_share, d.negative_share);
   fill(o.negative_weight, d.negative_weight);
   fill(o.ii_neighbors, d.ii_neighbors);
   fill(o.ii_weight, d.ii_weight);

@@ -45,6 +45,7 @@ struct ModelOptions {
   std::optional<double> cl_temperature;       // SimGCL, XSimGCL: τ
   std::optional<int64_t> cl_layer;            // XSimGCL: l*, the layer contrasted with the final
   std::optional<int64_t> negative_ratio;      // UltraGCN: negatives per pair
+  std::optional<int64_t> negative_share;      // UltraGCN: pairs sharing one draw of them
   std::optional<double> negative_weight;      // UltraGCN: the negatives' weight
   std::optional<int64_t> ii_neighbors;        // UltraGCN: item–item neighbours per item
   std::optional<double> ii_weight;            // UltraGCN: λ of the item–item loss
@@ -205,6 +206,7 @@ struct ModelDefaults {
   ModelDefaults& cl_temperature(double v) { return set(options.cl_temperature, v); }
   ModelDefaults& cl_layer(int64_t v) { return set(options.cl_layer, v); }
   ModelDefaults& negative_ratio(int64_t v) { return set(options.negative_ratio, v); }
+  ModelDefaults& negative_share(int64_t v) { return set(options.negative_share, v); }
   ModelDefaults& negative_weight(double v) { return set(options.negative_weight, v); }
   ModelDefaults& ii_neighbors(int64_t v) { return set(options.ii_neighbors, v); }
   ModelDefaults& ii_weight(double v) { return set(options.ii_weight, v); }

@@ -12,12 +12,16 @@
 
 namespace gnnrec {
 
-// L_O of a batch of B pairs sharing R negatives: u and pos [B, d] the users'
-// and positives' embeddings, neg [R, d] the negatives'; beta_u, beta_pos
-// [B] and beta_neg [R] their β; W the negatives' weight:
-//   Σ_b [ ω_b softplus(−u_b·pos_b) + W · (1/R) Σ_r ω_br softplus(u_b·neg_r) ]
+// L_O of a batch of B pairs in G groups of P = ⌈B/G⌉ consecutive pairs (the
+// last may be short), the pairs of a group sharing its R negatives: u and
+// pos [B, d] the users' and positives' embeddings, neg [G, R, d] the
+// negatives'; beta_u, beta_pos [B] and beta_neg [G, R] their β; W the
+// negatives' weight. With g(b) = ⌊b/P⌋ the group of pair b:
+//   Σ_b [ ω_b softplus(−u_b·pos_b) + W · (1/R) Σ_r ω_br softplus(u_b·neg_g(b),r) ]
 // with ω_b = w1 + w2 β_u β_pos and ω_br = w3 + w4 β_u β_neg
-// (w1 = w3 = 1e-6, w2 = w4 = 1).
+// (w1 = w3 = 1e-6, w2 = w4 = 1). G = B is the paper's (every pair its own
+// negatives), G = 1 one GEMM for the batch. Throws std::invalid_argument
+// for a G that leaves a group empty.
 at::Tensor ultragcn_constraint_loss(const at::Tensor& u, const at::Tensor& pos,
                                     const at::Tensor& neg, const at::Tensor& beta_u,
                                     const at::Tensor& beta_pos, const at::Tensor& beta_neg,

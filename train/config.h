@@ -143,6 +143,7 @@ struct TrainConfig {
   std::optional<double> cl_temperature;
   std::optional<int64_t> cl_layer;
   std::optional<int64_t> negative_ratio;
+  std::optional<int64_t> negative_share;
   std::optional<double> negative_weight;
   std::optional<int64_t> ii_neighbors;
   std::optional<double> ii_weight;

@@ -207,11 +207,14 @@ void model(Visit& visit) {
                   "layer whose output is contrasted with the final representation (xsimgcl)",
                   Bounds::integers(1, 1000), kModelDefault},
         &C::cl_layer);
-  visit(FieldInfo{"negative_ratio",
-                  "negatives per training pair, drawn once per batch and shared by its pairs "
-                  "(ultragcn)",
+  visit(FieldInfo{"negative_ratio", "uniform negatives per training pair (ultragcn)",
                   Bounds::integers(1, 100000), kModelDefault},
         &C::negative_ratio);
+  visit(FieldInfo{"negative_share",
+                  "consecutive pairs of a batch that share one draw of negatives, scored as one "
+                  "GEMM (ultragcn; 1: every pair its own, as the paper)",
+                  Bounds::integers(1, kMaxId), kModelDefault},
+        &C::negative_share);
   visit(FieldInfo{"negative_weight",
                   "weight of the negatives' term of the constraint loss (ultragcn)",
                   Bounds::at_least(0), kModelDefault},

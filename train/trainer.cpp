@@ -415,6 +415,7 @@ ModelOptions model_options(const TrainConfig& cfg) {
   mo.cl_temperature = cfg.cl_temperature;
   mo.cl_layer = cfg.cl_layer;
   mo.negative_ratio = cfg.negative_ratio;
+  mo.negative_share = cfg.negative_share;
   mo.negative_weight = cfg.negative_weight;
   mo.ii_neighbors = cfg.ii_neighbors;
   mo.ii_weight = cfg.ii_weight;

@@ -52,7 +52,7 @@ def test_filters_fit_once_and_load_back(tmp_path, model):
 
 
 TRAINED = [["xsimgcl", "--layers", "2"], ["simgcl", "--layers", "2"],
-           ["ultragcn", "--negative-ratio", "50", "--negative-weight", "10"]]
+           ["ultragcn", "--negative-ratio", "50", "--negative-share", "3", "--negative-weight", "10"]]
 
 
 
@@ -76,7 +76,7 @@ def test_help_lists_the_new_options_with_their_defaults():
     text = run("train", "--help", check=True).out
     for default in ("gfcf 256", "bspm 448", "bspm 0.2, gfcf 0.3", "bspm 2.5", "bspm rk4",
                     "simgcl 0.1, xsimgcl 0.2", "simgcl 0.2, twotower 0.05, xsimgcl 0.15", "ultragcn 1500",
-                    "ultragcn 300", "ultragcn 10", "ultragcn 0.0005"):
+                    "ultragcn 8", "ultragcn 300", "ultragcn 10", "ultragcn 0.0005"):
         assert default in text, default
     for model in ("gfcf", "bspm", "xsimgcl", "simgcl", "ultragcn"):
         assert model in text

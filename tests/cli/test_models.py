@@ -63,6 +63,7 @@ def test_model_trains_evaluates_and_recommends(tmp_path, model, loss):
     (["--model", "simgcl", "--cl-temperature", "0"], "--cl-temperature"),
     (["--model", "ultragcn", "--loss", "mse"], "its own ranking loss"),
     (["--model", "ultragcn", "--ii-neighbors", "500"], "--ii-neighbors must be in"),
+    (["--model", "ultragcn", "--negative-share", "0"], "--negative-share"),
     (["--model", "mlp", "--hidden", "16,0"], "--hidden must all be in [1, 65536], got 0"),
     (["--model", "gmf", "--pretrain", "a,b"], "--pretrain initialises --model neumf only"),
     (["--model", "neumf", "--pretrain", "a"], "--pretrain takes GMF_RUN,MLP_RUN"),

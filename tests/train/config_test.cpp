@@ -37,10 +37,11 @@ const char* const kDefaultConfigJson = R"({
 // The per-model options added since (issue 20's models), null by default:
 // a config.json without them reads them as unset, so older runs still resume.
 const char* const kAddedModelOptions[] = {
-    "svd_rank",        "ideal_weight", "sharpen_time",   "sharpen_steps", "sharpen_solver",
-    "noise_eps",       "cl_weight",    "cl_temperature", "cl_layer",      "negative_ratio",
-    "negative_weight", "ii_neighbors", "ii_weight",      "hidden",        "knn_neighbors",
-    "shrink",          "vae_hidden",   "vae_latent",     "anneal_cap",    "anneal_steps"};
+    "svd_rank",       "ideal_weight",    "sharpen_time",   "sharpen_steps", "sharpen_solver",
+    "noise_eps",      "cl_weight",       "cl_temperature", "cl_layer",      "negative_ratio",
+    "negative_share", "negative_weight", "ii_neighbors",   "ii_weight",     "hidden",
+    "knn_neighbors",  "shrink",          "vae_hidden",     "vae_latent",    "anneal_cap",
+    "anneal_steps"};
 
 // Keys added since, with their defaults: a config.json without them reads
 // as the defaults, so older runs resume unchanged.
