@@ -3,7 +3,7 @@
 Models: LightGCN, NGCF, ItemKNN, UserKNN (RecBole's ItemKNN with knn_method
 user), NeuMF with its halves GMF and MLP (RecBole's
 NeuMF with mlp_train / mf_train off), DMF, MultiVAE, MultiDAE, FM, WideDeep,
-DCN and FFM. Each model is trained by RecBole
+DCN, FFM and GRU4Rec (--protocol sequential). Each model is trained by RecBole
 and then by `build/gnnrec train` with the same settings (model_spec below; the
 BCE models: --negatives uniform negatives per positive, --batch-size positives
 per batch), so both sides come from one run of the script.
@@ -34,7 +34,7 @@ RecBole needs a Python environment of its own (it is not in the project's):
         tabulate texttable psutil thop plotly
     OMP_NUM_THREADS=1 ~/.cache/gnnrec/recbole-venv/bin/python \
         bench/recbole_ml100k.py [--split DIR] [--epochs N] [--models LightGCN NGCF]
-        [--protocol full|sampled] [--threads T] [--no-gnnrec]
+        [--protocol full|sampled|sequential] [--threads T] [--no-gnnrec]
 
 The feature models (FM, WideDeep, DCN, FFM) read ml100k.user (age group,
 gender, occupation) and ml100k.item (genres as a token_seq), written from
@@ -44,6 +44,19 @@ u.user and u.item with the values gnnrec's loader gives its feature fields.
 ranks each test item among 99 sampled items (eval_args mode uni99), gnnrec
 runs `--split loo --eval sampled --eval-negatives 99`, and both also report
 full ranking.
+
+`--protocol sequential` (GRU4Rec, which RecBole feeds from its own
+sequential pipeline, not from a fixed split) defines the protocol on both
+sides instead of sharing a split: RecBole reads ml100k.inter (user_id,
+item_id, timestamp, u.data's rows in file order, gnnrec's dense ids) with
+eval_args {split: {LS: valid_and_test}, order: TO, mode: full}: each user's
+interactions sorted by time (a stable sort, so ties keep file order), the
+last tested, the one before validated (the figures recorded every
+--eval-every epochs), every item ranked, nothing masked; gnnrec runs
+`--split loo`, whose test item is the latest by time, among equals the later
+row of u.data, the same item (the script counts the users where they differ).
+The script also ranks RecBole's model by gnnrec's protocol (every item, the
+user's training items masked).
 
 (`--no-deps`: RecBole 1.2.1 pins ray<=2.6.3, which only its hyper-parameter
 tuning in recbole.quick_start imports; this script does not import it.
@@ -121,6 +134,38 @@ def write_inter(path, pairs):
             f.write(f"{u}\t{i}\n")
 
 
+def dense_ids(dataset):
+    """gnnrec's dense ids of u.data's raw user and item ids: their sorted order."""
+    users, items = set(), set()
+    for line in open(pathlib.Path(dataset) / "u.data"):
+        f = line.split()
+        users.add(int(f[0]))
+        items.add(int(f[1]))
+    return ({raw: d for d, raw in enumerate(sorted(users))},
+            {raw: d for d, raw in enumerate(sorted(items))})
+
+
+def write_sequence_inter(dataset, path):
+    """u.data as a RecBole atomic file with timestamps, rows in file order,
+    gnnrec's dense ids; returns the number of users whose latest timestamp is
+    shared by two or more of their rows (where the tie-break decides the test
+    item)."""
+    udense, idense = dense_ids(dataset)
+    rows = [[int(v) for v in line.split()] for line in open(pathlib.Path(dataset) / "u.data")]
+    # The timestamp written is its rank among the distinct ones: RecBole keeps
+    # float fields as float32, which rounds 9-digit seconds to 64 s and so
+    # would tie (and reorder) interactions that are not tied.
+    rank = {t: r for r, t in enumerate(sorted({t for *_, t in rows}))}
+    latest = {}
+    with open(path, "w") as out:
+        out.write("user_id:token\titem_id:token\ttimestamp:float\n")
+        for u, i, _, t in rows:
+            out.write(f"{udense[u]}\t{idense[i]}\t{rank[t]}\n")
+            top, n = latest.get(u, (t, 0))
+            latest[u] = (t, 1) if t > top else (top, n + (t == top))
+    return sum(n > 1 for _, n in latest.values())
+
+
 AGE_LOW = (1, 18, 25, 35, 45, 50, 56)  # MovieLens' age groups, as graph/kg_loaders.cpp
 
 
@@ -130,13 +175,7 @@ def write_features(dataset, out_dir):
     sorted raw ids of u.data, as `gnnrec data split` writes them), the values
     gnnrec's loader gives its feature fields (models/feature_fields.h)."""
     dataset = pathlib.Path(dataset)
-    users, items = set(), set()
-    for line in open(dataset / "u.data"):
-        f = line.split()
-        users.add(int(f[0]))
-        items.add(int(f[1]))
-    udense = {raw: d for d, raw in enumerate(sorted(users))}
-    idense = {raw: d for d, raw in enumerate(sorted(items))}
+    udense, idense = dense_ids(dataset)
     with open(out_dir / "ml100k.user", "w") as out:
         out.write("user_id:token\tage:token\tgender:token\toccupation:token\n")
         for line in open(dataset / "u.user", encoding="latin-1"):
@@ -153,11 +192,19 @@ def write_features(dataset, out_dir):
                 out.write(f"{idense[int(f[0])]}\t{genres}\n")
 
 
-def score_all(model, dataset, users):
+def score_all(model, dataset, users, test_data=None):
     """RecBole's scores of `users` (RecBole ids) against every item, as its
     trainer computes them: full_sort_predict, or predict over every (user,
-    item) pair with the user's and the item's features joined."""
+    item) pair with the user's and the item's features joined; a sequential
+    model's from its test batches (each user's sequence before its test item)."""
     from recbole.data.interaction import Interaction
+    if test_data is not None:
+        rows = torch.full((len(users), dataset.item_num), -float("inf"))
+        where = {int(u): r for r, u in enumerate(users)}
+        for inter, _, _, _ in test_data:
+            at = torch.tensor([where[int(u)] for u in inter[dataset.uid_field]])
+            rows[at] = model.full_sort_predict(inter).view(len(inter), dataset.item_num)
+        return rows
     inter = dataset.join(Interaction({dataset.uid_field: users}))
     try:
         return model.full_sort_predict(inter).view(len(users), dataset.item_num)
@@ -172,7 +219,7 @@ def score_all(model, dataset, users):
         return torch.cat(rows)
 
 
-def our_full_ranking(model, dataset, train_pairs, test_pairs, k=20):
+def our_full_ranking(model, dataset, train_pairs, test_pairs, test_data=None, k=20):
     """Recall@k / NDCG@k with gnnrec's protocol, on RecBole's trained model:
     all items ranked, the user's training items masked, averaged over users
     with at least one test item. An independent check of RecBole's figures."""
@@ -182,7 +229,8 @@ def our_full_ranking(model, dataset, train_pairs, test_pairs, k=20):
     urow = {u: r for r, u in enumerate(users)}
     model.eval()
     with torch.no_grad():
-        scores = score_all(model, dataset, torch.tensor([uid[str(u)] for u in users])).clone()
+        scores = score_all(model, dataset, torch.tensor([uid[str(u)] for u in users]),
+                           test_data).clone()
     scores[:, 0] = -float("inf")  # RecBole's padding item
     tu = torch.tensor([urow[u] for u, _ in train_pairs if u in urow])
     ti = torch.tensor([iid[str(i)] for u, i in train_pairs if u in urow])
@@ -209,7 +257,8 @@ POINTWISE = {"NeuMF", "GMF", "MLP", "DMF", "FM", "WideDeep", "DCN", "FFM"}
 CONTEXT = {"FM", "WideDeep", "DCN", "FFM"}  # read the .user/.item features
 KNN = {"ItemKNN", "UserKNN"}  # RecBole: ItemKNN with knn_method item / user
 AUTOENCODERS = {"MultiVAE", "MultiDAE"}
-MODELS = sorted(GRAPH | POINTWISE | KNN | AUTOENCODERS)
+SEQUENTIAL = {"GRU4Rec"}  # --protocol sequential only
+MODELS = sorted(GRAPH | POINTWISE | KNN | AUTOENCODERS | SEQUENTIAL)
 
 
 def model_spec(name, args):
@@ -248,6 +297,14 @@ def model_spec(name, args):
     elif name == "WideDeep":
         rb = {"embedding_size": d, "mlp_hidden_size": [32, 16, 8], "dropout_prob": 0.1}
         ours = ["--hidden", "32,16,8", "--dropout", "0.1"]
+    elif name == "GRU4Rec":
+        # RecBole's loss_type CE is the softmax cross-entropy over all items,
+        # gnnrec's gru4rec --loss bce. RecBole drops out the input embeddings,
+        # gnnrec the hidden state (the paper's place), both with p 0.5.
+        # MAX_ITEM_LIST_LENGTH: RecBole's default, the last 50 items read.
+        rb = {"embedding_size": d, "hidden_size": d, "num_layers": 1, "dropout_prob": 0.5,
+              "loss_type": "CE", "MAX_ITEM_LIST_LENGTH": 50}
+        ours = ["--dropout", "0.5"]
     elif name == "DCN":
         # reg_weight 0: RecBole's extra L2 on the cross weights, which gnnrec has not.
         rb = {"embedding_size": d, "mlp_hidden_size": [256, 256, 256], "cross_layer_num": 6,
@@ -259,7 +316,7 @@ def model_spec(name, args):
     gnnrec_model = {"LightGCN": "lightgcn", "NGCF": "ngcf", "NeuMF": "neumf", "GMF": "gmf",
                     "MLP": "mlp", "DMF": "dmf", "ItemKNN": "itemknn", "UserKNN": "userknn",
                     "MultiVAE": "multvae", "MultiDAE": "multdae", "FM": "fm", "FFM": "ffm",
-                    "WideDeep": "widedeep", "DCN": "dcn"}[name]
+                    "WideDeep": "widedeep", "DCN": "dcn", "GRU4Rec": "gru4rec"}[name]
     return recbole_model, rb, gnnrec_model, ours
 
 
@@ -269,7 +326,22 @@ def training(name, args):
         return 1, "bpr", args.reg if args.reg is not None else 1e-4
     if name in POINTWISE:
         return args.negatives, "bce", args.reg if args.reg is not None else 0.0
+    if name in SEQUENTIAL:  # gnnrec's default --reg, RecBole's Adam weight_decay
+        return 0, "bce", args.reg if args.reg is not None else 1e-4
     return 0, None, args.reg if args.reg is not None else 0.0
+
+
+def same_test_items(dataset, test_data, test_pairs):
+    """Users whose test item in RecBole's leave-one-out (its test batches)
+    is gnnrec's (`gnnrec data split --split loo`), and the users compared."""
+    ours = dict(test_pairs)
+    same = users = 0
+    for inter, _, _, _ in test_data:
+        for u, i in zip(dataset.id2token(dataset.uid_field, inter[dataset.uid_field]),
+                        dataset.id2token(dataset.iid_field, inter[dataset.iid_field])):
+            users += 1
+            same += ours.get(int(u)) == int(i)
+    return same, users
 
 
 def recbole_config(args, model_name, data_dir, workdir, train_pairs):
@@ -280,7 +352,8 @@ def recbole_config(args, model_name, data_dir, workdir, train_pairs):
     epochs = 1 if model_name in KNN else args.epochs
     n_evals = max(1, epochs // args.eval_every)
     sampled = args.protocol == "sampled"
-    load_col = {"inter": ["user_id", "item_id"]}
+    sequential = args.protocol == "sequential"
+    load_col = {"inter": ["user_id", "item_id"] + (["timestamp"] if sequential else [])}
     if model_name in CONTEXT:
         load_col.update({"user": ["user_id", "age", "gender", "occupation"],
                          "item": ["item_id", "genre"]})
@@ -309,11 +382,13 @@ def recbole_config(args, model_name, data_dir, workdir, train_pairs):
                                   if negatives else None),
         "eval_step": args.eval_every,
         "stopping_step": n_evals + 10,  # never stop early
-        "weight_decay": 0.0,
+        "weight_decay": reg if sequential else 0.0,
         # Under the sampled protocol the valid phase (a copy of the test part)
         # ranks each test item among --eval-negatives sampled ones, and the
         # test phase is full ranking.
-        "eval_args": {"split": None, "group_by": "user", "order": "RO",
+        # Under --protocol sequential RecBole makes the leave-one-out by time.
+        "eval_args": {"split": {"LS": "valid_and_test"} if sequential else None,
+                      "group_by": "user", "order": "TO" if sequential else "RO",
                       "mode": ({"valid": f"uni{args.eval_negatives}", "test": "full"} if sampled
                                else "full")},
         "metrics": ["Recall", "NDCG", "Precision", "Hit"],
@@ -325,6 +400,9 @@ def recbole_config(args, model_name, data_dir, workdir, train_pairs):
         "reg_weight": reg,
     }
     cfg.update(model_cfg)
+    if sequential:
+        del cfg["benchmark_filename"]  # ml100k.inter, split by RecBole
+        cfg["TIME_FIELD"] = "timestamp"
     if model_name in AUTOENCODERS:
         # RecBole trains these on batches of users (an epoch: each user once),
         # gnnrec on batches of pairs that bring their users: as many users per
@@ -342,6 +420,9 @@ def run_model(args, model_name, data_dir, workdir, train_pairs, test_pairs):
     recbole_model, model_cfg, _, _ = model_spec(model_name, args)
     negatives, loss, reg = training(model_name, args)
     sampled = args.protocol == "sampled"
+    # Under --protocol sequential the figures every --eval-every epochs are
+    # the validation item's, the test item's only at the end.
+    prefix = {"sampled": "sampled/", "sequential": "valid/"}.get(args.protocol, "")
     cfg = recbole_config(args, model_name, data_dir, workdir, train_pairs)
     epochs = cfg["epochs"]
     config = Config(model=recbole_model, dataset="ml100k", config_dict=cfg)
@@ -371,9 +452,9 @@ def run_model(args, model_name, data_dir, workdir, train_pairs, test_pairs):
         t0 = time.perf_counter()
         score, result = orig_valid(valid_data, *a, **kw)
         row = {"epoch": state["epoch"], "eval_seconds": time.perf_counter() - t0}
-        row.update({("sampled/" if sampled else "") + k: float(v) for k, v in result.items()})
+        row.update({prefix + k: float(v) for k, v in result.items()})
         evals.append(row)
-        shown = ["sampled/hit@10", "sampled/ndcg@10"] if sampled else ["recall@20", "ndcg@20"]
+        shown = [prefix + m for m in (["hit@10", "ndcg@10"] if sampled else ["recall@20", "ndcg@20"])]
         print(f"[{model_name}] epoch {row['epoch']:4d}  " +
               "  ".join(f"{k} {row[k]:.4f}" for k in shown), flush=True)
         return score, result
@@ -386,7 +467,11 @@ def run_model(args, model_name, data_dir, workdir, train_pairs, test_pairs):
                    trainer.evaluate(test_data, load_best_model=False, show_progress=False).items()}
     if sampled and evals:
         test_result.update({k: v for k, v in evals[-1].items() if k.startswith("sampled/")})
-    check = our_full_ranking(model, dataset, train_pairs, test_pairs)
+    sequential = test_data if args.protocol == "sequential" else None
+    check = our_full_ranking(model, dataset, train_pairs, test_pairs, sequential)
+    if sequential:
+        check["same_test_item_users"], check["test_users"] = same_test_items(
+            dataset, test_data, test_pairs)
 
     n_params = sum(p.numel() for p in model.parameters())
     return {
@@ -428,7 +513,9 @@ def run_gnnrec(args, model_name, workdir):
            "--batch-size", str(args.batch_size), "--dim", str(args.dim), "--reg", str(reg),
            "--threads", str(args.threads), "--out", str(out), "--overwrite", "--quiet"] + flags
     if loss:
-        cmd += ["--loss", loss] + (["--negatives", str(negatives)] if loss == "bce" else [])
+        cmd += ["--loss", loss] + (["--negatives", str(negatives)] if negatives else [])
+    if args.protocol == "sequential":
+        cmd += ["--split", "loo"]
     if args.protocol == "sampled":
         cmd += ["--split", "loo", "--eval", "sampled", "--eval-negatives", str(args.eval_negatives)]
     t0 = time.perf_counter()
@@ -454,10 +541,12 @@ def parse_args():
                     "exported afresh when omitted")
     ap.add_argument("--dataset", default=str(ROOT.parent / "shared" / "data" / "ml-100k"))
     ap.add_argument("--models", nargs="+", default=["LightGCN", "NGCF"], choices=MODELS)
-    ap.add_argument("--protocol", choices=["full", "sampled"], default="full",
+    ap.add_argument("--protocol", choices=["full", "sampled", "sequential"], default="full",
                     help="full: the per-user 80/20 split, full ranking; sampled: NCF's protocol, "
                     "the leave-one-out split by time, each test item ranked among "
-                    "--eval-negatives sampled ones (HR@10, NDCG@10), beside full ranking")
+                    "--eval-negatives sampled ones (HR@10, NDCG@10), beside full ranking; "
+                    "sequential (GRU4Rec only): leave-one-out by time made by each side, "
+                    "the item before the test item validated, full ranking")
     ap.add_argument("--eval-negatives", type=int, default=99)
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--eval-every", type=int, default=25)
@@ -488,6 +577,9 @@ def parse_args():
 
 def main():
     args = parse_args()
+    if (args.protocol == "sequential") != all(m in SEQUENTIAL for m in args.models):
+        raise SystemExit(f"--protocol sequential is for {' '.join(sorted(SEQUENTIAL))} and "
+                         "those models run only under it")
     args.gnnrec = ROOT / "build" / "gnnrec"
     args.dataset = str(pathlib.Path(args.dataset).resolve())
 
@@ -497,20 +589,26 @@ def main():
     workdir.mkdir(parents=True, exist_ok=True)
     split = pathlib.Path(args.split) if args.split else workdir / f"split-{args.protocol}"
     if not args.split:
-        export_split(args.dataset, args.seed, "loo" if args.protocol == "sampled" else "per-user",
-                     split)
+        export_split(args.dataset, args.seed, "per-user" if args.protocol == "full" else "loo", split)
 
     train_pairs = read_lightgcn(split / "train.txt")
     test_pairs = read_lightgcn(split / "test.txt")
     data_dir = workdir / f"atomic-{args.protocol}"
     (data_dir / "ml100k").mkdir(parents=True, exist_ok=True)
-    write_inter(data_dir / "ml100k" / "ml100k.train.inter", train_pairs)
-    write_inter(data_dir / "ml100k" / "ml100k.test.inter", test_pairs)
-    shutil.copyfile(data_dir / "ml100k" / "ml100k.test.inter", data_dir / "ml100k" / "ml100k.valid.inter")
+    tied = None
+    if args.protocol == "sequential":
+        tied = write_sequence_inter(args.dataset, data_dir / "ml100k" / "ml100k.inter")
+        print(f"{data_dir / 'ml100k' / 'ml100k.inter'}: u.data with timestamps; {tied} users' "
+              "latest timestamp is tied", flush=True)
+    else:
+        write_inter(data_dir / "ml100k" / "ml100k.train.inter", train_pairs)
+        write_inter(data_dir / "ml100k" / "ml100k.test.inter", test_pairs)
+        shutil.copyfile(data_dir / "ml100k" / "ml100k.test.inter",
+                        data_dir / "ml100k" / "ml100k.valid.inter")
+        print(f"atomic files in {data_dir / 'ml100k'}: {len(train_pairs)} train, "
+              f"{len(test_pairs)} test (valid = test)", flush=True)
     if CONTEXT & set(args.models):
         write_features(args.dataset, data_dir / "ml100k")
-    print(f"atomic files in {data_dir / 'ml100k'}: {len(train_pairs)} train, {len(test_pairs)} test "
-          "(valid = test)", flush=True)
 
     sys.argv = sys.argv[:1]  # RecBole's Config reads --key=value from the command line
     os.chdir(workdir)  # RecBole writes log/ and log_tensorboard/ under the working directory
@@ -523,13 +621,18 @@ def main():
         "dataset": "ml-100k",
         "split": "per-user 80/20, seed 2020 (gnnrec data split); RecBole benchmark_filename "
                  "[train, valid, test] with valid = a copy of test. Runs keyed ..._sampled: "
-                 "leave-one-out by time (gnnrec data split --split loo)",
+                 "leave-one-out by time (gnnrec data split --split loo). Runs keyed "
+                 "..._sequential: leave-one-out by time made by each side (RecBole eval_args "
+                 "split LS valid_and_test, order TO, on u.data with timestamps; gnnrec --split "
+                 "loo), RecBole's evaluations before the last on the validation item",
         "protocol": "RecBole full-sort evaluation: every item ranked, the user's training items "
                     "and RecBole's padding item masked; Recall@K = hits / test items of the user; "
                     "NDCG@K with ideal DCG over min(test items, K); averaged over the users with "
                     "at least one test item. Runs keyed ..._sampled also rank each test item "
                     "among 99 sampled items the user has not interacted with (RecBole "
-                    "eval_args mode uni99 on the valid phase; gnnrec --eval sampled)",
+                    "eval_args mode uni99 on the valid phase; gnnrec --eval sampled). Runs keyed "
+                    "..._sequential: RecBole masks nothing (its sequential evaluation), "
+                    "check_gnnrec_protocol masks the training items",
         "recbole_version": recbole.__version__,
         "torch_version": torch.__version__,
         "numpy_version": np.__version__,
@@ -539,16 +642,18 @@ def main():
     })
     report.setdefault("runs", {})
     shown = (["sampled/hit@10", "sampled/ndcg@10"] if args.protocol == "sampled" else []) + \
-        ["recall@20", "ndcg@20"]
+        ["recall@20", "ndcg@20"] + (["hit@10", "ndcg@10"] if args.protocol == "sequential" else [])
     def save(name, res):
         key = f"{name}_{res['settings']['epochs']}ep" + \
-            ("_sampled" if args.protocol == "sampled" else "")
+            ("" if args.protocol == "full" else "_" + args.protocol)
         report["runs"][key] = res
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2) + "\n")
 
     for name in args.models:
         res = run_model(args, name, data_dir, workdir, train_pairs, test_pairs)
+        if tied is not None:
+            res["users_with_tied_latest_timestamp"] = tied
         save(name, res)
         print(f"== {name} ({res['settings']['epochs']} epochs) RecBole: " +
               "  ".join(f"{k} {res['final_test'][k]:.4f}" for k in shown) +
