@@ -133,16 +133,8 @@ at::Tensor DeepCtr::score(const at::Tensor& u, const at::Tensor& i) {
 }
 
 std::vector<NamedTensor> DeepCtr::parameters() {
-  std::vector<NamedTensor> p;
-  size_t k = 0;
-  for (const auto* side : {&fields_.user, &fields_.item}) {
-    for (const FeatureField& f : *side) {
-      const std::string prefix = std::string(side == &fields_.user ? "user." : "item.") + f.name;
-      p.push_back({prefix + ".embedding", embedding_[k]});
-      if (kind_ == Kind::kWideDeep) p.push_back({prefix + ".linear", linear_[k]});
-      ++k;
-    }
-  }
+  std::vector<NamedTensor> p = field_parameters(
+      fields_, embedding_, kind_ == Kind::kWideDeep ? linear_ : std::vector<at::Tensor>{});
   deep_.add_parameters("deep", &p);
   for (size_t l = 0; l < cross_w_.size(); ++l) {
     p.push_back({"cross." + std::to_string(l) + ".weight", cross_w_[l]});

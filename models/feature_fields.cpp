@@ -53,4 +53,20 @@ at::Tensor field_embedding(const FeatureField& f, const at::Tensor& table) {
   return std::get<0>(at::embedding_bag(table, f.values, f.offsets, false, 1, false, {}, true));
 }
 
+std::vector<NamedTensor> field_parameters(const FeatureFields& fields,
+                                          const std::vector<at::Tensor>& embedding,
+                                          const std::vector<at::Tensor>& linear) {
+  std::vector<NamedTensor> p;
+  size_t k = 0;
+  for (const auto* side : {&fields.user, &fields.item}) {
+    for (const FeatureField& f : *side) {
+      const std::string prefix = std::string(side == &fields.user ? "user." : "item.") + f.name;
+      p.push_back({prefix + ".embedding", embedding[k]});
+      if (!linear.empty()) p.push_back({prefix + ".linear", linear[k]});
+      ++k;
+    }
+  }
+  return p;
+}
+
 }  // namespace gnnrec

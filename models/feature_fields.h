@@ -16,6 +16,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "models/model.h"
 #include "models/propagation_graph.h"
 
 namespace gnnrec {
@@ -44,5 +45,12 @@ FeatureFields feature_fields(const PropagationGraph& g, const std::string& model
 // Each entity's mean embedding of field f from `table` [vocabulary, d]:
 // [n, d], differentiable in table (at::embedding_bag, mode mean).
 at::Tensor field_embedding(const FeatureField& f, const at::Tensor& table);
+
+// The fields' tables as a model's parameters, user fields then item fields,
+// each field k's "user.NAME.embedding" (embedding[k]) and, when `linear` is
+// not empty, "user.NAME.linear" (linear[k]); "item." for item fields.
+std::vector<NamedTensor> field_parameters(const FeatureFields& fields,
+                                          const std::vector<at::Tensor>& embedding,
+                                          const std::vector<at::Tensor>& linear);
 
 }  // namespace gnnrec

@@ -48,16 +48,7 @@ class FactorizationMachine : public Model {
             embedding_[fields_.user.size()].index_select(0, i)};
   }
   std::vector<NamedTensor> parameters() override {
-    std::vector<NamedTensor> p;
-    size_t k = 0;
-    for (const auto* side : {&fields_.user, &fields_.item}) {
-      for (const FeatureField& f : *side) {
-        const std::string prefix = std::string(side == &fields_.user ? "user." : "item.") + f.name;
-        p.push_back({prefix + ".embedding", embedding_[k]});
-        p.push_back({prefix + ".linear", linear_[k]});
-        ++k;
-      }
-    }
+    std::vector<NamedTensor> p = field_parameters(fields_, embedding_, linear_);
     p.push_back({"bias", bias_});
     return p;
   }
