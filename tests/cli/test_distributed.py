@@ -76,6 +76,18 @@ def metrics_lines(out):
     return [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
 
 
+def assert_runs_agree(a_dir, b_dir, epochs):
+    """Run b's metrics.jsonl equals run a's within the tolerances above:
+    the same evaluated epochs (`epochs`), each loss and metric. Returns b's lines."""
+    a, b = metrics_lines(a_dir), metrics_lines(b_dir)
+    assert [l["epoch"] for l in a] == [l["epoch"] for l in b] == epochs
+    for la, lb in zip(a, b):
+        assert lb["loss"] == pytest.approx(la["loss"], rel=LOSS_RTOL)
+        for key, value in la["metrics"].items():
+            assert lb["metrics"][key] == pytest.approx(value, abs=METRIC_ATOL), key
+    return b
+
+
 def exported(tmp_path, run_dir, name):
     dest = tmp_path / name
     run("export", "--run", run_dir, "--out", dest, check=True)
@@ -93,12 +105,7 @@ def test_n_ranks_equal_one_process(tmp_path, ranks, model):
     one, many = tmp_path / "one", tmp_path / "many"
     run("train", *args, "--out", one, check=True)
     train_ranks(ranks, [*args, "--out", many])
-    a, b = metrics_lines(one), metrics_lines(many)
-    assert [l["epoch"] for l in a] == [l["epoch"] for l in b] == [1, 2, 3]
-    for la, lb in zip(a, b):
-        assert lb["loss"] == pytest.approx(la["loss"], rel=LOSS_RTOL)
-        for key, value in la["metrics"].items():
-            assert lb["metrics"][key] == pytest.approx(value, abs=METRIC_ATOL), key
+    for lb in assert_runs_agree(one, many, [1, 2, 3]):
         assert "allreduce" in lb["phase_seconds"]
     summary = json.loads((many / "summary.json").read_text())
     assert (summary["world_size"], summary["backend"]) == (ranks, "gloo")
@@ -128,10 +135,7 @@ def test_few_gradient_rows_go_as_rows(tmp_path):
     one, many = tmp_path / "one", tmp_path / "many"
     run("train", *args, "--out", one, check=True)
     train_ranks(2, [*args, "--out", many])
-    for la, lb in zip(metrics_lines(one), metrics_lines(many)):
-        assert lb["loss"] == pytest.approx(la["loss"], rel=LOSS_RTOL)
-        for key, value in la["metrics"].items():
-            assert lb["metrics"][key] == pytest.approx(value, abs=METRIC_ATOL), key
+    assert_runs_agree(one, many, [1, 2])
     sent = json.loads((many / "summary.json").read_text())["gradient_bytes_per_step"]
     # Per step: two flags and the loss all-reduced (12 bytes), then at most
     # 128 + 256 rows of 32 float32 values and an int64 id each.
@@ -293,12 +297,7 @@ def test_sharded_mf_equals_replicated(tmp_path, ranks):
     replicated, sharded = tmp_path / "replicated", tmp_path / "sharded"
     train_ranks(ranks, [*args, "--out", replicated])
     train_ranks(ranks, [*args, "--shard-embeddings", "--out", sharded])
-    a, b = metrics_lines(replicated), metrics_lines(sharded)
-    assert [l["epoch"] for l in a] == [l["epoch"] for l in b] == [1, 2, 3]
-    for la, lb in zip(a, b):
-        assert lb["loss"] == pytest.approx(la["loss"], rel=LOSS_RTOL)
-        for key, value in la["metrics"].items():
-            assert lb["metrics"][key] == pytest.approx(value, abs=METRIC_ATOL), key
+    assert_runs_agree(replicated, sharded, [1, 2, 3])
     # The checkpoint holds the whole tables: export reads them as it reads
     # a replicated run's.
     va, vb = exported(tmp_path, replicated, "xr"), exported(tmp_path, sharded, "xs")
