@@ -99,6 +99,9 @@ def main():
             out = model.representations()
             recall = recall_at_k(out[:U] @ out[U:].t(), (tr_u, tr_i), (te_u, te_i), 20)
         print(f"recall@20 {recall:.4f} ({world} processes)")
+    # Every rank leaves together: a rank that tore its group down while
+    # rank 0 was still evaluating aborted once at exit (a Gloo shutdown race).
+    dist.barrier()
     dist.destroy_process_group()
 
 
