@@ -326,8 +326,8 @@ def training(name, args):
         return 1, "bpr", args.reg if args.reg is not None else 1e-4
     if name in POINTWISE:
         return args.negatives, "bce", args.reg if args.reg is not None else 0.0
-    if name in SEQUENTIAL:  # gnnrec's default --reg, RecBole's Adam weight_decay
-        return 0, "bce", args.reg if args.reg is not None else 1e-4
+    if name in SEQUENTIAL:  # no L2: gru4rec's registered --reg, RecBole's weight_decay default
+        return 0, "bce", args.reg if args.reg is not None else 0.0
     return 0, None, args.reg if args.reg is not None else 0.0
 
 

@@ -232,7 +232,11 @@ class Gru4Rec : public Model {
   at::Tensor item_gates_, hidden_gates_, input_bias_, hidden_bias_, output_, output_bias_;
 };
 
-const ModelRegistrar kRegister("gru4rec", factory_of<Gru4Rec>(), ModelDefaults().dropout(0.5));
+// The paper's dropout and 50 parallel sessions; no L2: under Adam, a whole-table
+// L2 shrinks each input row by about the learning rate at every step that
+// does not read it (docs/models.md#gru4rec).
+const ModelRegistrar kRegister("gru4rec", factory_of<Gru4Rec>(),
+                               ModelDefaults().dropout(0.5).batch_size(50).reg(0));
 
 }  // namespace
 }  // namespace gnnrec

@@ -67,6 +67,9 @@ std::optional<std::string> optional_text(const ModelOptions& o, const std::strin
   if (key == "vae_latent") return as_text(o.vae_latent);
   if (key == "anneal_cap") return as_text(o.anneal_cap);
   if (key == "anneal_steps") return as_text(o.anneal_steps);
+  if (key == "batch_size") return as_text(o.batch_size);
+  if (key == "lr") return as_text(o.lr);
+  if (key == "reg") return as_text(o.reg);
   return std::nullopt;
 }
 
@@ -85,6 +88,11 @@ std::string model_defaults_help(const std::string& key) {
     }
   }
   return out;
+}
+
+ModelOptions registered_defaults(const std::string& name) {
+  const auto it = registry().find(name);
+  return it == registry().end() ? ModelOptions{} : it->second.defaults;
 }
 
 std::vector<std::string> model_names() {

@@ -56,6 +56,13 @@ struct ModelOptions {
   std::optional<int64_t> vae_latent;     // Mult-VAE, Mult-DAE: latent width
   std::optional<double> anneal_cap;      // Mult-VAE: β_max of the KL annealing
   std::optional<int64_t> anneal_steps;   // Mult-VAE: updates over which β reaches β_max
+  // Training settings whose paper value a model registers (GRU4Rec's
+  // session-parallel batch); the trainer reads them through
+  // registered_defaults() (train/config.h: TrainConfig::resolved()), the
+  // model never does.
+  std::optional<int64_t> batch_size;
+  std::optional<double> lr;
+  std::optional<double> reg;
 };
 
 struct NamedTensor {
@@ -216,6 +223,9 @@ struct ModelDefaults {
   ModelDefaults& vae_latent(int64_t v) { return set(options.vae_latent, v); }
   ModelDefaults& anneal_cap(double v) { return set(options.anneal_cap, v); }
   ModelDefaults& anneal_steps(int64_t v) { return set(options.anneal_steps, v); }
+  ModelDefaults& batch_size(int64_t v) { return set(options.batch_size, v); }
+  ModelDefaults& lr(double v) { return set(options.lr, v); }
+  ModelDefaults& reg(double v) { return set(options.reg, v); }
   operator ModelOptions() const { return options; }  // NOLINT(google-explicit-constructor)
 
  private:
@@ -229,6 +239,9 @@ struct ModelDefaults {
 // (its configuration key: "dropout", "heads", "aggregator", ...), as
 // "gat 0.6, gcn 0.5"; empty when no model registers one.
 std::string model_defaults_help(const std::string& key);
+// The defaults registered for model `name` (every optional unset for a
+// name that is not registered).
+ModelOptions registered_defaults(const std::string& name);
 
 // A [rows, dim] leaf parameter drawn from N(0, std^2) with a generator
 // seeded by (seed, stream), created on the CPU in float32 then moved.

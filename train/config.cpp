@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file_io.h"
+#include "models/model.h"
 #include "train/config_fields.h"
 #include "train/metrics.h"
 #include "train/sharded.h"
@@ -291,6 +292,10 @@ TrainConfig TrainConfig::resolved() const {
     c.dataset = std::filesystem::absolute(c.dataset).lexically_normal().string();
     while (c.dataset.size() > 1 && c.dataset.back() == '/') c.dataset.pop_back();
   }
+  const ModelOptions registered = registered_defaults(c.model);
+  if (!c.batch_size) c.batch_size = registered.batch_size.value_or(kDefaultBatchSize);
+  if (!c.lr) c.lr = registered.lr.value_or(kDefaultLr);
+  if (!c.reg) c.reg = registered.reg.value_or(kDefaultReg);
   if (c.early_stop_metric.empty()) {
     c.early_stop_metric = ctr() ? "auc" : rating_mode() ? "rmse" : "recall@20";
   }
@@ -334,14 +339,15 @@ void check_early_stop_metric(const TrainConfig& c) {
 // overflow), so a huge fanout is an error here rather than a failed
 // allocation mid-epoch.
 void check_sampled_neighbours(const TrainConfig& c) {
-  double sampled = static_cast<double>(c.batch_size);
+  const int64_t batch_size = c.resolved().batch_size.value();
+  double sampled = static_cast<double>(batch_size);
   std::string joined;
   for (int64_t f : c.fanouts) {
     sampled *= static_cast<double>(f);
     joined += (joined.empty() ? "" : ",") + std::to_string(f);
   }
   if (sampled > 2147483648.0) {
-    bad("--fanouts " + joined + " with --batch-size " + std::to_string(c.batch_size) +
+    bad("--fanouts " + joined + " with --batch-size " + std::to_string(batch_size) +
         " would sample more than 2^31 neighbours per batch; lower either");
   }
 }

@@ -108,6 +108,12 @@ DeviceSpec parse_device_spec(const std::string& option, const std::string& text)
 
 // The members are the table's fields (train/config_fields.h holds their
 // keys, help, ranges and defaults' meaning); the defaults are here.
+// The optimisation defaults of a model that registers none of its own
+// (models/model.h: ModelDefaults).
+inline constexpr int64_t kDefaultBatchSize = 2048;
+inline constexpr double kDefaultLr = 1e-3;
+inline constexpr double kDefaultReg = 1e-4;
+
 struct TrainConfig {
   // What to train on what.
   std::string model = "lightgcn";
@@ -160,9 +166,12 @@ struct TrainConfig {
   int64_t negatives = 4;
   Sampling sampling = Sampling::kPerInteraction;
   int64_t epochs = 100;
-  int64_t batch_size = 2048;
-  double lr = 1e-3;
-  double reg = 1e-4;
+  // Unset: the model's registered default (gru4rec: batch 50, no L2), else
+  // kDefaultBatchSize, kDefaultLr, kDefaultReg; resolved() fills them, and
+  // whatever trains reads them from a resolved configuration.
+  std::optional<int64_t> batch_size;
+  std::optional<double> lr;
+  std::optional<double> reg;
   RegScope reg_scope = RegScope::kBatch;
   uint64_t seed = 2020;
   // Evaluation and stopping.
@@ -188,7 +197,8 @@ struct TrainConfig {
   bool rating_mode() const { return loss == Loss::kMse; }
   bool ctr() const { return protocol == Protocol::kCtr; }
   // A copy with the defaults that depend on other options filled in
-  // (early_stop_metric: rmse with --loss mse, auc with --protocol ctr,
+  // (batch_size, lr and reg: the model's registered defaults or the
+  // general ones; early_stop_metric: rmse with --loss mse, auc with --protocol ctr,
   // recall@20 otherwise) and the data set folder made absolute (against
   // the working directory), as config.json records them.
   TrainConfig resolved() const;

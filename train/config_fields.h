@@ -278,10 +278,13 @@ void run(Visit& visit) {
   visit(FieldInfo{"epochs", "training epochs (one pass over the training interactions each)",
                   Bounds::integers(1, kMaxCount)},
         &C::epochs);
-  visit(FieldInfo{"batch_size", "interactions per batch", Bounds::integers(1, kMaxId)},
+  visit(FieldInfo{"batch_size", "interactions per batch (gru4rec: parallel sessions)",
+                  Bounds::integers(1, kMaxId), kModelDefault, "2048"},
         &C::batch_size);
-  visit(FieldInfo{"lr", "Adam learning rate", Bounds::above(0)}, &C::lr);
-  visit(FieldInfo{"reg", "L2 weight (on what: --reg-scope)", Bounds::at_least(0)}, &C::reg);
+  visit(FieldInfo{"lr", "Adam learning rate", Bounds::above(0), kModelDefault, "0.001"}, &C::lr);
+  visit(FieldInfo{"reg", "L2 weight (on what: --reg-scope)", Bounds::at_least(0), kModelDefault,
+                  "0.0001"},
+        &C::reg);
   visit(FieldInfo{"reg_scope",
                   "batch: 1/2 |ego rows of the batch|^2 / batch size (LightGCN); full: 1/2 |p|^2 "
                   "of every parameter whole, each batch (KGCN's code)"},

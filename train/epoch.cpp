@@ -100,7 +100,7 @@ double EpochLoop::run(int64_t epoch, const std::function<std::string()>& last_go
   const Batch all = draw(epoch);
   phases_.sample = now_seconds() - t0;
   model_.set_training(true);
-  const int64_t batches = (pairs_.size + cfg_.batch_size - 1) / cfg_.batch_size;
+  const int64_t batches = (pairs_.size + cfg_.batch_size.value() - 1) / cfg_.batch_size.value();
   if (sharded_) sharded_->release();
   const double loss_sum = train_batches(epoch, all, last_good);
   if (sharded_) sharded_->gather();
@@ -135,7 +135,7 @@ Batch EpochLoop::draw(int64_t epoch) const {
 double EpochLoop::train_batches(int64_t epoch, const Batch& all,
                                 const std::function<std::string()>& last_good) {
   const int64_t m = pairs_.size;
-  const int64_t batches = (m + cfg_.batch_size - 1) / cfg_.batch_size;
+  const int64_t batches = (m + cfg_.batch_size.value() - 1) / cfg_.batch_size.value();
   LossReader losses(epoch, batches, last_good);
   double last_redraw = now_seconds();
   std::optional<NvtxRange> phase;
@@ -144,7 +144,8 @@ double EpochLoop::train_batches(int64_t epoch, const Batch& all,
   const bool reduced = dist_ || sharded_;
   for (int64_t b = 0; b < batches; ++b) {
     phase.emplace("gnnrec::train::forward");
-    const int64_t start = b * cfg_.batch_size, len = std::min(cfg_.batch_size, m - start);
+    const int64_t start = b * cfg_.batch_size.value(),
+                  len = std::min(cfg_.batch_size.value(), m - start);
     const std::string where = "epoch " + std::to_string(epoch) + ", batch " + std::to_string(b + 1);
     const double t_forward = now_seconds();
     at::Tensor loss = sharded_ ? sharded_->local_loss(objective_, all, start, len, where)
@@ -206,8 +207,8 @@ double EpochLoop::own_epoch(int64_t epoch, const std::function<std::string()>& l
   const double t0 = now_seconds();
   int64_t batches = 0;
   const double mean = model_.own_epoch(
-      SplitMix64(cfg_.seed, 0x5eed0000ULL + static_cast<uint64_t>(epoch)).next(), cfg_.batch_size,
-      objective_.cross_entropy(), [&](const at::Tensor& data_loss) {
+      SplitMix64(cfg_.seed, 0x5eed0000ULL + static_cast<uint64_t>(epoch)).next(),
+      cfg_.batch_size.value(), objective_.cross_entropy(), [&](const at::Tensor& data_loss) {
         const at::Tensor loss = objective_.own_batch_loss(params_, data_loss);
         const double value = loss.item<double>();
         ++batches;
@@ -245,8 +246,8 @@ void EpochLoop::extra_phase(int64_t epoch, const std::function<std::string()>& l
   // A model's second objective (KGAT's KG loss), stepping the same Adam;
   // its losses are not in the epoch's loss (on the CPU each is checked).
   model_.extra_epoch_phase(
-      SplitMix64(cfg_.seed, 0x6b670000ULL + static_cast<uint64_t>(epoch)).next(), cfg_.batch_size,
-      [&](const at::Tensor& loss) {
+      SplitMix64(cfg_.seed, 0x6b670000ULL + static_cast<uint64_t>(epoch)).next(),
+      cfg_.batch_size.value(), [&](const at::Tensor& loss) {
         if (read_every_batch_ && !std::isfinite(loss.item<double>())) {
           throw std::runtime_error("epoch " + std::to_string(epoch) + ": " + model_.name() +
                                    " extra phase loss is not finite; stopping (" + last_good() +

@@ -22,7 +22,7 @@ Objective::Objective(const TrainConfig& cfg, const Model& model)
                  : kind_ == Kind::kBpr ? 1
                  : kind_ == Kind::kBce ? cfg.negatives
                                        : 0),
-      reg_(cfg.reg), full_l2_(cfg.reg_scope == RegScope::kFull || owns_loss(model)),
+      reg_(cfg.reg.value()), full_l2_(cfg.reg_scope == RegScope::kFull || owns_loss(model)),
       own_loss_(model.has_own_loss()) {
   if (owns_loss(model) && (kind_ == Kind::kMse || kind_ == Kind::kCtr)) {
     throw std::invalid_argument("--model " + model.name() +

@@ -137,7 +137,8 @@ class TrainingRun {
         data_(timed_prepare_data(cfg_, times_.load_seconds)), graph_(data_.train, data_.side),
         model_(make_model(cfg_.model, model_options(cfg_), graph_, device_)),
         evaluation_(cfg_, data_), params_(model_->parameters()),
-        adam_(trainable_tensors(params_), cfg_.lr), progress_(opts.quiet || run_dir_ == nullptr) {
+        adam_(trainable_tensors(params_), cfg_.lr.value()),
+        progress_(opts.quiet || run_dir_ == nullptr) {
     state_.stop = EarlyStopping{cfg_.early_stop_metric, cfg_.patience};
     if (dist_) {
       evaluation_.split_users(
@@ -197,7 +198,7 @@ class TrainingRun {
   bool train_epochs() {
     // After start(): the shards are cut from the state every rank now holds.
     if (cfg_.shard_embeddings) {
-      sharded_ = std::make_unique<ShardedEmbeddings>(params_, adam_, cfg_.lr, dist_.get());
+      sharded_ = std::make_unique<ShardedEmbeddings>(params_, adam_, cfg_.lr.value(), dist_.get());
     }
     EpochLoop loop(cfg_, data_, *model_, params_, adam_, progress_, device_, dist_.get(),
                    sharded_.get());

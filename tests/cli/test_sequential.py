@@ -53,6 +53,27 @@ def test_gru4rec_learns_and_resumes_to_the_uninterrupted_run(tmp_path, loss):
     assert (tmp_path / "export" / "items.npy").exists()
 
 
+def test_registered_optimisation_defaults_apply_unless_given(tmp_path):
+    """gru4rec registers the paper's 50 parallel sessions and no L2; config.json
+    records them resolved, a flag given wins, and another model keeps the
+    general defaults (2048, 1e-3, 1e-4)."""
+    data = write_sequences(tmp_path / "data")
+    common = ["--dataset", data, "--split", "loo", "--dim", "8", "--quiet", "--threads", "1"]
+    runs = {"gru4rec": ["--model", "gru4rec"],
+            "given": ["--model", "gru4rec", "--batch-size", "64", "--reg", "0.001"],
+            "mf": ["--model", "mf"]}
+    recorded = {}
+    for name, args in runs.items():
+        run("train", *args, *common, "--epochs", "1", "--out", tmp_path / name, check=True)
+        cfg = json.loads((tmp_path / name / "config.json").read_text())
+        recorded[name] = (cfg["batch_size"], cfg["lr"], cfg["reg"])
+    assert recorded == {"gru4rec": (50, 1e-3, 0.0), "given": (64, 1e-3, 1e-3),
+                        "mf": (2048, 1e-3, 1e-4)}
+    # A resume with the defaults resolved the same way is not a disagreement.
+    run("train", "--resume", "--model", "gru4rec", *common, "--epochs", "2",
+        "--out", tmp_path / "gru4rec", check=True)
+
+
 def test_data_without_timestamps_is_a_one_line_error(tmp_path):
     data = tmp_path / "data"
     data.mkdir()

@@ -2,7 +2,9 @@
 // config.json (keys, values, errors), the range checks, the flag names.
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
+#include <map>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -54,9 +56,14 @@ TEST(ConfigTable, DefaultConfigJsonKeepsItsFormat) {
   json expected = json::parse(kDefaultConfigJson);
   expected.update(json::parse(kAddedKeys));
   for (const char* key : kAddedModelOptions) expected[key] = nullptr;
+  // Written by an older run, its batch_size, lr and reg read back as they are
+  // there; unset (null) until resolved() fills them (a run's config.json
+  // holds them resolved).
+  const json older = expected;
+  for (const char* key : {"batch_size", "lr", "reg"}) expected[key] = nullptr;
   EXPECT_EQ(json(TrainConfig{}).dump(), expected.dump());
   // The file of an older run, without the added keys, reads back as the defaults.
-  EXPECT_EQ(json(json::parse(kDefaultConfigJson).get<TrainConfig>()).dump(), expected.dump());
+  EXPECT_EQ(json(json::parse(kDefaultConfigJson).get<TrainConfig>()).dump(), older.dump());
 }
 
 TEST(ConfigTable, EveryOptionRoundTripsThroughConfigJson) {
@@ -94,10 +101,39 @@ TEST(ConfigTable, EveryOptionRoundTripsThroughConfigJson) {
   EXPECT_EQ(rows, keys);
 }
 
+// batch_size, lr and reg: unset, the model's registered value (gru4rec's
+// paper batch of 50 sessions and no L2) or else the general default, which
+// --help shows as the row's default_help.
+TEST(ConfigTable, OptimisationDefaultsComeFromTheModelThenTheGeneralOnes) {
+  TrainConfig c;
+  c.model = "mf";
+  TrainConfig r = c.resolved();
+  EXPECT_EQ(r.batch_size, kDefaultBatchSize);
+  EXPECT_EQ(r.lr, kDefaultLr);
+  EXPECT_EQ(r.reg, kDefaultReg);
+  c.model = "gru4rec";
+  r = c.resolved();
+  EXPECT_EQ(r.batch_size, 50);
+  EXPECT_EQ(r.lr, kDefaultLr);
+  EXPECT_EQ(r.reg, 0.0);
+  c.batch_size = 7;  // given: kept
+  c.reg = 0.5;
+  r = c.resolved();
+  EXPECT_EQ(r.batch_size, 7);
+  EXPECT_EQ(r.reg, 0.5);
+  std::map<std::string, double> shown;
+  for_each_field([&](const FieldInfo& f, auto) {
+    if (f.default_help != nullptr) shown[f.key] = std::atof(f.default_help);
+  });
+  EXPECT_EQ(shown.at("batch_size"), static_cast<double>(kDefaultBatchSize));
+  EXPECT_EQ(shown.at("lr"), kDefaultLr);
+  EXPECT_EQ(shown.at("reg"), kDefaultReg);
+}
+
 TEST(ConfigTable, MissingKeysAreDefaultsAndUnknownOrMistypedKeysAreNamed) {
   const TrainConfig c = json{{"dim", 8}}.get<TrainConfig>();
   EXPECT_EQ(c.dim, 8);
-  EXPECT_EQ(c.lr, 1e-3);
+  EXPECT_FALSE(c.lr.has_value());  // resolved() fills it
   EXPECT_EQ(c.loss, Loss::kBpr);
   auto error = [](const char* text) {
     return error_of<std::invalid_argument>([&] { json::parse(text).get<TrainConfig>(); });

@@ -185,7 +185,8 @@ TEST(Trainer, BprAndBceLossesMatchAHandComputation) {
       l2 += dot(P[u], P[u]) + dot(Q[i], Q[i]) + K * dot(Q[j], Q[j]);
     }
     const double n = static_cast<double>(pairs.size());
-    const double expected = data_loss / (loss == "bpr" ? n : n * (1 + K)) + c.reg * 0.5 * l2 / n;
+    const double expected =
+        data_loss / (loss == "bpr" ? n : n * (1 + K)) + c.reg.value() * 0.5 * l2 / n;
     const double reported = metric_lines(c.out)[0]["loss"];
     EXPECT_NEAR(reported, expected, 1e-6) << loss;
   }
@@ -227,7 +228,8 @@ TEST(Trainer, MseLossMatchesAHandComputation) {
     l2 += dot(P[x.user[e]], P[x.user[e]]) + dot(Q[x.item[e]], Q[x.item[e]]);
   }
   const double n = static_cast<double>(x.size());
-  EXPECT_NEAR(metric_lines(c.out)[0]["loss"].get<double>(), se / n + c.reg * 0.5 * l2 / n, 1e-5);
+  EXPECT_NEAR(metric_lines(c.out)[0]["loss"].get<double>(), se / n + c.reg.value() * 0.5 * l2 / n,
+              1e-5);
 }
 
 TEST(Trainer, RatingModeBeatsTheGlobalMean) {

@@ -79,7 +79,13 @@ void print_table(const std::string& title, const std::vector<std::pair<std::stri
 
 // --help's "[default: ...]" of a row whose default is not the value itself.
 std::string default_note(const FieldInfo& f) {
-  if ((f.flags & kModelDefault) != 0) return " [default: " + model_defaults_help(f.key) + "]";
+  if ((f.flags & kModelDefault) != 0) {
+    // A general default (batch_size) before the models that register their own.
+    const std::string models = model_defaults_help(f.key);
+    const std::string general = f.default_help != nullptr ? f.default_help : "";
+    return " [default: " + general + (!general.empty() && !models.empty() ? "; " : "") + models +
+           "]";
+  }
   if (f.default_help != nullptr) return std::string(" [default: ") + f.default_help + "]";
   return "";
 }
