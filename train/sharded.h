@@ -84,7 +84,7 @@ struct ShardedGraph {
 
 class ShardedEmbeddings {
  public:
-  // Takes this rank's rows of the user and item tables among `params` (the
+  // Takes this rank's rows of the tables among `params` (the
   // model's, whose tensors the model shares) and of their moments in
   // `adam` (the trainer's, over trainable_tensors(params), after a resume
   // if any), with its step count; both must outlive this object. dist null
@@ -121,13 +121,6 @@ class ShardedEmbeddings {
   // gradients of), in rank order; empty for MF.
   const std::vector<int64_t>& halo_rows() const { return halo_rows_; }
 
-  // LightGCN's layer mean (E + ÂE + ... + Â^K E) / (K + 1) of this rank's
-  // rows, differentiable in its shard: each layer fetches its halo rows
-  // (Distributed::all_to_all) and multiplies by the local rows; the
-  // backward multiplies by their transpose and sends the halo rows'
-  // gradients back to their owners, who add them to their own.
-  at::Tensor propagate(const std::string& where);
-
  private:
   struct Table {
     std::string name;
@@ -140,7 +133,7 @@ class ShardedEmbeddings {
     RowRequests plan;
     std::vector<int64_t> recv_counts;  // ids each rank asked of this one
     at::Tensor asked;                  // those ids, local to this shard
-    at::Tensor rows;                   // a leaf [k, d]: rows of plan.rows
+    at::Tensor rows;                   // a leaf [k, w]: rows of plan.rows
   };
   // `source`: the rows to fetch from, this rank's [rows of t, w].
   Fetched fetch(const Table& t, const at::Tensor& ids, const at::Tensor& source,
@@ -149,11 +142,17 @@ class ShardedEmbeddings {
   // into a [rows of t, w] tensor.
   at::Tensor returned(const Table& t, const Fetched& f, const std::string& where);
   int world() const { return dist_ ? dist_->world_size() : 1; }
+  // LightGCN's layer mean (E + ÂE + ... + Â^K E) / (K + 1) of this rank's
+  // rows, differentiable in its shard: each layer fetches its halo rows
+  // (Distributed::all_to_all) and multiplies by the local rows; the
+  // backward multiplies by their transpose and sends the halo rows'
+  // gradients back to their owners, who add them to their own.
+  at::Tensor propagate(const std::string& where);
 
   std::vector<NamedTensor>& params_;
   Adam& adam_;
   Distributed* dist_;
-  std::vector<Table> tables_;  // users, items
+  std::vector<Table> tables_;  // MF's users and items; LightGCN's nodes
   Adam shard_adam_;
   std::vector<Fetched> fetched_;  // the current batch's, per table
   // LightGCN: layers, users, this rank's part of the graph, and the
