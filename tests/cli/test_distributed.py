@@ -288,7 +288,6 @@ def test_python_train_under_torchrun_equals_the_command_line(tmp_path):
 # above hold (measured: equal bit for bit with 2 ranks, where a sum of two
 # terms does not depend on their order; docs/distributed.md, "Sharded
 # embeddings").
-SHARDED_MF = ["--model", "mf", *SMALL, "--shard-embeddings"]
 
 
 @pytest.mark.parametrize("ranks", [2, 3])
@@ -359,10 +358,13 @@ def test_sharded_mf_in_one_process_is_the_plain_run(tmp_path):
     assert strip(metrics_lines(tmp_path / "one")) == strip(metrics_lines(tmp_path / "plain"))
 
 
-def test_resume_of_a_sharded_run_equals_an_uninterrupted_one(tmp_path):
+@pytest.mark.parametrize("model", ["mf", "lightgcn"])
+def test_resume_of_a_sharded_run_equals_an_uninterrupted_one(tmp_path, model):
+    # Resume cuts the shards (and LightGCN's halo plan) from the restored state.
+    args = ["--model", model, *SMALL, "--shard-embeddings"]
     whole, part = tmp_path / "whole", tmp_path / "part"
-    train_ranks(2, [*SHARDED_MF, "--epochs", "4", "--out", whole])
-    train_ranks(2, [*SHARDED_MF, "--epochs", "2", "--out", part])
+    train_ranks(2, [*args, "--epochs", "4", "--out", whole])
+    train_ranks(2, [*args, "--epochs", "2", "--out", part])
     train_ranks(2, ["--resume", "--out", part, "--epochs", "4", "--quiet"])
     strip = lambda ls: [(l["epoch"], l["loss"], l["metrics"]) for l in ls]
     assert strip(metrics_lines(part)) == strip(metrics_lines(whole))
