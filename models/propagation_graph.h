@@ -34,6 +34,11 @@ enum class Normalization {
 // neighbours gets an empty row (or only its self loop).
 SparseAdjacency unified_adjacency(const BipartiteGraph& g, Normalization norm, bool self_loops,
                                   at::ScalarType dtype);
+// Rows [lo, hi) of that matrix alone, a [hi - lo, U+I] matrix with the
+// same entries in the same order (a rank's rows of a partitioned graph,
+// train/sharded.h), built without the other rows.
+SparseAdjacency unified_adjacency_rows(const BipartiteGraph& g, Normalization norm, bool self_loops,
+                                       at::ScalarType dtype, int64_t lo, int64_t hi);
 
 // Owns a graph and derives each adjacency once, on first use, per
 // (normalisation, self loops, dtype, device). Thread-safe.

@@ -342,10 +342,11 @@ void run(Visit& visit) {
                   Bounds::above(0)},
         &C::dist_timeout);
   visit(FieldInfo{"shard_embeddings",
-                  "split the user and item tables row-wise across the ranks of a distributed "
+                  "split the embedding tables row-wise across the ranks of a distributed "
                   "run, each rank holding its rows and their Adam state; a batch's rows are "
-                  "fetched from their owners (docs/distributed.md); for the models an error "
-                  "names"},
+                  "fetched from their owners, and lightgcn's ranks each propagate their nodes' "
+                  "adjacency rows, fetching the halo rows each layer reads "
+                  "(docs/distributed.md); for the models an error names"},
         &C::shard_embeddings);
 }
 

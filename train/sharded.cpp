@@ -1,36 +1,111 @@
 #include "train/sharded.h"
 
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
 #include <utility>
 
 #include <ATen/ATen.h>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/functions/utils.h>
+
+#include "models/propagation_graph.h"
 
 namespace gnnrec {
 namespace {
 
-// The model's tables, in the order of ShardedEmbeddings::tables_.
-const char* const kTables[] = {"user_embedding", "item_embedding"};
+// MF's tables, in the order of ShardedEmbeddings::tables_; LightGCN's one.
+const std::vector<std::string> kMfTables = {"user_embedding", "item_embedding"};
+const std::vector<std::string> kGraphTables = {"embedding"};
 
-// MF over the fetched rows of one batch: its tables are the rows fetched
-// (compact, in RowRequests::rows order) and the batch's ids are their
-// positions, so the objective computes what it computes on the whole tables.
+// The model over the fetched rows of one batch: its tables are the rows
+// fetched (compact, in RowRequests::rows order) and the batch's ids are
+// their positions, so the objective computes what it computes on the whole
+// tables: the final representations (MF: the rows themselves) and the ego
+// rows of the users and of the items (LightGCN: one table for both).
 class FetchedTables : public Model {
  public:
-  FetchedTables(at::Tensor users, at::Tensor items)
-      : users_(std::move(users)), items_(std::move(items)) {}
-  std::string name() const override { return "mf"; }
+  FetchedTables(at::Tensor users, at::Tensor items, at::Tensor ego_users, at::Tensor ego_items)
+      : users_(std::move(users)), items_(std::move(items)), ego_users_(std::move(ego_users)),
+        ego_items_(std::move(ego_items)) {}
+  std::string name() const override { return "fetched"; }
   std::pair<at::Tensor, at::Tensor> forward() override { return {users_, items_}; }
   std::pair<at::Tensor, at::Tensor> ego(const at::Tensor& u, const at::Tensor& i) override {
-    return {users_.index_select(0, u), items_.index_select(0, i)};
+    return {ego_users_.index_select(0, u), ego_items_.index_select(0, i)};
   }
   std::vector<NamedTensor> parameters() override {
-    return {{kTables[0], users_}, {kTables[1], items_}};
+    return {{"users", ego_users_}, {"items", ego_items_}};
   }
 
  private:
-  at::Tensor users_, items_;
+  at::Tensor users_, items_, ego_users_, ego_items_;
 };
+
+// The owner of each of `rows` (int64), of n rows cut into `world` shares:
+// the number of shares after the first that start at or before it (an
+// empty share starts where the next does, so it owns none).
+at::Tensor owners(const at::Tensor& rows, int64_t n, int world) {
+  if (world == 1) return at::zeros_like(rows);
+  std::vector<int64_t> starts;
+  for (int w = 1; w < world; ++w) starts.push_back(Distributed::share_of(n, w, world).first);
+  return at::searchsorted(at::tensor(starts, at::kLong), rows, /*out_int32=*/false,
+                          /*right=*/true);
+}
+
+std::vector<int64_t> per_rank(const at::Tensor& owner, int world) {
+  const at::Tensor per = at::bincount(owner, {}, world);
+  return {per.data_ptr<int64_t>(), per.data_ptr<int64_t>() + world};
+}
+
+// One layer's halo exchange: [own; halo rows fetched from their owners],
+// differentiable in own. Its backward (below) runs collectives, so every
+// rank backpropagates through the same layers in the same order.
+class HaloExchangeBackward : public torch::autograd::Node {
+ public:
+  // The plan and the process group outlive the batch's graph (members of
+  // ShardedEmbeddings and of the trainer).
+  HaloExchangeBackward(const HaloPlan& plan, Distributed& dist, int64_t dim, std::string where)
+      : plan_(plan), dist_(dist), dim_(dim), where_(std::move(where)) {}
+  std::string name() const override { return "HaloExchangeBackward"; }
+
+  // The own rows' gradients plus, added at the rows each rank fetched, the
+  // gradients of the halo rows, sent back by the ranks that fetched them.
+  torch::autograd::variable_list apply(torch::autograd::variable_list&& grads) override {
+    const int64_t own = plan_.hi - plan_.lo, halo = plan_.halo.rows.numel();
+    const at::Tensor g = grads[0].defined()
+                             ? grads[0].contiguous()
+                             : at::zeros({own + halo, dim_}, plan_.local.value.options());
+    const at::Tensor back =
+        dist_.all_to_all(g.narrow(0, own, halo).contiguous(), plan_.halo.counts, plan_.send_counts,
+                         "the gradients of the halo rows (" + where_ + ")");
+    at::Tensor out = g.narrow(0, 0, own).clone();
+    out.index_add_(0, plan_.send, back);
+    return {out};
+  }
+
+ private:
+  const HaloPlan& plan_;
+  Distributed& dist_;
+  int64_t dim_;
+  std::string where_;
+};
+
+at::Tensor halo_exchange(const at::Tensor& own, const HaloPlan& plan, Distributed& dist,
+                         const std::string& where) {
+  at::Tensor out;
+  {
+    at::NoGradGuard no_grad;
+    out = at::cat({own, dist.all_to_all(own.index_select(0, plan.send), plan.send_counts,
+                                        plan.halo.counts, "the halo rows (" + where + ")")});
+  }
+  if (own.requires_grad()) {
+    const std::shared_ptr<HaloExchangeBackward> node(
+        new HaloExchangeBackward(plan, dist, own.size(1), where), torch::autograd::deleteNode);
+    node->set_next_edges(torch::autograd::collect_next_edges(own));
+    torch::autograd::set_history(out, node);
+  }
+  return out;
+}
 
 std::string join(const std::vector<std::string>& names) {
   std::string s;
@@ -41,7 +116,7 @@ std::string join(const std::vector<std::string>& names) {
 }  // namespace
 
 const std::vector<std::string>& sharded_models() {
-  static const std::vector<std::string> names{"mf"};
+  static const std::vector<std::string> names{"mf", "lightgcn"};
   return names;
 }
 
@@ -65,24 +140,44 @@ RowRequests plan_rows(const at::Tensor& ids, int64_t n, int world) {
   auto [rows, inverse, counts] = at::_unique2(flat, /*sorted=*/true, /*return_inverse=*/true);
   r.rows = rows;
   r.inverse = inverse.reshape({-1});
-  // Owner of a row: the number of shares after the first that start at or
-  // before it (an empty share starts where the next does, so it owns none).
-  std::vector<int64_t> starts;
-  for (int w = 1; w < world; ++w) starts.push_back(Distributed::share_of(n, w, world).first);
-  const at::Tensor owner =
-      world == 1 ? at::zeros_like(rows)
-                 : at::searchsorted(at::tensor(starts, at::kLong), rows, /*out_int32=*/false,
-                                    /*right=*/true);
-  const at::Tensor per = at::bincount(owner, {}, world);
-  r.counts.assign(per.data_ptr<int64_t>(), per.data_ptr<int64_t>() + world);
+  r.counts = per_rank(owners(rows, n, world), world);
   return r;
 }
 
+HaloPlan plan_halo(const SparseAdjacency& rows, int64_t lo, int64_t n, int world) {
+  HaloPlan p;
+  p.lo = lo;
+  p.hi = lo + rows.num_rows;
+  const int64_t own = rows.num_rows;
+  const at::Tensor col = rows.col.to(at::kLong);
+  const at::Tensor remote = (col < lo).logical_or_(col >= p.hi);
+  // Each entry's row (local), for the nodes the other ranks read.
+  const at::Tensor row = at::repeat_interleave(
+      at::arange(own, at::kLong), rows.rowptr.narrow(0, 1, own) - rows.rowptr.narrow(0, 0, own));
+  const at::Tensor remote_col = col.masked_select(remote);
+  p.halo = plan_rows(remote_col, n, world);
+  at::Tensor local_col = col - lo;
+  local_col.masked_scatter_(remote, p.halo.inverse + own);
+  // By symmetry, rank q reads own row v when v has a column q owns: the
+  // distinct (q, v), by q then v.
+  const at::Tensor key = owners(remote_col, n, world) * own + row.masked_select(remote);
+  const at::Tensor pairs = std::get<0>(at::_unique(key, /*sorted=*/true));
+  p.send = own > 0 ? pairs.remainder(own) : pairs;
+  p.send_counts = per_rank(own > 0 ? pairs.div(own, "floor") : pairs, world);
+  p.local.num_rows = own;
+  p.local.num_cols = own + p.halo.rows.numel();
+  p.local.rowptr = rows.rowptr;
+  p.local.col = local_col.to(at::kInt);
+  p.local.value = rows.value;
+  fill_transpose(p.local);
+  return p;
+}
+
 ShardedEmbeddings::ShardedEmbeddings(std::vector<NamedTensor>& params, Adam& adam, double lr,
-                                     Distributed* dist)
+                                     Distributed* dist, ShardedGraph graph)
     : params_(params), adam_(adam), dist_(dist), tables_([&] {
         std::vector<Table> tables;
-        for (const char* name : kTables) {
+        for (const std::string& name : graph.graph ? kGraphTables : kMfTables) {
           Table t;
           t.name = name;
           size_t slot = 0;
@@ -93,7 +188,7 @@ ShardedEmbeddings::ShardedEmbeddings(std::vector<NamedTensor>& params, Adam& ada
             }
             if (params[i].tensor.requires_grad()) ++slot;
           }
-          if (t.rows == 0) throw std::logic_error(std::string("sharded: no parameter ") + name);
+          if (t.rows == 0) throw std::logic_error("sharded: no parameter " + name);
           const auto [lo, hi] = dist ? dist->share(t.rows) : std::make_pair(int64_t{0}, t.rows);
           t.lo = lo;
           t.shard = params[t.param].tensor.detach().narrow(0, lo, hi - lo).clone();
@@ -102,7 +197,14 @@ ShardedEmbeddings::ShardedEmbeddings(std::vector<NamedTensor>& params, Adam& ada
         }
         return tables;
       }()),
-      shard_adam_({tables_[0].shard, tables_[1].shard}, lr) {
+      shard_adam_(
+          [&] {
+            std::vector<at::Tensor> shards;
+            for (const Table& t : tables_) shards.push_back(t.shard);
+            return shards;
+          }(),
+          lr),
+      layers_(graph.layers), num_users_(graph.graph ? graph.graph->num_users() : 0) {
   for (size_t j = 0; j < tables_.size(); ++j) {
     const Table& t = tables_[j];
     const int64_t len = t.shard.size(0);
@@ -110,23 +212,49 @@ ShardedEmbeddings::ShardedEmbeddings(std::vector<NamedTensor>& params, Adam& ada
     shard_adam_.exp_avg_sq()[j].copy_(adam.exp_avg_sq()[t.slot].narrow(0, t.lo, len));
   }
   shard_adam_.set_steps(adam.steps());
+  if (!graph.graph) return;
+  // This rank's adjacency rows (LightGCN's: symmetric normalisation, no
+  // self loops), built alone, and the halo they read; once per run.
+  const Table& t = tables_[0];
+  const int64_t lo = t.lo, hi = t.lo + t.shard.size(0);
+  halo_ = plan_halo(unified_adjacency_rows(*graph.graph, Normalization::kSymmetric, false,
+                                           t.shard.scalar_type(), lo, hi),
+                    lo, t.rows, world());
+  at::Tensor counts = at::zeros({world()}, at::kLong);
+  counts[dist ? dist->rank() : 0] = halo_->halo.rows.numel();
+  if (dist) {
+    std::vector<at::Tensor> all{counts};
+    dist->sum(all, "the halo sizes");
+  }
+  halo_rows_.assign(counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + world());
+}
+
+at::Tensor ShardedEmbeddings::propagate(const std::string& where) {
+  const at::Tensor& e0 = tables_[0].shard;
+  at::Tensor e = e0, sum = e0;
+  for (int64_t k = 0; k < layers_; ++k) {
+    // One process: the halo is empty.
+    e = halo_->local.matmul(dist_ ? halo_exchange(e, *halo_, *dist_, where) : e);
+    sum = sum + e;
+  }
+  return sum / static_cast<double>(layers_ + 1);
 }
 
 ShardedEmbeddings::Fetched ShardedEmbeddings::fetch(const Table& t, const at::Tensor& ids,
+                                                    const at::Tensor& source,
                                                     const std::string& where) {
   Fetched f;
   f.plan = plan_rows(ids, t.rows, world());
-  const at::Tensor shard = t.shard.detach();
   if (!dist_) {
     f.recv_counts = f.plan.counts;
     f.asked = f.plan.rows;
-    f.rows = shard.index_select(0, f.asked);
+    f.rows = source.index_select(0, f.asked);
   } else {
     const std::string what = t.name + " rows (" + where + ")";
     f.recv_counts = dist_->exchange_counts(f.plan.counts, what);
     f.asked =
         dist_->all_to_all(f.plan.rows, f.plan.counts, f.recv_counts, "the ids of " + what) - t.lo;
-    f.rows = dist_->all_to_all(shard.index_select(0, f.asked), f.recv_counts, f.plan.counts,
+    f.rows = dist_->all_to_all(source.index_select(0, f.asked), f.recv_counts, f.plan.counts,
                                "the " + what);
   }
   f.rows.requires_grad_(true);
@@ -145,33 +273,60 @@ at::Tensor ShardedEmbeddings::local_loss(const Objective& objective, const Batch
                 : positives;
   for (Table& t : tables_) t.shard.mutable_grad() = at::zeros_like(t.shard);
   fetched_.clear();
-  fetched_.push_back(fetch(tables_[0], users, where));
-  fetched_.push_back(fetch(tables_[1], items, where));
+  // Per table, the batch's rows and their positions in the rows fetched:
+  // MF's users and items; LightGCN's nodes (users, then items), each row
+  // its ego embedding beside its final representation.
+  at::Tensor user_pos, item_pos;
+  if (halo_) {
+    final_ = propagate(where);
+    const at::Tensor source = at::cat({tables_[0].shard.detach(), final_.detach()}, 1);
+    fetched_.push_back(fetch(tables_[0], at::cat({users, items + num_users_}), source, where));
+    user_pos = fetched_[0].plan.inverse.narrow(0, 0, n);
+    item_pos = fetched_[0].plan.inverse.narrow(0, n, items.numel());
+  } else {
+    fetched_.push_back(fetch(tables_[0], users, tables_[0].shard.detach(), where));
+    fetched_.push_back(fetch(tables_[1], items, tables_[1].shard.detach(), where));
+    user_pos = fetched_[0].plan.inverse;
+    item_pos = fetched_[1].plan.inverse;
+  }
   if (n == 0) return at::zeros({}, all.users.options().dtype(at::kFloat));
   // The share's batch, its ids replaced by their positions in the fetched rows.
   Batch batch;
-  batch.users = fetched_[0].plan.inverse;
-  const at::Tensor item_pos = fetched_[1].plan.inverse;
+  batch.users = user_pos;
   batch.positives = item_pos.narrow(0, 0, n);
   if (negatives) batch.negatives = item_pos.narrow(0, n, item_pos.numel() - n).view({n, -1});
   if (all.targets.defined()) batch.targets = all.targets.narrow(0, start + a, n);
-  FetchedTables model(fetched_[0].rows, fetched_[1].rows);
+  const at::Tensor& u = fetched_.front().rows;
+  const at::Tensor& i = fetched_.back().rows;
+  const int64_t d = tables_[0].shard.size(1);
+  FetchedTables model = halo_ ? FetchedTables(u.narrow(1, d, d), i.narrow(1, d, d),
+                                              u.narrow(1, 0, d), i.narrow(1, 0, d))
+                              : FetchedTables(u, i, u, i);
   const at::Tensor loss = objective(model, model.parameters(), batch);
   return dist_ ? loss * (static_cast<double>(n) / static_cast<double>(len)) : loss;
 }
 
-void ShardedEmbeddings::give_back(Table& t, const Fetched& f, const std::string& where) {
+at::Tensor ShardedEmbeddings::returned(const Table& t, const Fetched& f, const std::string& where) {
   const at::Tensor g = f.rows.grad().defined() ? f.rows.grad() : at::zeros_like(f.rows);
   const at::Tensor back =
       dist_ ? dist_->all_to_all(g, f.plan.counts, f.recv_counts,
                                 "the gradients of " + t.name + " rows (" + where + ")")
             : g;
-  t.shard.mutable_grad().index_add_(0, f.asked, back);
+  return at::zeros({t.shard.size(0), g.size(1)}, g.options()).index_add_(0, f.asked, back);
 }
 
 at::Tensor ShardedEmbeddings::return_gradients(const at::Tensor& loss, const std::string& where) {
-  for (size_t j = 0; j < tables_.size(); ++j) give_back(tables_[j], fetched_[j], where);
+  for (size_t j = 0; j < fetched_.size(); ++j) {
+    Table& t = tables_[j];
+    const at::Tensor g = returned(t, fetched_[j], where);
+    const int64_t d = t.shard.size(1);
+    t.shard.mutable_grad().add_(g.narrow(1, 0, d));
+    // LightGCN: the final representations' gradients, through the layers
+    // (every rank: their halo exchanges are collectives).
+    if (halo_) final_.backward(g.narrow(1, d, d));
+  }
   fetched_.clear();
+  final_ = at::Tensor();
   // The loss summed over the ranks (no gradient to add: an empty list).
   return dist_ ? dist_->sum_gradients({}, loss, where) : loss.detach();
 }

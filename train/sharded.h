@@ -7,6 +7,15 @@
 // take the Adam step of their rows. Equal to the replicated data-parallel
 // run up to float rounding (docs/distributed.md states the tolerance).
 //
+// LightGCN (a ShardedGraph given) is sharded over its partitioned graph:
+// its one table over the unified user+item node set (users 0..U-1, then
+// items) is cut into contiguous node ranges, each rank holding the
+// adjacency rows of its nodes (HaloPlan). Every batch each rank propagates
+// its rows through the layers, fetching before each layer the halo rows
+// its adjacency rows read from their owners (the gradients of those rows go
+// back in the backward pass); the batch's final representations and ego
+// rows are then fetched from their owners as MF's rows are.
+//
 // Between epochs (evaluation, checkpoints) the whole tables and moments
 // are all-gathered into the model's parameters and the trainer's Adam on
 // every rank, so evaluation, checkpoints, --resume, `export` and
@@ -15,11 +24,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
 
+#include "graph/bipartite_graph.h"
+#include "kernels/sparse_adjacency.h"
 #include "models/model.h"
 #include "train/adam.h"
 #include "train/config.h"
@@ -45,14 +57,41 @@ struct RowRequests {
 // A pure function of its arguments (no process group): ids int64, any shape.
 RowRequests plan_rows(const at::Tensor& ids, int64_t n, int world);
 
+// A rank's part of a partitioned graph: it owns nodes [lo, hi) of n (as
+// Distributed::share_of cuts them) and their adjacency rows, whose columns
+// are re-indexed into [own rows; halo rows], the halo being the other
+// ranks' nodes those rows read.
+struct HaloPlan {
+  int64_t lo = 0, hi = 0;
+  SparseAdjacency local;  // [hi - lo, (hi - lo) + halo rows], entries in the rows' order
+  RowRequests halo;       // the halo's node ids, ascending (grouped by owner), counts per owner
+  at::Tensor send;        // int64: own rows (local ids) the other ranks read, by rank, ascending
+  std::vector<int64_t> send_counts;  // world entries: how many of send go to each rank
+};
+// `rows`: rows [lo, hi) of an n x n matrix symmetric in structure (the
+// unified adjacency's, models/propagation_graph.h), columns global. What
+// rank r sends rank q is what q's halo asks of r, in the same order (by
+// symmetry: r's nodes with a neighbour in q's range), so the plan needs no
+// exchange. A pure function of its arguments.
+HaloPlan plan_halo(const SparseAdjacency& rows, int64_t lo, int64_t n, int world);
+
+// What LightGCN's sharded propagation needs: the training graph and the
+// number of layers (graph null: MF's tables).
+struct ShardedGraph {
+  const BipartiteGraph* graph = nullptr;
+  int64_t layers = 0;
+};
+
 class ShardedEmbeddings {
  public:
-  // Takes this rank's rows of the user and item tables among `params` (the
+  // Takes this rank's rows of the tables among `params` (the
   // model's, whose tensors the model shares) and of their moments in
   // `adam` (the trainer's, over trainable_tensors(params), after a resume
   // if any), with its step count; both must outlive this object. dist null
-  // (no torchrun): one shard, every exchange local.
-  ShardedEmbeddings(std::vector<NamedTensor>& params, Adam& adam, double lr, Distributed* dist);
+  // (no torchrun): one shard, every exchange local. With graph.graph, the
+  // table is LightGCN's "embedding", propagated over graph.layers layers.
+  ShardedEmbeddings(std::vector<NamedTensor>& params, Adam& adam, double lr, Distributed* dist,
+                    ShardedGraph graph = {});
 
   // The loss of this rank's share of batch rows [start, start + len) of
   // `all`, weighted by its fraction of the batch (EpochLoop's local_loss),
@@ -78,6 +117,9 @@ class ShardedEmbeddings {
   // holds the most during an epoch's batches, and by a replicated run.
   int64_t bytes_per_rank() const;
   int64_t bytes_replicated() const;
+  // LightGCN: the halo rows each rank fetches per layer (and sends back the
+  // gradients of), in rank order; empty for MF.
+  const std::vector<int64_t>& halo_rows() const { return halo_rows_; }
 
  private:
   struct Table {
@@ -91,18 +133,34 @@ class ShardedEmbeddings {
     RowRequests plan;
     std::vector<int64_t> recv_counts;  // ids each rank asked of this one
     at::Tensor asked;                  // those ids, local to this shard
-    at::Tensor rows;                   // a leaf [k, d]: rows of plan.rows
+    at::Tensor rows;                   // a leaf [k, w]: rows of plan.rows
   };
-  Fetched fetch(const Table& t, const at::Tensor& ids, const std::string& where);
-  void give_back(Table& t, const Fetched& f, const std::string& where);
+  // `source`: the rows to fetch from, this rank's [rows of t, w].
+  Fetched fetch(const Table& t, const at::Tensor& ids, const at::Tensor& source,
+                const std::string& where);
+  // The gradients of f's rows from every rank that fetched them, summed
+  // into a [rows of t, w] tensor.
+  at::Tensor returned(const Table& t, const Fetched& f, const std::string& where);
   int world() const { return dist_ ? dist_->world_size() : 1; }
+  // LightGCN's layer mean (E + ÂE + ... + Â^K E) / (K + 1) of this rank's
+  // rows, differentiable in its shard: each layer fetches its halo rows
+  // (Distributed::all_to_all) and multiplies by the local rows; the
+  // backward multiplies by their transpose and sends the halo rows'
+  // gradients back to their owners, who add them to their own.
+  at::Tensor propagate(const std::string& where);
 
   std::vector<NamedTensor>& params_;
   Adam& adam_;
   Distributed* dist_;
-  std::vector<Table> tables_;  // users, items
+  std::vector<Table> tables_;  // MF's users and items; LightGCN's nodes
   Adam shard_adam_;
   std::vector<Fetched> fetched_;  // the current batch's, per table
+  // LightGCN: layers, users, this rank's part of the graph, and the
+  // current batch's final representations of this rank's rows.
+  int64_t layers_ = 0, num_users_ = 0;
+  std::optional<HaloPlan> halo_;
+  std::vector<int64_t> halo_rows_;
+  at::Tensor final_;
 };
 
 }  // namespace gnnrec

@@ -185,6 +185,7 @@ class TrainingRun {
     if (sharded_) {
       summary["embedding_bytes_per_rank"] = sharded_->bytes_per_rank();
       summary["embedding_bytes_replicated"] = sharded_->bytes_replicated();
+      if (!sharded_->halo_rows().empty()) summary["halo_rows_per_layer"] = sharded_->halo_rows();
     }
     if (!run_dir_) return summary;  // rank 0 writes the run
     run_dir_->write_json("summary.json", summary);
@@ -198,7 +199,17 @@ class TrainingRun {
   bool train_epochs() {
     // After start(): the shards are cut from the state every rank now holds.
     if (cfg_.shard_embeddings) {
-      sharded_ = std::make_unique<ShardedEmbeddings>(params_, adam_, cfg_.lr.value(), dist_.get());
+      // LightGCN propagates over its partitioned training graph.
+      const ShardedGraph graph =
+          cfg_.model == "lightgcn" ? ShardedGraph{&graph_.graph(), cfg_.layers} : ShardedGraph{};
+      sharded_ =
+          std::make_unique<ShardedEmbeddings>(params_, adam_, cfg_.lr.value(), dist_.get(), graph);
+      if (!sharded_->halo_rows().empty()) {
+        std::string rows;
+        for (int64_t h : sharded_->halo_rows())
+          rows += (rows.empty() ? "" : ", ") + std::to_string(h);
+        progress_.line("sharded " + cfg_.model + ": halo rows per layer, by rank: " + rows);
+      }
     }
     EpochLoop loop(cfg_, data_, *model_, params_, adam_, progress_, device_, dist_.get(),
                    sharded_.get());

@@ -288,7 +288,6 @@ def test_python_train_under_torchrun_equals_the_command_line(tmp_path):
 # above hold (measured: equal bit for bit with 2 ranks, where a sum of two
 # terms does not depend on their order; docs/distributed.md, "Sharded
 # embeddings").
-SHARDED_MF = ["--model", "mf", *SMALL, "--shard-embeddings"]
 
 
 @pytest.mark.parametrize("ranks", [2, 3])
@@ -315,6 +314,41 @@ def test_sharded_mf_equals_replicated(tmp_path, ranks):
     assert "embedding_bytes_per_rank" not in json.loads((replicated / "summary.json").read_text())
 
 
+# LightGCN over a partitioned graph: each rank propagates its node range,
+# fetching its halo rows before each layer. The forward sums each row in the
+# replicated run's order; the backward adds the halo rows' gradients at
+# their owners, another order than the whole transposed product's, so the
+# runs agree up to rounding (the tolerances above).
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_sharded_lightgcn_equals_replicated(tmp_path, ranks):
+    args = ["--model", "lightgcn", *SMALL, "--epochs", "3"]
+    replicated, sharded = tmp_path / "replicated", tmp_path / "sharded"
+    train_ranks(ranks, [*args, "--out", replicated])
+    train_ranks(ranks, [*args, "--shard-embeddings", "--out", sharded])
+    assert_runs_agree(replicated, sharded, [1, 2, 3])
+    va, vb = exported(tmp_path, replicated, "xr"), exported(tmp_path, sharded, "xs")
+    assert va.keys() == vb.keys() and va
+    for name in va:
+        np.testing.assert_allclose(vb[name], va[name], rtol=0, atol=VECTOR_ATOL, err_msg=name)
+    # Memory: the largest rank's share of the 350 nodes' rows and moments.
+    nodes = 200 + 150
+    most = max(nodes * (r + 1) // ranks - nodes * r // ranks for r in range(ranks))
+    summary = json.loads((sharded / "summary.json").read_text())
+    assert summary["embedding_bytes_replicated"] == 3 * 4 * 16 * nodes
+    assert summary["embedding_bytes_per_rank"] == 3 * 4 * 16 * most
+    # Each rank's halo: the nodes outside its range that its rows read.
+    halo = summary["halo_rows_per_layer"]
+    assert len(halo) == ranks and all(0 < h <= nodes - nodes // ranks for h in halo)
+
+
+def test_sharded_lightgcn_in_one_process_equals_the_plain_run(tmp_path):
+    # One shard: no halo; the backward's sums differ in order only.
+    args = ["--model", "lightgcn", *SMALL, "--epochs", "2"]
+    run("train", *args, "--out", tmp_path / "plain", check=True)
+    run("train", *args, "--shard-embeddings", "--out", tmp_path / "one", check=True)
+    assert_runs_agree(tmp_path / "plain", tmp_path / "one", [1, 2])
+
+
 def test_sharded_mf_in_one_process_is_the_plain_run(tmp_path):
     # One shard: the same rows, summed in the same order: bit for bit.
     args = ["--model", "mf", *SMALL, "--epochs", "2"]
@@ -324,10 +358,13 @@ def test_sharded_mf_in_one_process_is_the_plain_run(tmp_path):
     assert strip(metrics_lines(tmp_path / "one")) == strip(metrics_lines(tmp_path / "plain"))
 
 
-def test_resume_of_a_sharded_run_equals_an_uninterrupted_one(tmp_path):
+@pytest.mark.parametrize("model", ["mf", "lightgcn"])
+def test_resume_of_a_sharded_run_equals_an_uninterrupted_one(tmp_path, model):
+    # Resume cuts the shards (and LightGCN's halo plan) from the restored state.
+    args = ["--model", model, *SMALL, "--shard-embeddings"]
     whole, part = tmp_path / "whole", tmp_path / "part"
-    train_ranks(2, [*SHARDED_MF, "--epochs", "4", "--out", whole])
-    train_ranks(2, [*SHARDED_MF, "--epochs", "2", "--out", part])
+    train_ranks(2, [*args, "--epochs", "4", "--out", whole])
+    train_ranks(2, [*args, "--epochs", "2", "--out", part])
     train_ranks(2, ["--resume", "--out", part, "--epochs", "4", "--quiet"])
     strip = lambda ls: [(l["epoch"], l["loss"], l["metrics"]) for l in ls]
     assert strip(metrics_lines(part)) == strip(metrics_lines(whole))

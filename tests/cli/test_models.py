@@ -68,8 +68,9 @@ def test_model_trains_evaluates_and_recommends(tmp_path, model, loss):
     (["--model", "gmf", "--pretrain", "a,b"], "--pretrain initialises --model neumf only"),
     (["--model", "neumf", "--pretrain", "a"], "--pretrain takes GMF_RUN,MLP_RUN"),
     (["--model", "neumf", "--pretrain", "a,b,c"], "--pretrain takes GMF_RUN,MLP_RUN"),
-    (["--model", "lightgcn", "--shard-embeddings"],
-     "--shard-embeddings: --model lightgcn does not shard its tables; the models that do: mf"),
+    (["--model", "ngcf", "--shard-embeddings"],
+     "--shard-embeddings: --model ngcf does not shard its tables; the models that do: mf, "
+     "lightgcn"),
     (["--model", "mf", "--shard-embeddings", "--reg-scope", "full"],
      "--shard-embeddings: --reg-scope full"),
 ])

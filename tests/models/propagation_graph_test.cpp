@@ -65,6 +65,22 @@ TEST(Adjacency, NormalisationsMatchDenseDefinitions) {
   }
 }
 
+TEST(Adjacency, RowsAloneAreTheWholeMatrixRows) {
+  const BipartiteGraph g = small_graph();
+  for (bool loops : {false, true}) {
+    for (auto norm : {Normalization::kNone, Normalization::kSymmetric, Normalization::kLeft}) {
+      const at::Tensor whole = reference(loops, norm);
+      for (auto [lo, hi] :
+           std::vector<std::pair<int64_t, int64_t>>{{0, 7}, {2, 5}, {4, 4}, {5, 7}}) {
+        const SparseAdjacency a = unified_adjacency_rows(g, norm, loops, at::kDouble, lo, hi);
+        EXPECT_EQ(a.num_rows, hi - lo);
+        EXPECT_TRUE(at::allclose(dense(a), whole.narrow(0, lo, hi - lo), 1e-15, 1e-15))
+            << "rows [" << lo << ", " << hi << ") loops " << loops;
+      }
+    }
+  }
+}
+
 TEST(Adjacency, SymmetricValuesByHand) {
   // Edge (user 1, item 0): deg(user 1) = 3, deg(item 0) = 2 -> 1/sqrt(6).
   const SparseAdjacency a = unified_adjacency(small_graph(), Normalization::kSymmetric, false, at::kDouble);

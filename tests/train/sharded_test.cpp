@@ -1,11 +1,16 @@
 // Sharded embeddings (train/sharded.h): which rows a rank asks of whom
-// (plan_rows) against hand-worked examples, and one step of the sharded
-// tables in one process against the same step on the whole tables (float64).
+// (plan_rows) and LightGCN's halo plan (plan_halo) against hand-worked
+// examples; a rank's local propagation with its halo against dense Â·E and
+// gradcheck, in float64; one step of the sharded tables (MF's, LightGCN's)
+// in one process against the same step on the whole tables (float64).
+#include <cmath>
 #include <vector>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "models/propagation_graph.h"
+#include "tests/testing/gradcheck.h"
 #include "train/adam.h"
 #include "train/config.h"
 #include "train/loss.h"
@@ -40,6 +45,106 @@ TEST(PlanRows, NoIdsAskNothing) {
   const RowRequests r = plan_rows(at::empty({0}, at::kLong), 5, 2);
   EXPECT_EQ(r.rows.numel(), 0);
   EXPECT_EQ(r.counts, (std::vector<int64_t>{0, 0}));
+}
+
+// 3 users, 3 items; nodes u0 u1 u2 i0 i1 i2 = 0..5. Edges u0-i0, u0-i1,
+// u1-i2, u2-i0, u2-i2: adjacency rows 0: {3, 4}, 1: {5}, 2: {3, 5},
+// 3: {0, 2}, 4: {0}, 5: {1, 2}.
+BipartiteGraph six_nodes() {
+  Interactions x;
+  x.user = {0, 0, 1, 2, 2};
+  x.item = {0, 1, 2, 0, 2};
+  return BipartiteGraph::build(3, 3, x);
+}
+
+// Â = D^-1/2 A D^-1/2 of six_nodes(), dense, from the edge list.
+at::Tensor dense_normalised() {
+  at::Tensor a = at::zeros({6, 6}, at::kDouble);
+  for (auto [u, i] : std::vector<std::pair<int, int>>{{0, 0}, {0, 1}, {1, 2}, {2, 0}, {2, 2}}) {
+    a[u][3 + i] = 1;
+    a[3 + i][u] = 1;
+  }
+  const at::Tensor s = a.sum(1).pow(-0.5);
+  return s.unsqueeze(1) * a * s.unsqueeze(0);
+}
+
+HaloPlan plan_of(int rank, int world) {
+  const auto [lo, hi] = Distributed::share_of(6, rank, world);
+  return plan_halo(
+      unified_adjacency_rows(six_nodes(), Normalization::kSymmetric, false, at::kDouble, lo, hi),
+      lo, 6, world);
+}
+
+TEST(PlanHalo, HandWorkedThreeRanks) {
+  // Ranks own nodes [0, 2), [2, 4), [4, 6).
+  struct Expected {
+    std::vector<int64_t> halo, counts, col, send, send_counts;
+  };
+  const Expected expected[] = {
+      // Rank 0: rows 0 {3, 4}, 1 {5}: all three columns remote (3 of rank
+      // 1, 4 and 5 of rank 2); rank 1 reads node 0, rank 2 nodes 0 and 1.
+      {{3, 4, 5}, {0, 1, 2}, {2, 3, 4}, {0, 0, 1}, {0, 1, 2}},
+      // Rank 1: rows 2 {3, 5}, 3 {0, 2}: node 3 and 2 its own (local 1,
+      // 0), 0 of rank 0, 5 of rank 2; rank 0 reads node 3, rank 2 node 2.
+      {{0, 5}, {1, 0, 1}, {1, 3, 2, 0}, {1, 0}, {1, 0, 1}},
+      // Rank 2: rows 4 {0}, 5 {1, 2}: 0 and 1 of rank 0, 2 of rank 1;
+      // rank 0 reads nodes 4 and 5, rank 1 node 5.
+      {{0, 1, 2}, {2, 1, 0}, {2, 3, 4}, {0, 1, 1}, {2, 1, 0}},
+  };
+  for (int r = 0; r < 3; ++r) {
+    SCOPED_TRACE(r);
+    const HaloPlan p = plan_of(r, 3);
+    EXPECT_EQ(values(p.halo.rows), expected[r].halo);
+    EXPECT_EQ(p.halo.counts, expected[r].counts);
+    EXPECT_EQ(values(p.local.col.to(at::kLong)), expected[r].col);
+    EXPECT_EQ(p.local.num_cols, 2 + static_cast<int64_t>(expected[r].halo.size()));
+    EXPECT_EQ(values(p.send), expected[r].send);
+    EXPECT_EQ(p.send_counts, expected[r].send_counts);
+  }
+}
+
+TEST(PlanHalo, WhatARankSendsIsWhatItsPeerAsks) {
+  for (int world : {1, 2, 3, 4}) {
+    std::vector<HaloPlan> plans;
+    for (int r = 0; r < world; ++r) plans.push_back(plan_of(r, world));
+    for (int r = 0; r < world; ++r) {
+      for (int q = 0; q < world; ++q) {
+        // Rows of r's send list for q, as node ids; q's halo rows from r.
+        int64_t at_send = 0, at_halo = 0;
+        for (int k = 0; k < q; ++k) at_send += plans[r].send_counts[k];
+        for (int k = 0; k < r; ++k) at_halo += plans[q].halo.counts[k];
+        const int64_t n = plans[r].send_counts[q];
+        ASSERT_EQ(n, plans[q].halo.counts[r]) << r << " -> " << q;
+        EXPECT_TRUE(at::equal(plans[r].send.narrow(0, at_send, n) + plans[r].lo,
+                              plans[q].halo.rows.narrow(0, at_halo, n)));
+      }
+    }
+  }
+}
+
+TEST(PlanHalo, LocalRowsWithTheirHaloAreTheDenseProduct) {
+  const at::Tensor a = dense_normalised();
+  const at::Tensor e = at::randn({6, 4}, at::kDouble);
+  const at::Tensor expected = a.mm(e);
+  for (int world : {1, 2, 3}) {
+    for (int r = 0; r < world; ++r) {
+      const HaloPlan p = plan_of(r, world);
+      const at::Tensor x =
+          at::cat({e.narrow(0, p.lo, p.hi - p.lo), e.index_select(0, p.halo.rows)});
+      EXPECT_TRUE(at::allclose(p.local.matmul(x), expected.narrow(0, p.lo, p.hi - p.lo), 0, 1e-15))
+          << "rank " << r << " of " << world;
+    }
+  }
+}
+
+TEST(PlanHalo, GradcheckOfTheLocalRowsInOwnAndHaloRows) {
+  // The backward's halo part is what goes back to the owners.
+  const HaloPlan p = plan_of(1, 3);
+  testing::gradcheck(
+      [&](const std::vector<at::Tensor>& in) {
+        return p.local.matmul(at::cat({in[0], in[1]}));
+      },
+      {at::randn({2, 3}, at::kDouble), at::randn({2, 3}, at::kDouble)});
 }
 
 // MF over two given tables (the whole-table reference).
@@ -99,6 +204,64 @@ TEST(ShardedEmbeddings, OneShardStepEqualsTheWholeTablesStep) {
   // 11 rows x 3 float64 values, with two moments each.
   EXPECT_EQ(sharded.bytes_per_rank(), 3 * 11 * 3 * 8);
   EXPECT_EQ(sharded.bytes_replicated(), sharded.bytes_per_rank());
+}
+
+// LightGCN over one given table (the whole-table reference): the dense
+// float64 layer mean of six_nodes() over 2 layers.
+class DenseLightGcn : public Model {
+ public:
+  explicit DenseLightGcn(at::Tensor e) : e_(std::move(e)) {}
+  std::string name() const override { return "lightgcn"; }
+  std::pair<at::Tensor, at::Tensor> forward() override {
+    const at::Tensor a = dense_normalised();
+    const at::Tensor e1 = a.mm(e_), e2 = a.mm(e1);
+    const at::Tensor mean = (e_ + e1 + e2) / 3.0;
+    return {mean.narrow(0, 0, 3), mean.narrow(0, 3, 3)};
+  }
+  std::pair<at::Tensor, at::Tensor> ego(const at::Tensor& u, const at::Tensor& i) override {
+    return {e_.index_select(0, u), e_.index_select(0, i + 3)};
+  }
+  std::vector<NamedTensor> parameters() override { return {{"embedding", e_}}; }
+
+ private:
+  at::Tensor e_;
+};
+
+TEST(ShardedEmbeddings, OneShardLightGcnStepEqualsTheDenseStep) {
+  at::manual_seed(11);
+  const at::Tensor e0 = at::randn({6, 4}, at::kDouble);
+  TrainConfig cfg;
+  cfg.reg = 0.1;
+  Batch batch;
+  batch.users = at::tensor({0, 2, 2, 1}, at::kLong);
+  batch.positives = at::tensor({1, 0, 2, 2}, at::kLong);
+  batch.negatives = at::tensor({2, 1, 1, 0}, at::kLong).view({4, 1});
+
+  DenseLightGcn whole(e0.clone().requires_grad_(true));
+  auto whole_params = whole.parameters();
+  const Objective objective(cfg, whole);
+  Adam whole_adam({whole_params[0].tensor}, 0.01);
+  const at::Tensor expected_loss = objective(whole, whole_params, batch);
+  expected_loss.backward();
+  whole_adam.step();
+
+  DenseLightGcn model(e0.clone().requires_grad_(true));
+  auto params = model.parameters();
+  Adam adam({params[0].tensor}, 0.01);
+  const BipartiteGraph g = six_nodes();
+  ShardedEmbeddings sharded(params, adam, 0.01, nullptr, ShardedGraph{&g, 2});
+  EXPECT_EQ(sharded.halo_rows(), (std::vector<int64_t>{0}));
+  sharded.release();
+  const at::Tensor loss = sharded.local_loss(objective, batch, 0, 4, "test");
+  loss.backward();
+  EXPECT_NEAR(sharded.return_gradients(loss, "test").item<double>(), expected_loss.item<double>(),
+              1e-14);
+  sharded.step();
+  sharded.gather();
+  EXPECT_TRUE(at::allclose(params[0].tensor, whole_params[0].tensor, 0, 1e-14));
+  EXPECT_TRUE(at::allclose(adam.exp_avg()[0], whole_adam.exp_avg()[0], 0, 1e-14));
+  EXPECT_TRUE(at::allclose(adam.exp_avg_sq()[0], whole_adam.exp_avg_sq()[0], 0, 1e-14));
+  EXPECT_EQ(sharded.bytes_per_rank(), 3 * 6 * 4 * 8);
 }
 
 }  // namespace
