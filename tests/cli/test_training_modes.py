@@ -29,7 +29,7 @@ def test_help_documents_the_new_options_and_defaults():
         assert flag in text, flag
     for default in ("--loss TEXT=bpr", "--negatives INT=4", "gat 0.6, gcn 0.5, gru4rec 0.5, heterogat 0, mlp 0.1",
                     "[default: gat 8, heterogat 4]", "[default: 2048; gru4rec 50]",
-                    "[default: 0.0001; gru4rec 0]", "sage mean]", "25,10", "rmse with --loss mse"):
+                    "[default: 0.0001; gru4rec 0, multdae 0.01, multvae 0]", "sage mean]", "25,10", "rmse with --loss mse"):
         assert default in text, default
 
 

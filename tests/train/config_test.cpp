@@ -116,6 +116,11 @@ TEST(ConfigTable, OptimisationDefaultsComeFromTheModelThenTheGeneralOnes) {
   EXPECT_EQ(r.batch_size, 50);
   EXPECT_EQ(r.lr, kDefaultLr);
   EXPECT_EQ(r.reg, 0.0);
+  c.model = "multdae";  // the paper's L2, the general batch
+  r = c.resolved();
+  EXPECT_EQ(r.batch_size, kDefaultBatchSize);
+  EXPECT_EQ(r.reg, 0.01);
+  c.model = "gru4rec";
   c.batch_size = 7;  // given: kept
   c.reg = 0.5;
   r = c.resolved();
