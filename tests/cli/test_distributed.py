@@ -290,19 +290,27 @@ def test_python_train_under_torchrun_equals_the_command_line(tmp_path):
 # embeddings").
 
 
-@pytest.mark.parametrize("ranks", [2, 3])
-def test_sharded_mf_equals_replicated(tmp_path, ranks):
-    args = ["--model", "mf", *SMALL, "--epochs", "3"]
+def sharded_agrees_with_replicated(tmp_path, ranks, model):
+    """Trains `model` for 3 epochs on `ranks` ranks, replicated and with
+    --shard-embeddings, and checks that the runs agree (metrics.jsonl, and the
+    exported tables: the checkpoint holds the whole tables, so export reads
+    them as it reads a replicated run's). Returns the two run directories and
+    the sharded run's exported tables."""
+    args = ["--model", model, *SMALL, "--epochs", "3"]
     replicated, sharded = tmp_path / "replicated", tmp_path / "sharded"
     train_ranks(ranks, [*args, "--out", replicated])
     train_ranks(ranks, [*args, "--shard-embeddings", "--out", sharded])
     assert_runs_agree(replicated, sharded, [1, 2, 3])
-    # The checkpoint holds the whole tables: export reads them as it reads
-    # a replicated run's.
     va, vb = exported(tmp_path, replicated, "xr"), exported(tmp_path, sharded, "xs")
     assert va.keys() == vb.keys() and va
     for name in va:
         np.testing.assert_allclose(vb[name], va[name], rtol=0, atol=VECTOR_ATOL, err_msg=name)
+    return replicated, sharded, vb
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_sharded_mf_equals_replicated(tmp_path, ranks):
+    replicated, sharded, vb = sharded_agrees_with_replicated(tmp_path, ranks, "mf")
     # Memory: the largest rank's rows of both tables and their two Adam
     # moments (float32, --dim 16), from the exported tables' row counts.
     rows = [v.shape[0] for v in vb.values()]
@@ -321,15 +329,7 @@ def test_sharded_mf_equals_replicated(tmp_path, ranks):
 # runs agree up to rounding (the tolerances above).
 @pytest.mark.parametrize("ranks", [2, 3])
 def test_sharded_lightgcn_equals_replicated(tmp_path, ranks):
-    args = ["--model", "lightgcn", *SMALL, "--epochs", "3"]
-    replicated, sharded = tmp_path / "replicated", tmp_path / "sharded"
-    train_ranks(ranks, [*args, "--out", replicated])
-    train_ranks(ranks, [*args, "--shard-embeddings", "--out", sharded])
-    assert_runs_agree(replicated, sharded, [1, 2, 3])
-    va, vb = exported(tmp_path, replicated, "xr"), exported(tmp_path, sharded, "xs")
-    assert va.keys() == vb.keys() and va
-    for name in va:
-        np.testing.assert_allclose(vb[name], va[name], rtol=0, atol=VECTOR_ATOL, err_msg=name)
+    _, sharded, _ = sharded_agrees_with_replicated(tmp_path, ranks, "lightgcn")
     # Memory: the largest rank's share of the 350 nodes' rows and moments.
     nodes = 200 + 150
     most = max(nodes * (r + 1) // ranks - nodes * r // ranks for r in range(ranks))

@@ -147,6 +147,16 @@ TEST(PlanHalo, GradcheckOfTheLocalRowsInOwnAndHaloRows) {
       {at::randn({2, 3}, at::kDouble), at::randn({2, 3}, at::kDouble)});
 }
 
+// A BPR batch: pairs (users[k], positives[k]), each with one negative.
+Batch bpr_batch(const std::vector<int64_t>& users, const std::vector<int64_t>& positives,
+                const std::vector<int64_t>& negatives) {
+  Batch batch;
+  batch.users = at::tensor(users, at::kLong);
+  batch.positives = at::tensor(positives, at::kLong);
+  batch.negatives = at::tensor(negatives, at::kLong).view({-1, 1});
+  return batch;
+}
+
 // MF over two given tables (the whole-table reference).
 class TablesModel : public Model {
  public:
@@ -169,10 +179,7 @@ TEST(ShardedEmbeddings, OneShardStepEqualsTheWholeTablesStep) {
   const at::Tensor users0 = at::randn({5, 3}, at::kDouble), items0 = at::randn({6, 3}, at::kDouble);
   TrainConfig cfg;
   cfg.reg = 0.1;
-  Batch batch;
-  batch.users = at::tensor({0, 3, 3, 1}, at::kLong);
-  batch.positives = at::tensor({2, 5, 2, 0}, at::kLong);
-  batch.negatives = at::tensor({1, 4, 2, 3}, at::kLong).view({4, 1});
+  const Batch batch = bpr_batch({0, 3, 3, 1}, {2, 5, 2, 0}, {1, 4, 2, 3});
 
   // Reference: BPR + batch L2 on the whole tables, one Adam step.
   TablesModel whole(users0.clone().requires_grad_(true), items0.clone().requires_grad_(true));
@@ -232,10 +239,7 @@ TEST(ShardedEmbeddings, OneShardLightGcnStepEqualsTheDenseStep) {
   const at::Tensor e0 = at::randn({6, 4}, at::kDouble);
   TrainConfig cfg;
   cfg.reg = 0.1;
-  Batch batch;
-  batch.users = at::tensor({0, 2, 2, 1}, at::kLong);
-  batch.positives = at::tensor({1, 0, 2, 2}, at::kLong);
-  batch.negatives = at::tensor({2, 1, 1, 0}, at::kLong).view({4, 1});
+  const Batch batch = bpr_batch({0, 2, 2, 1}, {1, 0, 2, 2}, {2, 1, 1, 0});
 
   DenseLightGcn whole(e0.clone().requires_grad_(true));
   auto whole_params = whole.parameters();
