@@ -37,6 +37,13 @@
 #             gnnrec::train::forward..step of batch ~20), summary per kernel
 #   pytest    (not in the default list) the Python package's tests
 #             (tests/python) against the library in $BUILD, CUDA included
+#   nccl      (not in the default list) issue 21's one-GPU check: world size
+#             1 over NCCL (torchrun's variables set by hand), data-parallel
+#             and --shard-embeddings, MF and LightGCN on synthetic data, each
+#             against the same run without the variables: summary.json must
+#             name the backend and world size 1 and the metrics must agree
+#             (DEVICE=cpu runs the same check over Gloo, for trying the
+#             stage on a CPU machine)
 #
 # PREBUILT=1: no build there; the binaries come from .gpu/build (made here by
 # scripts/gpu/prebuilt.sh) and LD_LIBRARY_PATH points at python3's torch.
@@ -239,6 +246,31 @@ do_ncu_train() {
     --device cuda --epochs 1 --eval-every 1 --out /tmp/ncu-train-run --overwrite
 }
 
+do_nccl() {
+  local bin="$build/gnnrec" rc=0 device="${DEVICE:-cuda}" backend=nccl
+  [[ "$device" == cpu ]] && backend=gloo
+  export GNNREC_NO_PLOT=1
+  local common=(--dataset synthetic --device "$device" --epochs 3 --eval-every 3 --lr 0.005 --overwrite --quiet)
+  for model in mf lightgcn; do
+    for shard in "" --shard-embeddings; do
+      local name="nccl-$model${shard:+-sharded}"
+      "$bin" train --model "$model" "${common[@]}" --out "$out/$name-plain" || { rc=1; continue; }
+      RANK=0 LOCAL_RANK=0 WORLD_SIZE=1 LOCAL_WORLD_SIZE=1 MASTER_ADDR=127.0.0.1 MASTER_PORT=29531 \
+        "$bin" train --model "$model" "${common[@]}" $shard --out "$out/$name" || { rc=1; continue; }
+      python3 - "$out/$name-plain" "$out/$name" "$backend" << 'PY' || rc=1
+import json, math, sys
+plain, dist = (json.load(open(f"{d}/summary.json")) for d in sys.argv[1:3])
+assert dist["backend"] == sys.argv[3] and dist["world_size"] == 1, (dist["backend"], dist["world_size"])
+for k, v in plain["best"].items():
+    if isinstance(v, float):
+        assert math.isclose(v, dist["best"][k], rel_tol=1e-4, abs_tol=1e-6), (k, v, dist["best"][k])
+print(sys.argv[2], "agrees with the run without torchrun's variables over", sys.argv[3])
+PY
+    done
+  done
+  return $rc
+}
+
 do_pytest() {
   GNNREC_BIN="$build/gnnrec" GNNREC_LIBRARY="$build/libgnnrec.so" PYTHONPATH="$root/python" \
     GNNREC_NO_PLOT=1 python3 -m pytest -q -x -p no:cacheprovider tests/python
@@ -261,11 +293,12 @@ for s in "${stages[@]}"; do
     env) stage env do_env ;;
     train) stage train do_train ;;
     pytest) stage pytest do_pytest ;;
+    nccl) stage nccl do_nccl ;;
     models) stage models do_models ;;
     eval) stage eval do_eval ;;
     gowalla) stage gowalla do_gowalla ;;
     ncu-train) stage ncu-train do_ncu_train ;;
-    *) echo "unknown stage $s (build, test, sanitize, bench, profile, env, train, pytest, models, eval, gowalla, ncu-train)"; failed=1 ;;
+    *) echo "unknown stage $s (build, test, sanitize, bench, profile, env, train, pytest, nccl, models, eval, gowalla, ncu-train)"; failed=1 ;;
   esac
 done
 echo "summary ($summary):"
