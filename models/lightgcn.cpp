@@ -29,6 +29,16 @@ class LightGCN : public GraphModel {
     return split(sum / static_cast<double>(layers_ + 1));
   }
 
+  // The batch's layer-0 rows (the L2 term's) with a sparse gradient on the
+  // CPU: the table's gradient is then the propagation's [N, d] plus these
+  // rows, where two dense index_select gradients cost two zero-filled
+  // [N, d] tensors and two whole-table additions every batch.
+  std::pair<at::Tensor, at::Tensor> ego(const at::Tensor& users, const at::Tensor& items) override {
+    if (!embedding_.is_cpu()) return GraphModel::ego(users, items);
+    return {at::embedding(embedding_, users, -1, false, /*sparse=*/true),
+            at::embedding(embedding_, items + num_users_, -1, false, /*sparse=*/true)};
+  }
+
   // A batch reads the final representations of its own rows only
   // (models/lightgcn_rows.h): the last layer for those rows alone, in one
   // autograd function; the same sums in the same order as forward()'s
