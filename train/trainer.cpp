@@ -199,11 +199,9 @@ class TrainingRun {
   bool train_epochs() {
     // After start(): the shards are cut from the state every rank now holds.
     if (cfg_.shard_embeddings) {
-      // LightGCN propagates over its partitioned training graph.
-      const ShardedGraph graph =
-          cfg_.model == "lightgcn" ? ShardedGraph{&graph_.graph(), cfg_.layers} : ShardedGraph{};
-      sharded_ =
-          std::make_unique<ShardedEmbeddings>(params_, adam_, cfg_.lr.value(), dist_.get(), graph);
+      // A graph model propagates over its partitioned training graph.
+      sharded_ = std::make_unique<ShardedEmbeddings>(*model_, params_, adam_, cfg_.lr.value(),
+                                                     dist_.get(), &graph_.graph());
       if (!sharded_->halo_rows().empty()) {
         std::string rows;
         for (int64_t h : sharded_->halo_rows())

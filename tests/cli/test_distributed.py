@@ -290,13 +290,13 @@ def test_python_train_under_torchrun_equals_the_command_line(tmp_path):
 # embeddings").
 
 
-def sharded_agrees_with_replicated(tmp_path, ranks, model):
-    """Trains `model` for 3 epochs on `ranks` ranks, replicated and with
-    --shard-embeddings, and checks that the runs agree (metrics.jsonl, and the
+def sharded_agrees_with_replicated(tmp_path, ranks, model, *options):
+    """Trains `model` (with `options`) for 3 epochs on `ranks` ranks,
+    replicated and with --shard-embeddings, and checks that the runs agree (metrics.jsonl, and the
     exported tables: the checkpoint holds the whole tables, so export reads
     them as it reads a replicated run's). Returns the two run directories and
     the sharded run's exported tables."""
-    args = ["--model", model, *SMALL, "--epochs", "3"]
+    args = ["--model", model, *options, *SMALL, "--epochs", "3"]
     replicated, sharded = tmp_path / "replicated", tmp_path / "sharded"
     train_ranks(ranks, [*args, "--out", replicated])
     train_ranks(ranks, [*args, "--shard-embeddings", "--out", sharded])
@@ -339,6 +339,22 @@ def test_sharded_lightgcn_equals_replicated(tmp_path, ranks):
     # Each rank's halo: the nodes outside its range that its rows read.
     halo = summary["halo_rows_per_layer"]
     assert len(halo) == ranks and all(0 < h <= nodes - nodes // ranks for h in halo)
+
+
+# NGCF and GCN: their table is sharded as LightGCN's, their layers' weights
+# stay whole on every rank, their gradients summed over the ranks. A rank
+# draws the dropout masks of its own rows only, so the runs are compared
+# without dropout. Tolerances as above.
+@pytest.mark.parametrize("model", [["ngcf", "--node-dropout", "0", "--message-dropout", "0"],
+                                   ["gcn", "--dropout", "0"]], ids=["ngcf", "gcn"])
+def test_sharded_weighted_graph_models_equal_replicated(tmp_path, model):
+    _, sharded, _ = sharded_agrees_with_replicated(tmp_path, 2, *model)
+    # Memory: the table's rows and moments only (the weights are whole).
+    nodes = 200 + 150
+    summary = json.loads((sharded / "summary.json").read_text())
+    assert summary["embedding_bytes_replicated"] == 3 * 4 * 16 * nodes
+    assert summary["embedding_bytes_per_rank"] == 3 * 4 * 16 * (nodes // 2)
+    assert len(summary["halo_rows_per_layer"]) == 2
 
 
 def test_sharded_lightgcn_in_one_process_equals_the_plain_run(tmp_path):

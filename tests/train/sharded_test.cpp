@@ -1,14 +1,19 @@
 // Sharded embeddings (train/sharded.h): which rows a rank asks of whom
 // (plan_rows) and LightGCN's halo plan (plan_halo) against hand-worked
 // examples; a rank's local propagation with its halo against dense Â·E and
-// gradcheck, in float64; one step of the sharded tables (MF's, LightGCN's)
+// gradcheck, and its NGCF and GCN layers against the dense layers, in
+// float64; one step of the sharded tables (MF's, LightGCN's)
 // in one process against the same step on the whole tables (float64).
+#include <algorithm>
 #include <cmath>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "models/layers.h"
 #include "models/propagation_graph.h"
 #include "tests/testing/gradcheck.h"
 #include "train/adam.h"
@@ -57,9 +62,10 @@ BipartiteGraph six_nodes() {
   return BipartiteGraph::build(3, 3, x);
 }
 
-// Â = D^-1/2 A D^-1/2 of six_nodes(), dense, from the edge list.
-at::Tensor dense_normalised() {
-  at::Tensor a = at::zeros({6, 6}, at::kDouble);
+// Â = D^-1/2 A D^-1/2 of six_nodes(), dense, from the edge list (A + I
+// with self loops).
+at::Tensor dense_normalised(bool self_loops = false) {
+  at::Tensor a = self_loops ? at::eye(6, at::kDouble) : at::zeros({6, 6}, at::kDouble);
   for (auto [u, i] : std::vector<std::pair<int, int>>{{0, 0}, {0, 1}, {1, 2}, {2, 0}, {2, 2}}) {
     a[u][3 + i] = 1;
     a[3 + i][u] = 1;
@@ -68,11 +74,43 @@ at::Tensor dense_normalised() {
   return s.unsqueeze(1) * a * s.unsqueeze(0);
 }
 
-HaloPlan plan_of(int rank, int world) {
+HaloPlan plan_of(int rank, int world, bool self_loops = false) {
   const auto [lo, hi] = Distributed::share_of(6, rank, world);
-  return plan_halo(
-      unified_adjacency_rows(six_nodes(), Normalization::kSymmetric, false, at::kDouble, lo, hi),
-      lo, 6, world);
+  return plan_halo(unified_adjacency_rows(six_nodes(), Normalization::kSymmetric, self_loops,
+                                          at::kDouble, lo, hi),
+                   lo, 6, world);
+}
+
+// A rank's product by its adjacency rows (AdjacencyProduct, as a sharded
+// run multiplies), its halo rows taken from the whole `e` here.
+AdjacencyProduct local_product(const HaloPlan& p, const at::Tensor& e) {
+  return {p.local, [&p, e](const at::Tensor& own) {
+            return at::cat({own, e.index_select(0, p.halo.rows)});
+          }};
+}
+
+layers::Linear linear64(int64_t in, int64_t out) {
+  return {at::randn({out, in}, at::kDouble), at::randn({out}, at::kDouble)};
+}
+
+// sharded_models() (the CLI's check) lists exactly the models that say
+// how they shard (Model::sharding), the trainer's question.
+TEST(ShardedModels, AreTheModelsThatSayHowTheyShard) {
+  const PropagationGraph g(std::make_shared<const BipartiteGraph>(six_nodes()));
+  const auto& listed = sharded_models();
+  int built = 0;
+  for (const std::string& name : model_names()) {
+    std::unique_ptr<Model> model;
+    try {
+      model = make_model(name, ModelOptions{}, g, at::kCPU);
+    } catch (const std::exception&) {
+      continue;  // needs what six_nodes() lacks (a knowledge graph, features)
+    }
+    ++built;
+    const bool shards = model->sharding().kind != Sharding::Kind::kNone;
+    EXPECT_EQ(std::find(listed.begin(), listed.end(), name) != listed.end(), shards) << name;
+  }
+  EXPECT_GT(built, static_cast<int>(listed.size()));
 }
 
 TEST(PlanHalo, HandWorkedThreeRanks) {
@@ -137,6 +175,46 @@ TEST(PlanHalo, LocalRowsWithTheirHaloAreTheDenseProduct) {
   }
 }
 
+// A sharded NGCF layer: a rank's rows of LeakyReLU(W1 (E + L E) + b1 +
+// W2 (L E ⊙ E) + b2), from its rows and its halo, against the layer of
+// every node by dense ATen in float64.
+TEST(PlanHalo, NgcfLayerOfARanksRowsIsTheDenseLayer) {
+  at::manual_seed(5);
+  const at::Tensor l = dense_normalised(), e = at::randn({6, 4}, at::kDouble);
+  const layers::NgcfLayer layer{linear64(4, 4), linear64(4, 4)};
+  const at::Tensor side = l.mm(e);
+  const at::Tensor expected = at::leaky_relu((e + side).mm(layer.w1.weight.t()) + layer.w1.bias +
+                                                 (side * e).mm(layer.w2.weight.t()) + layer.w2.bias,
+                                             0.2);
+  for (int world : {1, 2, 3}) {
+    for (int r = 0; r < world; ++r) {
+      const HaloPlan p = plan_of(r, world);
+      const at::Tensor own = e.narrow(0, p.lo, p.hi - p.lo);
+      EXPECT_TRUE(at::allclose(layers::ngcf_conv(local_product(p, e), own, layer),
+                               expected.narrow(0, p.lo, p.hi - p.lo), 0, 1e-14))
+          << "rank " << r << " of " << world;
+    }
+  }
+}
+
+// A sharded GCN layer: a rank's rows of Â X Wᵀ + b, Â with self loops.
+TEST(PlanHalo, GcnLayerOfARanksRowsIsTheDenseLayer) {
+  at::manual_seed(6);
+  const at::Tensor a = dense_normalised(true), x = at::randn({6, 4}, at::kDouble);
+  const layers::Linear lin = linear64(4, 3);
+  const at::Tensor expected = a.mm(x.mm(lin.weight.t())) + lin.bias;
+  for (int world : {1, 2, 3}) {
+    for (int r = 0; r < world; ++r) {
+      const HaloPlan p = plan_of(r, world, true);
+      // The halo is exchanged after the transform, at the output width.
+      const at::Tensor own = x.narrow(0, p.lo, p.hi - p.lo);
+      EXPECT_TRUE(at::allclose(layers::gcn_conv(local_product(p, x.mm(lin.weight.t())), own, lin),
+                               expected.narrow(0, p.lo, p.hi - p.lo), 0, 1e-14))
+          << "rank " << r << " of " << world;
+    }
+  }
+}
+
 TEST(PlanHalo, GradcheckOfTheLocalRowsInOwnAndHaloRows) {
   // The backward's halo part is what goes back to the owners.
   const HaloPlan p = plan_of(1, 3);
@@ -162,6 +240,7 @@ class TablesModel : public Model {
  public:
   TablesModel(at::Tensor u, at::Tensor i) : u_(std::move(u)), i_(std::move(i)) {}
   std::string name() const override { return "mf"; }
+  Sharding sharding() const override { return {Sharding::Kind::kTables}; }
   std::pair<at::Tensor, at::Tensor> forward() override { return {u_, i_}; }
   std::pair<at::Tensor, at::Tensor> ego(const at::Tensor& u, const at::Tensor& i) override {
     return {u_.index_select(0, u), i_.index_select(0, i)};
@@ -194,7 +273,7 @@ TEST(ShardedEmbeddings, OneShardStepEqualsTheWholeTablesStep) {
   TablesModel model(users0.clone().requires_grad_(true), items0.clone().requires_grad_(true));
   auto params = model.parameters();
   Adam adam({params[0].tensor, params[1].tensor}, 0.01);
-  ShardedEmbeddings sharded(params, adam, 0.01, nullptr);
+  ShardedEmbeddings sharded(model, params, adam, 0.01, nullptr);
   sharded.release();
   EXPECT_EQ(params[0].tensor.numel(), 0);
   const at::Tensor loss = sharded.local_loss(objective, batch, 0, 4, "test");
@@ -214,11 +293,17 @@ TEST(ShardedEmbeddings, OneShardStepEqualsTheWholeTablesStep) {
 }
 
 // LightGCN over one given table (the whole-table reference): the dense
-// float64 layer mean of six_nodes() over 2 layers.
+// float64 layer mean of six_nodes() over 2 layers; its sharded propagation
+// the same mean over the product it is given.
 class DenseLightGcn : public Model {
  public:
   explicit DenseLightGcn(at::Tensor e) : e_(std::move(e)) {}
   std::string name() const override { return "lightgcn"; }
+  Sharding sharding() const override { return {Sharding::Kind::kGraph}; }
+  at::Tensor propagate(const AdjacencyProduct& adj, const at::Tensor& ego) override {
+    const at::Tensor e1 = adj(ego), e2 = adj(e1);
+    return (ego + e1 + e2) / 3.0;
+  }
   std::pair<at::Tensor, at::Tensor> forward() override {
     const at::Tensor a = dense_normalised();
     const at::Tensor e1 = a.mm(e_), e2 = a.mm(e1);
@@ -253,7 +338,7 @@ TEST(ShardedEmbeddings, OneShardLightGcnStepEqualsTheDenseStep) {
   auto params = model.parameters();
   Adam adam({params[0].tensor}, 0.01);
   const BipartiteGraph g = six_nodes();
-  ShardedEmbeddings sharded(params, adam, 0.01, nullptr, ShardedGraph{&g, 2});
+  ShardedEmbeddings sharded(model, params, adam, 0.01, nullptr, &g);
   EXPECT_EQ(sharded.halo_rows(), (std::vector<int64_t>{0}));
   sharded.release();
   const at::Tensor loss = sharded.local_loss(objective, batch, 0, 4, "test");
