@@ -10,6 +10,7 @@
 #include <torch/csrc/autograd/functions/utils.h>
 
 #include "models/propagation_graph.h"
+#include "train/progress.h"
 
 namespace gnnrec {
 namespace {
@@ -66,10 +67,11 @@ std::vector<int64_t> per_rank(const at::Tensor& owner, int world) {
 // rank backpropagates through the same layers in the same order.
 class HaloExchangeBackward : public torch::autograd::Node {
  public:
-  // The plan and the process group outlive the batch's graph (members of
-  // ShardedEmbeddings and of the trainer).
-  HaloExchangeBackward(const HaloPlan& plan, Distributed& dist, int64_t dim, std::string where)
-      : plan_(plan), dist_(dist), dim_(dim), where_(std::move(where)) {}
+  // The plan, the process group and `seconds` outlive the batch's graph
+  // (members of ShardedEmbeddings and of the trainer).
+  HaloExchangeBackward(const HaloPlan& plan, Distributed& dist, int64_t dim, std::string where,
+                       double& seconds)
+      : plan_(plan), dist_(dist), dim_(dim), where_(std::move(where)), seconds_(seconds) {}
   std::string name() const override { return "HaloExchangeBackward"; }
 
   // The own rows' gradients plus, added at the rows each rank fetched, the
@@ -79,9 +81,11 @@ class HaloExchangeBackward : public torch::autograd::Node {
     const at::Tensor g = grads[0].defined()
                              ? grads[0].contiguous()
                              : at::zeros({own + halo, dim_}, plan_.local.value.options());
+    const double t0 = now_seconds();
     const at::Tensor back =
         dist_.all_to_all(g.narrow(0, own, halo).contiguous(), plan_.halo.counts, plan_.send_counts,
                          "the gradients of the halo rows (" + where_ + ")");
+    seconds_ += now_seconds() - t0;
     at::Tensor out = g.narrow(0, 0, own).clone();
     out.index_add_(0, plan_.send, back);
     return {out};
@@ -92,19 +96,24 @@ class HaloExchangeBackward : public torch::autograd::Node {
   Distributed& dist_;
   int64_t dim_;
   std::string where_;
+  double& seconds_;
 };
 
+// `seconds`: the exchanges' time (forward and backward) is added to it.
 at::Tensor halo_exchange(const at::Tensor& own, const HaloPlan& plan, Distributed& dist,
-                         const std::string& where) {
+                         const std::string& where, double& seconds) {
   at::Tensor out;
   {
     at::NoGradGuard no_grad;
+    const double t0 = now_seconds();
     out = at::cat({own, dist.all_to_all(own.index_select(0, plan.send), plan.send_counts,
                                         plan.halo.counts, "the halo rows (" + where + ")")});
+    seconds += now_seconds() - t0;
   }
   if (own.requires_grad()) {
     const std::shared_ptr<HaloExchangeBackward> node(
-        new HaloExchangeBackward(plan, dist, own.size(1), where), torch::autograd::deleteNode);
+        new HaloExchangeBackward(plan, dist, own.size(1), where, seconds),
+        torch::autograd::deleteNode);
     node->set_next_edges(torch::autograd::collect_next_edges(own));
     torch::autograd::set_history(out, node);
   }
@@ -214,9 +223,7 @@ ShardedEmbeddings::ShardedEmbeddings(Model& model, std::vector<NamedTensor>& par
           lr),
       num_users_(graph ? graph->num_users() : 0) {
   for (size_t i = 0; i < params.size(); ++i) {
-    const bool table =
-        std::any_of(tables_.begin(), tables_.end(), [&](const Table& t) { return t.param == i; });
-    if (!table && params[i].tensor.requires_grad()) dense_.push_back(params[i].tensor);
+    if (!shards(i) && params[i].tensor.requires_grad()) dense_.push_back(params[i].tensor);
   }
   for (size_t j = 0; j < tables_.size(); ++j) {
     const Table& t = tables_[j];
@@ -248,7 +255,7 @@ at::Tensor ShardedEmbeddings::propagate(const std::string& where) {
   // One process: the halo is empty.
   if (dist_) {
     adjacency.columns = [this, where](const at::Tensor& own) {
-      return halo_exchange(own, *halo_, *dist_, where);
+      return halo_exchange(own, *halo_, *dist_, where, halo_seconds_);
     };
   }
   return model_.propagate(adjacency, tables_[0].shard);
@@ -376,6 +383,10 @@ void ShardedEmbeddings::gather() {
     }
   }
   adam_.set_steps(shard_adam_.steps());
+}
+
+bool ShardedEmbeddings::shards(size_t i) const {
+  return std::any_of(tables_.begin(), tables_.end(), [&](const Table& t) { return t.param == i; });
 }
 
 int64_t ShardedEmbeddings::bytes_per_rank() const {

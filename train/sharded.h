@@ -111,6 +111,9 @@ class ShardedEmbeddings {
   // the trainer's Adam (step count included), on every rank.
   void gather();
 
+  // Whether params[i] (the constructor's) is one of the sharded tables.
+  bool shards(size_t i) const;
+
   // Bytes of the tables and their two Adam moments held by the rank that
   // holds the most during an epoch's batches, and by a replicated run.
   int64_t bytes_per_rank() const;
@@ -118,6 +121,9 @@ class ShardedEmbeddings {
   // A graph model: the halo rows each rank fetches per product by the
   // adjacency (and sends back the gradients of), in rank order; empty for MF.
   const std::vector<int64_t>& halo_rows() const { return halo_rows_; }
+  // A graph model: the seconds spent in the halo exchanges so far (forward
+  // and backward; metrics.jsonl's phase_seconds "halo").
+  double halo_seconds() const { return halo_seconds_; }
 
  private:
   struct Table {
@@ -161,6 +167,7 @@ class ShardedEmbeddings {
   int64_t num_users_ = 0;
   std::optional<HaloPlan> halo_;
   std::vector<int64_t> halo_rows_;
+  double halo_seconds_ = 0;
   at::Tensor final_;
 };
 

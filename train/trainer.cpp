@@ -354,6 +354,7 @@ class TrainingRun {
       line["phase_seconds"] = {
           {"sample", p.sample}, {"forward", p.forward}, {"backward", p.backward}, {"step", p.step}};
       if (dist_) line["phase_seconds"]["allreduce"] = p.allreduce;
+      if (sharded_ && !sharded_->halo_rows().empty()) line["phase_seconds"]["halo"] = p.halo;
     }
     line["metrics"] = metrics_json(e.test);
     if (e.valid) line["valid"] = metrics_json(*e.valid);

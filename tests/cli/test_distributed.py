@@ -163,11 +163,14 @@ def test_only_rank_zero_writes(tmp_path):
     assert results[1][1] == "" and "mf on synthetic" in results[0][1]
 
 
-def test_ranks_stay_bitwise_equal_and_a_skewed_rank_is_caught(tmp_path):
+@pytest.mark.parametrize("model", [["lightgcn"], ["ngcf", "--shard-embeddings"]],
+                         ids=["lightgcn", "ngcf-sharded"])
+def test_ranks_stay_bitwise_equal_and_a_skewed_rank_is_caught(tmp_path, model):
     # Every epoch the ranks compare their parameters with rank 0's bit for
-    # bit (the runs above pass it); a rank whose parameter is nudged after a
-    # step stops every rank at that epoch's end, naming the rank.
-    args = ["train", "--model", "lightgcn", *SMALL, "--epochs", "3", "--out", tmp_path / "r"]
+    # bit (the runs above pass it; a sharded run its whole parameters, NGCF's
+    # weights); a rank whose parameter is nudged after a step stops every
+    # rank at that epoch's end, naming the rank.
+    args = ["train", "--model", *model, *SMALL, "--epochs", "3", "--out", tmp_path / "r"]
     results = finish(start_ranks(2, args, rank_env={1: {"GNNREC_TEST_FAULT": "skew@batch:2"}}))
     for code, _, err in results:
         assert code == 1
@@ -339,6 +342,8 @@ def test_sharded_lightgcn_equals_replicated(tmp_path, ranks):
     # Each rank's halo: the nodes outside its range that its rows read.
     halo = summary["halo_rows_per_layer"]
     assert len(halo) == ranks and all(0 < h <= nodes - nodes // ranks for h in halo)
+    # The exchanges' seconds have their own phase, out of forward and allreduce.
+    assert all(0 < l["phase_seconds"]["halo"] for l in metrics_lines(sharded))
 
 
 # NGCF and GCN: their table is sharded as LightGCN's, their layers' weights
@@ -355,6 +360,7 @@ def test_sharded_weighted_graph_models_equal_replicated(tmp_path, model):
     assert summary["embedding_bytes_replicated"] == 3 * 4 * 16 * nodes
     assert summary["embedding_bytes_per_rank"] == 3 * 4 * 16 * (nodes // 2)
     assert len(summary["halo_rows_per_layer"]) == 2
+    assert all(0 < l["phase_seconds"]["halo"] for l in metrics_lines(sharded))
 
 
 def test_sharded_lightgcn_in_one_process_equals_the_plain_run(tmp_path):
