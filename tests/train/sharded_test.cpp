@@ -2,8 +2,9 @@
 // (plan_rows) and LightGCN's halo plan (plan_halo) against hand-worked
 // examples; a rank's local propagation with its halo against dense Â·E and
 // gradcheck, and its NGCF and GCN layers against the dense layers, in
-// float64; one step of the sharded tables (MF's, LightGCN's)
-// in one process against the same step on the whole tables (float64).
+// float64; one step of the sharded tables (MF's, LightGCN's, NGCF's with
+// its weights whole) in one process against the same step on the whole
+// tables (float64).
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -350,6 +351,101 @@ TEST(ShardedEmbeddings, OneShardLightGcnStepEqualsTheDenseStep) {
   EXPECT_TRUE(at::allclose(params[0].tensor, whole_params[0].tensor, 0, 1e-14));
   EXPECT_TRUE(at::allclose(adam.exp_avg()[0], whole_adam.exp_avg()[0], 0, 1e-14));
   EXPECT_TRUE(at::allclose(adam.exp_avg_sq()[0], whole_adam.exp_avg_sq()[0], 0, 1e-14));
+  EXPECT_EQ(sharded.bytes_per_rank(), 3 * 6 * 4 * 8);
+}
+
+// NGCF with one layer over one given table and given float64 weights (the
+// whole-table reference): the dense layer of six_nodes(), E beside its
+// L2-normalised output; its sharded propagation the model's layer
+// (layers::ngcf_conv) over the product it is given.
+class DenseNgcf : public Model {
+ public:
+  DenseNgcf(at::Tensor e, layers::NgcfLayer layer) : e_(std::move(e)), layer_(std::move(layer)) {}
+  std::string name() const override { return "ngcf"; }
+  Sharding sharding() const override { return {Sharding::Kind::kGraph}; }
+  at::Tensor propagate(const AdjacencyProduct& adj, const at::Tensor& ego) override {
+    const at::Tensor e1 = layers::ngcf_conv(adj, ego, layer_);
+    return at::cat({ego, e1 / e1.norm(2, {1}, true)}, 1);
+  }
+  std::pair<at::Tensor, at::Tensor> forward() override {
+    const at::Tensor side = dense_normalised().mm(e_);
+    const at::Tensor e1 = at::leaky_relu((e_ + side).mm(layer_.w1.weight.t()) + layer_.w1.bias +
+                                             (side * e_).mm(layer_.w2.weight.t()) + layer_.w2.bias,
+                                         0.2);
+    const at::Tensor out = at::cat({e_, e1 / e1.norm(2, {1}, true)}, 1);
+    return {out.narrow(0, 0, 3), out.narrow(0, 3, 3)};
+  }
+  std::pair<at::Tensor, at::Tensor> ego(const at::Tensor& u, const at::Tensor& i) override {
+    return {e_.index_select(0, u), e_.index_select(0, i + 3)};
+  }
+  std::vector<NamedTensor> parameters() override {
+    return {{"embedding", e_},
+            {"w1.weight", layer_.w1.weight},
+            {"w1.bias", layer_.w1.bias},
+            {"w2.weight", layer_.w2.weight},
+            {"w2.bias", layer_.w2.bias}};
+  }
+
+ private:
+  at::Tensor e_;
+  layers::NgcfLayer layer_;
+};
+
+std::vector<at::Tensor> leaves(const std::vector<at::Tensor>& ts) {
+  std::vector<at::Tensor> out;
+  for (const at::Tensor& t : ts) out.push_back(t.clone().requires_grad_(true));
+  return out;
+}
+
+// One shard of NGCF: its table sharded, its weights whole and stepped by
+// the trainer's Adam from the gradients of the sharded propagation.
+TEST(ShardedEmbeddings, OneShardNgcfStepEqualsTheDenseStep) {
+  at::manual_seed(13);
+  const std::vector<at::Tensor> init = {
+      at::randn({6, 4}, at::kDouble), at::randn({4, 4}, at::kDouble), at::randn({4}, at::kDouble),
+      at::randn({4, 4}, at::kDouble), at::randn({4}, at::kDouble)};
+  const auto make = [&] {
+    const std::vector<at::Tensor> t = leaves(init);
+    return DenseNgcf(t[0], {{t[1], t[2]}, {t[3], t[4]}});
+  };
+  TrainConfig cfg;
+  cfg.reg = 0.1;
+  const Batch batch = bpr_batch({0, 2, 2, 1}, {1, 0, 2, 2}, {2, 1, 1, 0});
+  const auto tensors = [](const std::vector<NamedTensor>& ps) {
+    std::vector<at::Tensor> out;
+    for (const auto& p : ps) out.push_back(p.tensor);
+    return out;
+  };
+
+  DenseNgcf whole = make();
+  auto whole_params = whole.parameters();
+  const Objective objective(cfg, whole);
+  Adam whole_adam(tensors(whole_params), 0.01);
+  const at::Tensor expected_loss = objective(whole, whole_params, batch);
+  expected_loss.backward();
+  whole_adam.step();
+
+  DenseNgcf model = make();
+  auto params = model.parameters();
+  Adam adam(tensors(params), 0.01);
+  const BipartiteGraph g = six_nodes();
+  ShardedEmbeddings sharded(model, params, adam, 0.01, nullptr, &g);
+  sharded.release();
+  const at::Tensor loss = sharded.local_loss(objective, batch, 0, 4, "test");
+  loss.backward();
+  EXPECT_NEAR(sharded.return_gradients(loss, "test").item<double>(), expected_loss.item<double>(),
+              1e-14);
+  sharded.step();
+  sharded.gather();
+  for (size_t j = 0; j < params.size(); ++j) {
+    EXPECT_TRUE(at::allclose(params[j].tensor, whole_params[j].tensor, 0, 1e-14)) << j;
+    EXPECT_TRUE(at::allclose(adam.exp_avg()[j], whole_adam.exp_avg()[j], 0, 1e-14)) << j;
+    EXPECT_TRUE(at::allclose(adam.exp_avg_sq()[j], whole_adam.exp_avg_sq()[j], 0, 1e-14)) << j;
+  }
+  EXPECT_EQ(adam.steps(), 1);
+  // The weights moved (they had gradients).
+  EXPECT_FALSE(at::equal(params[1].tensor, init[1]));
+  // Only the table is sharded: 6 rows x 4 float64 values, two moments.
   EXPECT_EQ(sharded.bytes_per_rank(), 3 * 6 * 4 * 8);
 }
 
