@@ -3,12 +3,14 @@
 For each model, trains `--epochs` epochs three ways on the same data and seed:
 one process with --threads 2 (the machine's two cores), two ranks with
 --threads 1 each (the same cores, split), one process with --threads 1 (a
-rank's compute alone), and for MF also two ranks with --shard-embeddings. The ranks are started here with torchrun's variables
+rank's compute alone), and for the models --shard-embeddings takes (MF,
+LightGCN, NGCF, GCN) also two ranks with --shard-embeddings. The ranks are
+started here with torchrun's variables
 (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT), as `torchrun --standalone
 --nproc-per-node 2 --no-python` would. Reported per way: seconds per epoch
 (the mean of the epochs' train_seconds), training pairs per second, the
 per-phase seconds of the last epoch (sample, forward, backward, allreduce,
-step), and for the ranks the bytes a rank puts into the gradients'
+step; halo for a sharded graph model), and for the ranks the bytes a rank puts into the gradients'
 collectives per step (summary.json's gradient_bytes_per_step). These are the measured constants of
 docs/distributed.md's cost model.
 
@@ -29,7 +31,9 @@ import sys
 import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SHARDED = {"mf"}  # the models --shard-embeddings takes: also run as 2 sharded ranks
+# The models --shard-embeddings takes (train/sharded.cpp: sharded_models()):
+# also run as 2 sharded ranks.
+SHARDED = {"mf", "lightgcn", "ngcf", "gcn"}
 
 
 def free_port():
@@ -75,7 +79,8 @@ def measure(binary, model, data_args, epochs, ranks, threads, tmp, sharded=False
            "recall@20": lines[-1]["metrics"]["recall@20"]}
     if ranks > 1:
         row["gradient_bytes_per_step"] = summary["gradient_bytes_per_step"]
-        for key in ("embedding_bytes_per_rank", "embedding_bytes_replicated"):
+        for key in ("embedding_bytes_per_rank", "embedding_bytes_replicated",
+                    "halo_rows_per_layer"):
             if key in summary:
                 row[key] = summary[key]
         batch = json.loads((out / "config.json").read_text())["batch_size"]

@@ -11,11 +11,14 @@
 namespace gnnrec {
 namespace {
 
+// Symmetric normalisation with self loops.
+constexpr Sharding kSharding{Sharding::Kind::kGraph, Normalization::kSymmetric, true};
+
 class Gcn : public GraphModel {
  public:
   Gcn(const ModelOptions& o, const PropagationGraph& g, at::Device device)
       : GraphModel(o, g, device), dropout_(checked_probability("--dropout", o.dropout.value())),
-        adj_(g.adjacency(Normalization::kSymmetric, /*self_loops=*/true, at::kFloat, device)) {
+        adj_(g.adjacency(kSharding.norm, kSharding.self_loops, at::kFloat, device)) {
     for (int64_t l = 0; l < o.layers; ++l) {
       convs_.push_back(add_linear("conv" + std::to_string(l), o.dim, o.dim, true));
     }
@@ -25,12 +28,19 @@ class Gcn : public GraphModel {
   std::string name() const override { return "gcn"; }
 
   std::pair<at::Tensor, at::Tensor> forward() override {
-    at::Tensor h = embedding_;
+    return split(propagate({adj_, {}}, embedding_));
+  }
+
+  Sharding sharding() const override { return kSharding; }
+  // A sharded rank draws the dropout masks of its own rows only, so with
+  // dropout it trains on other draws than a replicated run.
+  at::Tensor propagate(const AdjacencyProduct& adj, const at::Tensor& ego) override {
+    at::Tensor h = ego;
     for (size_t l = 0; l < convs_.size(); ++l) {
-      h = layers::gcn_conv(adj_, dropout(h, dropout_), convs_[l]);
+      h = layers::gcn_conv(adj, dropout(h, dropout_), convs_[l]);
       if (l + 1 < convs_.size()) h = at::relu(h);
     }
-    return split(h);
+    return h;
   }
 
   at::Tensor score(const at::Tensor& u, const at::Tensor& i) override {

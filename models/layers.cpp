@@ -19,10 +19,10 @@ Linear make_linear(int64_t in, int64_t out, bool bias, uint64_t seed, uint64_t s
   return l;
 }
 
-at::Tensor gcn_conv(const SparseAdjacency& adj, const at::Tensor& x, const Linear& lin) {
-  // Transform first: the sparse product then runs at the (usually no
-  // larger) output width, as in GCNConv.
-  at::Tensor y = adj.matmul(at::linear(x, lin.weight));
+at::Tensor gcn_conv(const AdjacencyProduct& adj, const at::Tensor& x, const Linear& lin) {
+  // Transform first: the sparse product (and a rank's halo exchange) then
+  // runs at the (usually no larger) output width, as in GCNConv.
+  at::Tensor y = adj(at::linear(x, lin.weight));
   return lin.bias.defined() ? y + lin.bias : y;
 }
 
@@ -111,8 +111,8 @@ at::Tensor gat_conv(const SparseAdjacency& adj, const at::Tensor& x, const GatLa
   return layer.bias.defined() ? out + layer.bias : out;
 }
 
-at::Tensor ngcf_conv(const SparseAdjacency& adj, const at::Tensor& x, const NgcfLayer& layer) {
-  const at::Tensor side = adj.matmul(x);
+at::Tensor ngcf_conv(const AdjacencyProduct& adj, const at::Tensor& x, const NgcfLayer& layer) {
+  const at::Tensor side = adj(x);
   return at::leaky_relu(layer.w1(x + side) + layer.w2(side * x), 0.2);
 }
 

@@ -19,6 +19,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "kernels/sparse_adjacency.h"
+#include "models/propagation_graph.h"
 
 namespace gnnrec::layers {
 
@@ -34,8 +35,9 @@ struct Linear {
 Linear make_linear(int64_t in, int64_t out, bool bias, uint64_t seed, uint64_t stream,
                    at::Device device);
 
-// GCNConv: adj is the symmetric-normalised adjacency with self loops.
-at::Tensor gcn_conv(const SparseAdjacency& adj, const at::Tensor& x, const Linear& lin);
+// GCNConv: adj is the symmetric-normalised adjacency with self loops (the
+// whole matrix, or a rank's rows of it: x then holds that rank's rows).
+at::Tensor gcn_conv(const AdjacencyProduct& adj, const at::Tensor& x, const Linear& lin);
 
 // One LSTM (batch first, one layer, hidden width = input width) as in
 // torch.nn.LSTM: w_ih [4d, d], w_hh [4d, d], b_ih [4d], b_hh [4d].
@@ -85,7 +87,8 @@ struct NgcfLayer {
   Linear w2;  // bi-interaction path: applied to L x ⊙ x
 };
 
-// One NGCF propagation: adj is L = D^-1/2 A D^-1/2 without self loops.
-at::Tensor ngcf_conv(const SparseAdjacency& adj, const at::Tensor& x, const NgcfLayer& layer);
+// One NGCF propagation: adj is L = D^-1/2 A D^-1/2 without self loops (the
+// whole matrix, or a rank's rows of it: x then holds that rank's rows).
+at::Tensor ngcf_conv(const AdjacencyProduct& adj, const at::Tensor& x, const NgcfLayer& layer);
 
 }  // namespace gnnrec::layers

@@ -10,23 +10,30 @@
 namespace gnnrec {
 namespace {
 
+// Symmetric normalisation, no self loops.
+constexpr Sharding kSharding{Sharding::Kind::kGraph, Normalization::kSymmetric, false};
+
 class LightGCN : public GraphModel {
  public:
   LightGCN(const ModelOptions& o, const PropagationGraph& g, at::Device device)
-      : GraphModel(o, g, device),
-        layers_(o.layers),
-        adj_(g.adjacency(Normalization::kSymmetric, /*self_loops=*/false, at::kFloat, device)) {}
+      : GraphModel(o, g, device), layers_(o.layers),
+        adj_(g.adjacency(kSharding.norm, kSharding.self_loops, at::kFloat, device)) {}
 
   std::string name() const override { return "lightgcn"; }
 
   std::pair<at::Tensor, at::Tensor> forward() override {
-    at::Tensor e = embedding_;
-    at::Tensor sum = embedding_;
+    return split(propagate({adj_, {}}, embedding_));
+  }
+
+  Sharding sharding() const override { return kSharding; }
+  at::Tensor propagate(const AdjacencyProduct& adj, const at::Tensor& ego) override {
+    at::Tensor e = ego;
+    at::Tensor sum = ego;
     for (int64_t k = 0; k < layers_; ++k) {
-      e = adj_.matmul(e);
+      e = adj(e);
       sum = sum + e;
     }
-    return split(sum / static_cast<double>(layers_ + 1));
+    return sum / static_cast<double>(layers_ + 1);
   }
 
   // The batch's layer-0 rows (the L2 term's) with a sparse gradient on the

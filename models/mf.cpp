@@ -14,6 +14,7 @@ class MatrixFactorization : public Model {
         items_(normal_parameter(g.graph().num_items(), o.dim, o.init_std, o.seed, 2, device)) {}
 
   std::string name() const override { return "mf"; }
+  Sharding sharding() const override { return {Sharding::Kind::kTables}; }
   std::pair<at::Tensor, at::Tensor> forward() override { return {users_, items_}; }
   std::pair<at::Tensor, at::Tensor> ego(const at::Tensor& u, const at::Tensor& i) override {
     return {users_.index_select(0, u), items_.index_select(0, i)};

@@ -155,6 +155,10 @@ std::pair<at::Tensor, at::Tensor> Model::represent(const at::Tensor& users,
 
 at::Tensor Model::score(const at::Tensor& u, const at::Tensor& i) { return (u * i).sum(-1); }
 
+at::Tensor Model::propagate(const AdjacencyProduct& /*adjacency*/, const at::Tensor& /*ego*/) {
+  throw std::logic_error(name() + " does not propagate over a partitioned graph");
+}
+
 std::pair<at::Tensor, at::Tensor> Model::ranking() { return forward(); }
 
 at::Tensor Model::ranking_rows(const at::Tensor& users) {

@@ -70,6 +70,21 @@ struct NamedTensor {
   at::Tensor tensor;
 };
 
+// How --shard-embeddings (train/sharded.h) cuts a model's tables row-wise
+// across the ranks of a distributed run.
+struct Sharding {
+  enum class Kind {
+    kNone,    // it does not
+    kTables,  // MF's "user_embedding" and "item_embedding", rows looked up
+    kGraph,   // a graph model's "embedding" over the unified node set, cut
+              // by node ranges with the adjacency's rows, propagated by
+              // Model::propagate over the adjacency below
+  };
+  Kind kind = Kind::kNone;
+  Normalization norm = Normalization::kSymmetric;  // kGraph: its adjacency's
+  bool self_loops = false;
+};
+
 class Model {
  public:
   virtual ~Model() = default;
@@ -166,6 +181,15 @@ class Model {
                            const std::function<double(const at::Tensor&)>& /*step*/) {
     return 0;
   }
+  // How --shard-embeddings cuts the model's tables. Default: it cannot.
+  virtual Sharding sharding() const { return {}; }
+  // Sharding::Kind::kGraph: the final representations of the nodes that
+  // `adjacency` covers (its rows), from their layer-0 rows `ego`,
+  // differentiable in ego and in the model's other parameters: the one
+  // propagation forward() runs over the whole adjacency and a sharded rank
+  // over its rows (AdjacencyProduct). Per-row operations stay per row.
+  // Default: throws std::logic_error.
+  virtual at::Tensor propagate(const AdjacencyProduct& adjacency, const at::Tensor& ego);
 
  protected:
   bool training_ = false;

@@ -9,6 +9,7 @@
 // for any normalisation (left normalisation is not symmetric).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,6 +40,22 @@ SparseAdjacency unified_adjacency(const BipartiteGraph& g, Normalization norm, b
 // train/sharded.h), built without the other rows.
 SparseAdjacency unified_adjacency_rows(const BipartiteGraph& g, Normalization norm, bool self_loops,
                                        at::ScalarType dtype, int64_t lo, int64_t hi);
+
+// Multiplication by a graph model's normalised adjacency Â, the one
+// interface its layers are written against (Model::propagate): by the whole
+// matrix (a replicated run: `columns` empty, x holds every node's row), or
+// by the rows [lo, hi) one rank of a partitioned graph owns
+// (--shard-embeddings, train/sharded.h), whose columns are [its own rows;
+// the halo rows they read], `columns` appending to x (the own rows) the halo
+// rows fetched from their owners, differentiably.
+struct AdjacencyProduct {
+  SparseAdjacency matrix;
+  std::function<at::Tensor(const at::Tensor&)> columns;
+  // Â x, for x [rows of matrix, d]: [rows of matrix, d].
+  at::Tensor operator()(const at::Tensor& x) const {
+    return matrix.matmul(columns ? columns(x) : x);
+  }
+};
 
 // Owns a graph and derives each adjacency once, on first use, per
 // (normalisation, self loops, dtype, device). Thread-safe.

@@ -344,8 +344,8 @@ void run(Visit& visit) {
   visit(FieldInfo{"shard_embeddings",
                   "split the embedding tables row-wise across the ranks of a distributed "
                   "run, each rank holding its rows and their Adam state; a batch's rows are "
-                  "fetched from their owners, and lightgcn's ranks each propagate their nodes' "
-                  "adjacency rows, fetching the halo rows each layer reads "
+                  "fetched from their owners, and a graph model's (lightgcn, ngcf, gcn) ranks each "
+                  "propagate their nodes' adjacency rows, fetching the halo rows each layer reads "
                   "(docs/distributed.md); for the models an error names"},
         &C::shard_embeddings);
 }

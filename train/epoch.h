@@ -42,7 +42,9 @@ struct TrainingPairs {
 // all-reduce of the gradients (distributed runs) and optimiser steps. On a
 // GPU the phases measure launches, not work.
 struct PhaseTimes {
-  double sample = 0, forward = 0, backward = 0, allreduce = 0, step = 0;
+  // halo: a sharded graph model's halo exchanges (train/sharded.h), taken
+  // out of forward and allreduce, where they run.
+  double sample = 0, forward = 0, backward = 0, allreduce = 0, step = 0, halo = 0;
 };
 
 class EpochLoop {

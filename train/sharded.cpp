@@ -10,11 +10,12 @@
 #include <torch/csrc/autograd/functions/utils.h>
 
 #include "models/propagation_graph.h"
+#include "train/progress.h"
 
 namespace gnnrec {
 namespace {
 
-// MF's tables, in the order of ShardedEmbeddings::tables_; LightGCN's one.
+// MF's tables, in the order of ShardedEmbeddings::tables_; a graph model's one.
 const std::vector<std::string> kMfTables = {"user_embedding", "item_embedding"};
 const std::vector<std::string> kGraphTables = {"embedding"};
 
@@ -22,14 +23,17 @@ const std::vector<std::string> kGraphTables = {"embedding"};
 // fetched (compact, in RowRequests::rows order) and the batch's ids are
 // their positions, so the objective computes what it computes on the whole
 // tables: the final representations (MF: the rows themselves) and the ego
-// rows of the users and of the items (LightGCN: one table for both).
+// rows of the users and of the items (a graph model: one table for both),
+// scored by the model (GCN's output layer).
 class FetchedTables : public Model {
  public:
-  FetchedTables(at::Tensor users, at::Tensor items, at::Tensor ego_users, at::Tensor ego_items)
-      : users_(std::move(users)), items_(std::move(items)), ego_users_(std::move(ego_users)),
-        ego_items_(std::move(ego_items)) {}
+  FetchedTables(Model& model, at::Tensor users, at::Tensor items, at::Tensor ego_users,
+                at::Tensor ego_items)
+      : model_(model), users_(std::move(users)), items_(std::move(items)),
+        ego_users_(std::move(ego_users)), ego_items_(std::move(ego_items)) {}
   std::string name() const override { return "fetched"; }
   std::pair<at::Tensor, at::Tensor> forward() override { return {users_, items_}; }
+  at::Tensor score(const at::Tensor& u, const at::Tensor& i) override { return model_.score(u, i); }
   std::pair<at::Tensor, at::Tensor> ego(const at::Tensor& u, const at::Tensor& i) override {
     return {ego_users_.index_select(0, u), ego_items_.index_select(0, i)};
   }
@@ -38,6 +42,7 @@ class FetchedTables : public Model {
   }
 
  private:
+  Model& model_;
   at::Tensor users_, items_, ego_users_, ego_items_;
 };
 
@@ -62,10 +67,11 @@ std::vector<int64_t> per_rank(const at::Tensor& owner, int world) {
 // rank backpropagates through the same layers in the same order.
 class HaloExchangeBackward : public torch::autograd::Node {
  public:
-  // The plan and the process group outlive the batch's graph (members of
-  // ShardedEmbeddings and of the trainer).
-  HaloExchangeBackward(const HaloPlan& plan, Distributed& dist, int64_t dim, std::string where)
-      : plan_(plan), dist_(dist), dim_(dim), where_(std::move(where)) {}
+  // The plan, the process group and `seconds` outlive the batch's graph
+  // (members of ShardedEmbeddings and of the trainer).
+  HaloExchangeBackward(const HaloPlan& plan, Distributed& dist, int64_t dim, std::string where,
+                       double& seconds)
+      : plan_(plan), dist_(dist), dim_(dim), where_(std::move(where)), seconds_(seconds) {}
   std::string name() const override { return "HaloExchangeBackward"; }
 
   // The own rows' gradients plus, added at the rows each rank fetched, the
@@ -75,9 +81,11 @@ class HaloExchangeBackward : public torch::autograd::Node {
     const at::Tensor g = grads[0].defined()
                              ? grads[0].contiguous()
                              : at::zeros({own + halo, dim_}, plan_.local.value.options());
+    const double t0 = now_seconds();
     const at::Tensor back =
         dist_.all_to_all(g.narrow(0, own, halo).contiguous(), plan_.halo.counts, plan_.send_counts,
                          "the gradients of the halo rows (" + where_ + ")");
+    seconds_ += now_seconds() - t0;
     at::Tensor out = g.narrow(0, 0, own).clone();
     out.index_add_(0, plan_.send, back);
     return {out};
@@ -88,19 +96,24 @@ class HaloExchangeBackward : public torch::autograd::Node {
   Distributed& dist_;
   int64_t dim_;
   std::string where_;
+  double& seconds_;
 };
 
+// `seconds`: the exchanges' time (forward and backward) is added to it.
 at::Tensor halo_exchange(const at::Tensor& own, const HaloPlan& plan, Distributed& dist,
-                         const std::string& where) {
+                         const std::string& where, double& seconds) {
   at::Tensor out;
   {
     at::NoGradGuard no_grad;
+    const double t0 = now_seconds();
     out = at::cat({own, dist.all_to_all(own.index_select(0, plan.send), plan.send_counts,
                                         plan.halo.counts, "the halo rows (" + where + ")")});
+    seconds += now_seconds() - t0;
   }
   if (own.requires_grad()) {
     const std::shared_ptr<HaloExchangeBackward> node(
-        new HaloExchangeBackward(plan, dist, own.size(1), where), torch::autograd::deleteNode);
+        new HaloExchangeBackward(plan, dist, own.size(1), where, seconds),
+        torch::autograd::deleteNode);
     node->set_next_edges(torch::autograd::collect_next_edges(own));
     torch::autograd::set_history(out, node);
   }
@@ -116,7 +129,7 @@ std::string join(const std::vector<std::string>& names) {
 }  // namespace
 
 const std::vector<std::string>& sharded_models() {
-  static const std::vector<std::string> names{"mf", "lightgcn"};
+  static const std::vector<std::string> names{"mf", "lightgcn", "ngcf", "gcn"};
   return names;
 }
 
@@ -173,11 +186,15 @@ HaloPlan plan_halo(const SparseAdjacency& rows, int64_t lo, int64_t n, int world
   return p;
 }
 
-ShardedEmbeddings::ShardedEmbeddings(std::vector<NamedTensor>& params, Adam& adam, double lr,
-                                     Distributed* dist, ShardedGraph graph)
-    : params_(params), adam_(adam), dist_(dist), tables_([&] {
+ShardedEmbeddings::ShardedEmbeddings(Model& model, std::vector<NamedTensor>& params, Adam& adam,
+                                     double lr, Distributed* dist, const BipartiteGraph* graph)
+    : model_(model), params_(params), adam_(adam), dist_(dist), tables_([&] {
+        const Sharding::Kind kind = model.sharding().kind;
+        if (kind == Sharding::Kind::kNone || (kind == Sharding::Kind::kGraph && !graph)) {
+          throw std::logic_error("sharded: " + model.name() + " has no sharded tables here");
+        }
         std::vector<Table> tables;
-        for (const std::string& name : graph.graph ? kGraphTables : kMfTables) {
+        for (const std::string& name : kind == Sharding::Kind::kGraph ? kGraphTables : kMfTables) {
           Table t;
           t.name = name;
           size_t slot = 0;
@@ -204,7 +221,10 @@ ShardedEmbeddings::ShardedEmbeddings(std::vector<NamedTensor>& params, Adam& ada
             return shards;
           }(),
           lr),
-      layers_(graph.layers), num_users_(graph.graph ? graph.graph->num_users() : 0) {
+      num_users_(graph ? graph->num_users() : 0) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (!shards(i) && params[i].tensor.requires_grad()) dense_.push_back(params[i].tensor);
+  }
   for (size_t j = 0; j < tables_.size(); ++j) {
     const Table& t = tables_[j];
     const int64_t len = t.shard.size(0);
@@ -212,12 +232,13 @@ ShardedEmbeddings::ShardedEmbeddings(std::vector<NamedTensor>& params, Adam& ada
     shard_adam_.exp_avg_sq()[j].copy_(adam.exp_avg_sq()[t.slot].narrow(0, t.lo, len));
   }
   shard_adam_.set_steps(adam.steps());
-  if (!graph.graph) return;
-  // This rank's adjacency rows (LightGCN's: symmetric normalisation, no
-  // self loops), built alone, and the halo they read; once per run.
+  const Sharding sharding = model.sharding();
+  if (sharding.kind != Sharding::Kind::kGraph) return;
+  // This rank's rows of the model's adjacency, built alone, and the halo
+  // they read; once per run.
   const Table& t = tables_[0];
   const int64_t lo = t.lo, hi = t.lo + t.shard.size(0);
-  halo_ = plan_halo(unified_adjacency_rows(*graph.graph, Normalization::kSymmetric, false,
+  halo_ = plan_halo(unified_adjacency_rows(*graph, sharding.norm, sharding.self_loops,
                                            t.shard.scalar_type(), lo, hi),
                     lo, t.rows, world());
   at::Tensor counts = at::zeros({world()}, at::kLong);
@@ -230,14 +251,14 @@ ShardedEmbeddings::ShardedEmbeddings(std::vector<NamedTensor>& params, Adam& ada
 }
 
 at::Tensor ShardedEmbeddings::propagate(const std::string& where) {
-  const at::Tensor& e0 = tables_[0].shard;
-  at::Tensor e = e0, sum = e0;
-  for (int64_t k = 0; k < layers_; ++k) {
-    // One process: the halo is empty.
-    e = halo_->local.matmul(dist_ ? halo_exchange(e, *halo_, *dist_, where) : e);
-    sum = sum + e;
+  AdjacencyProduct adjacency{halo_->local, {}};
+  // One process: the halo is empty.
+  if (dist_) {
+    adjacency.columns = [this, where](const at::Tensor& own) {
+      return halo_exchange(own, *halo_, *dist_, where, halo_seconds_);
+    };
   }
-  return sum / static_cast<double>(layers_ + 1);
+  return model_.propagate(adjacency, tables_[0].shard);
 }
 
 ShardedEmbeddings::Fetched ShardedEmbeddings::fetch(const Table& t, const at::Tensor& ids,
@@ -274,8 +295,8 @@ at::Tensor ShardedEmbeddings::local_loss(const Objective& objective, const Batch
   for (Table& t : tables_) t.shard.mutable_grad() = at::zeros_like(t.shard);
   fetched_.clear();
   // Per table, the batch's rows and their positions in the rows fetched:
-  // MF's users and items; LightGCN's nodes (users, then items), each row
-  // its ego embedding beside its final representation.
+  // MF's users and items; a graph model's nodes (users, then items), each
+  // row its ego embedding beside its final representation.
   at::Tensor user_pos, item_pos;
   if (halo_) {
     final_ = propagate(where);
@@ -298,10 +319,10 @@ at::Tensor ShardedEmbeddings::local_loss(const Objective& objective, const Batch
   if (all.targets.defined()) batch.targets = all.targets.narrow(0, start + a, n);
   const at::Tensor& u = fetched_.front().rows;
   const at::Tensor& i = fetched_.back().rows;
-  const int64_t d = tables_[0].shard.size(1);
-  FetchedTables model = halo_ ? FetchedTables(u.narrow(1, d, d), i.narrow(1, d, d),
+  const int64_t d = tables_[0].shard.size(1), out = u.size(1) - d;
+  FetchedTables model = halo_ ? FetchedTables(model_, u.narrow(1, d, out), i.narrow(1, d, out),
                                               u.narrow(1, 0, d), i.narrow(1, 0, d))
-                              : FetchedTables(u, i, u, i);
+                              : FetchedTables(model_, u, i, u, i);
   const at::Tensor loss = objective(model, model.parameters(), batch);
   return dist_ ? loss * (static_cast<double>(n) / static_cast<double>(len)) : loss;
 }
@@ -321,17 +342,22 @@ at::Tensor ShardedEmbeddings::return_gradients(const at::Tensor& loss, const std
     const at::Tensor g = returned(t, fetched_[j], where);
     const int64_t d = t.shard.size(1);
     t.shard.mutable_grad().add_(g.narrow(1, 0, d));
-    // LightGCN: the final representations' gradients, through the layers
-    // (every rank: their halo exchanges are collectives).
-    if (halo_) final_.backward(g.narrow(1, d, d));
+    // A graph model: the final representations' gradients, through the
+    // layers (every rank: their halo exchanges are collectives).
+    if (halo_) final_.backward(g.narrow(1, d, g.size(1) - d));
   }
   fetched_.clear();
   final_ = at::Tensor();
-  // The loss summed over the ranks (no gradient to add: an empty list).
-  return dist_ ? dist_->sum_gradients({}, loss, where) : loss.detach();
+  // The loss and the whole parameters' gradients summed over the ranks.
+  return dist_ ? dist_->sum_gradients(dense_, loss, where) : loss.detach();
 }
 
-void ShardedEmbeddings::step() { shard_adam_.step(); }
+void ShardedEmbeddings::step() {
+  shard_adam_.step();
+  // The whole parameters; the trainer's Adam leaves the emptied tables
+  // alone (they have no gradient).
+  if (!dense_.empty()) adam_.step();
+}
 
 void ShardedEmbeddings::release() {
   at::NoGradGuard no_grad;
@@ -357,6 +383,10 @@ void ShardedEmbeddings::gather() {
     }
   }
   adam_.set_steps(shard_adam_.steps());
+}
+
+bool ShardedEmbeddings::shards(size_t i) const {
+  return std::any_of(tables_.begin(), tables_.end(), [&](const Table& t) { return t.param == i; });
 }
 
 int64_t ShardedEmbeddings::bytes_per_rank() const {

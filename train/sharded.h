@@ -7,14 +7,18 @@
 // take the Adam step of their rows. Equal to the replicated data-parallel
 // run up to float rounding (docs/distributed.md states the tolerance).
 //
-// LightGCN (a ShardedGraph given) is sharded over its partitioned graph:
-// its one table over the unified user+item node set (users 0..U-1, then
-// items) is cut into contiguous node ranges, each rank holding the
-// adjacency rows of its nodes (HaloPlan). Every batch each rank propagates
-// its rows through the layers, fetching before each layer the halo rows
+// A graph model (Sharding::Kind::kGraph: LightGCN, NGCF, GCN) is sharded
+// over its partitioned graph: its one table over the unified user+item node
+// set (users 0..U-1, then items) is cut into contiguous node ranges, each
+// rank holding the adjacency rows of its nodes (HaloPlan). Every batch each
+// rank runs the model's own propagation (Model::propagate) over its rows,
+// whose every multiplication by the adjacency first fetches the halo rows
 // its adjacency rows read from their owners (the gradients of those rows go
 // back in the backward pass); the batch's final representations and ego
-// rows are then fetched from their owners as MF's rows are.
+// rows are then fetched from their owners as MF's rows are. The model's
+// other parameters (NGCF's and GCN's weights) stay whole on every rank:
+// their gradients are summed over the ranks (Distributed::sum_gradients)
+// and the trainer's Adam steps them, so every rank's copy stays equal.
 //
 // Between epochs (evaluation, checkpoints) the whole tables and moments
 // are all-gathered into the model's parameters and the trainer's Adam on
@@ -75,23 +79,16 @@ struct HaloPlan {
 // exchange. A pure function of its arguments.
 HaloPlan plan_halo(const SparseAdjacency& rows, int64_t lo, int64_t n, int world);
 
-// What LightGCN's sharded propagation needs: the training graph and the
-// number of layers (graph null: MF's tables).
-struct ShardedGraph {
-  const BipartiteGraph* graph = nullptr;
-  int64_t layers = 0;
-};
-
 class ShardedEmbeddings {
  public:
-  // Takes this rank's rows of the tables among `params` (the
-  // model's, whose tensors the model shares) and of their moments in
-  // `adam` (the trainer's, over trainable_tensors(params), after a resume
-  // if any), with its step count; both must outlive this object. dist null
-  // (no torchrun): one shard, every exchange local. With graph.graph, the
-  // table is LightGCN's "embedding", propagated over graph.layers layers.
-  ShardedEmbeddings(std::vector<NamedTensor>& params, Adam& adam, double lr, Distributed* dist,
-                    ShardedGraph graph = {});
+  // Takes this rank's rows of the tables of `model` (model.sharding()
+  // names them) among `params` (the model's, whose tensors the model
+  // shares) and of their moments in `adam` (the trainer's, over
+  // trainable_tensors(params), after a resume if any), with its step count;
+  // all must outlive this object. dist null (no torchrun): one shard, every
+  // exchange local. `graph`: the training graph, for Sharding::Kind::kGraph.
+  ShardedEmbeddings(Model& model, std::vector<NamedTensor>& params, Adam& adam, double lr,
+                    Distributed* dist, const BipartiteGraph* graph = nullptr);
 
   // The loss of this rank's share of batch rows [start, start + len) of
   // `all`, weighted by its fraction of the batch (EpochLoop's local_loss),
@@ -103,7 +100,8 @@ class ShardedEmbeddings {
   // owners, who add them into their shards' gradients; returns the loss
   // summed over the ranks.
   at::Tensor return_gradients(const at::Tensor& loss, const std::string& where);
-  // The Adam step of this rank's rows.
+  // The Adam step of this rank's rows (and of the model's other
+  // parameters, by the trainer's Adam).
   void step();
 
   // Empties the model's tables and the trainer's moments of them (this
@@ -113,13 +111,19 @@ class ShardedEmbeddings {
   // the trainer's Adam (step count included), on every rank.
   void gather();
 
+  // Whether params[i] (the constructor's) is one of the sharded tables.
+  bool shards(size_t i) const;
+
   // Bytes of the tables and their two Adam moments held by the rank that
   // holds the most during an epoch's batches, and by a replicated run.
   int64_t bytes_per_rank() const;
   int64_t bytes_replicated() const;
-  // LightGCN: the halo rows each rank fetches per layer (and sends back the
-  // gradients of), in rank order; empty for MF.
+  // A graph model: the halo rows each rank fetches per product by the
+  // adjacency (and sends back the gradients of), in rank order; empty for MF.
   const std::vector<int64_t>& halo_rows() const { return halo_rows_; }
+  // A graph model: the seconds spent in the halo exchanges so far (forward
+  // and backward; metrics.jsonl's phase_seconds "halo").
+  double halo_seconds() const { return halo_seconds_; }
 
  private:
   struct Table {
@@ -142,24 +146,28 @@ class ShardedEmbeddings {
   // into a [rows of t, w] tensor.
   at::Tensor returned(const Table& t, const Fetched& f, const std::string& where);
   int world() const { return dist_ ? dist_->world_size() : 1; }
-  // LightGCN's layer mean (E + ÂE + ... + Â^K E) / (K + 1) of this rank's
-  // rows, differentiable in its shard: each layer fetches its halo rows
-  // (Distributed::all_to_all) and multiplies by the local rows; the
-  // backward multiplies by their transpose and sends the halo rows'
-  // gradients back to their owners, who add them to their own.
+  // The model's final representations of this rank's rows
+  // (Model::propagate), differentiable in its shard: each product by the
+  // adjacency fetches its halo rows (Distributed::all_to_all) and
+  // multiplies by the local rows; the backward multiplies by their
+  // transpose and sends the halo rows' gradients back to their owners, who
+  // add them to their own.
   at::Tensor propagate(const std::string& where);
 
+  Model& model_;
   std::vector<NamedTensor>& params_;
   Adam& adam_;
   Distributed* dist_;
-  std::vector<Table> tables_;  // MF's users and items; LightGCN's nodes
+  std::vector<Table> tables_;      // MF's users and items; a graph model's nodes
+  std::vector<at::Tensor> dense_;  // the model's other trained parameters, whole
   Adam shard_adam_;
   std::vector<Fetched> fetched_;  // the current batch's, per table
-  // LightGCN: layers, users, this rank's part of the graph, and the
-  // current batch's final representations of this rank's rows.
-  int64_t layers_ = 0, num_users_ = 0;
+  // A graph model: users, this rank's part of the graph, and the current
+  // batch's final representations of this rank's rows.
+  int64_t num_users_ = 0;
   std::optional<HaloPlan> halo_;
   std::vector<int64_t> halo_rows_;
+  double halo_seconds_ = 0;
   at::Tensor final_;
 };
 

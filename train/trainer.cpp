@@ -199,11 +199,9 @@ class TrainingRun {
   bool train_epochs() {
     // After start(): the shards are cut from the state every rank now holds.
     if (cfg_.shard_embeddings) {
-      // LightGCN propagates over its partitioned training graph.
-      const ShardedGraph graph =
-          cfg_.model == "lightgcn" ? ShardedGraph{&graph_.graph(), cfg_.layers} : ShardedGraph{};
-      sharded_ =
-          std::make_unique<ShardedEmbeddings>(params_, adam_, cfg_.lr.value(), dist_.get(), graph);
+      // A graph model propagates over its partitioned training graph.
+      sharded_ = std::make_unique<ShardedEmbeddings>(*model_, params_, adam_, cfg_.lr.value(),
+                                                     dist_.get(), &graph_.graph());
       if (!sharded_->halo_rows().empty()) {
         std::string rows;
         for (int64_t h : sharded_->halo_rows())
@@ -356,6 +354,7 @@ class TrainingRun {
       line["phase_seconds"] = {
           {"sample", p.sample}, {"forward", p.forward}, {"backward", p.backward}, {"step", p.step}};
       if (dist_) line["phase_seconds"]["allreduce"] = p.allreduce;
+      if (sharded_ && !sharded_->halo_rows().empty()) line["phase_seconds"]["halo"] = p.halo;
     }
     line["metrics"] = metrics_json(e.test);
     if (e.valid) line["valid"] = metrics_json(*e.valid);

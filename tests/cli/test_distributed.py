@@ -163,11 +163,14 @@ def test_only_rank_zero_writes(tmp_path):
     assert results[1][1] == "" and "mf on synthetic" in results[0][1]
 
 
-def test_ranks_stay_bitwise_equal_and_a_skewed_rank_is_caught(tmp_path):
+@pytest.mark.parametrize("model", [["lightgcn"], ["ngcf", "--shard-embeddings"]],
+                         ids=["lightgcn", "ngcf-sharded"])
+def test_ranks_stay_bitwise_equal_and_a_skewed_rank_is_caught(tmp_path, model):
     # Every epoch the ranks compare their parameters with rank 0's bit for
-    # bit (the runs above pass it); a rank whose parameter is nudged after a
-    # step stops every rank at that epoch's end, naming the rank.
-    args = ["train", "--model", "lightgcn", *SMALL, "--epochs", "3", "--out", tmp_path / "r"]
+    # bit (the runs above pass it; a sharded run its whole parameters, NGCF's
+    # weights); a rank whose parameter is nudged after a step stops every
+    # rank at that epoch's end, naming the rank.
+    args = ["train", "--model", *model, *SMALL, "--epochs", "3", "--out", tmp_path / "r"]
     results = finish(start_ranks(2, args, rank_env={1: {"GNNREC_TEST_FAULT": "skew@batch:2"}}))
     for code, _, err in results:
         assert code == 1
@@ -290,13 +293,13 @@ def test_python_train_under_torchrun_equals_the_command_line(tmp_path):
 # embeddings").
 
 
-def sharded_agrees_with_replicated(tmp_path, ranks, model):
-    """Trains `model` for 3 epochs on `ranks` ranks, replicated and with
-    --shard-embeddings, and checks that the runs agree (metrics.jsonl, and the
+def sharded_agrees_with_replicated(tmp_path, ranks, model, *options):
+    """Trains `model` (with `options`) for 3 epochs on `ranks` ranks,
+    replicated and with --shard-embeddings, and checks that the runs agree (metrics.jsonl, and the
     exported tables: the checkpoint holds the whole tables, so export reads
     them as it reads a replicated run's). Returns the two run directories and
     the sharded run's exported tables."""
-    args = ["--model", model, *SMALL, "--epochs", "3"]
+    args = ["--model", model, *options, *SMALL, "--epochs", "3"]
     replicated, sharded = tmp_path / "replicated", tmp_path / "sharded"
     train_ranks(ranks, [*args, "--out", replicated])
     train_ranks(ranks, [*args, "--shard-embeddings", "--out", sharded])
@@ -339,6 +342,29 @@ def test_sharded_lightgcn_equals_replicated(tmp_path, ranks):
     # Each rank's halo: the nodes outside its range that its rows read.
     halo = summary["halo_rows_per_layer"]
     assert len(halo) == ranks and all(0 < h <= nodes - nodes // ranks for h in halo)
+    # The exchanges' seconds have their own phase, out of forward and allreduce.
+    assert all(0 < l["phase_seconds"]["halo"] for l in metrics_lines(sharded))
+
+
+# NGCF and GCN: their table is sharded as LightGCN's, their layers' weights
+# stay whole on every rank, their gradients summed over the ranks. A rank
+# draws the dropout masks of its own rows only, so the runs are compared
+# without dropout. Tolerances as above.
+NGCF = ["ngcf", "--node-dropout", "0", "--message-dropout", "0"]
+
+
+@pytest.mark.parametrize("ranks,model", [(2, NGCF), (3, NGCF), (2, ["gcn", "--dropout", "0"])],
+                         ids=["ngcf-2", "ngcf-3", "gcn-2"])
+def test_sharded_weighted_graph_models_equal_replicated(tmp_path, ranks, model):
+    _, sharded, _ = sharded_agrees_with_replicated(tmp_path, ranks, *model)
+    # Memory: the table's rows and moments only (the weights are whole).
+    nodes = 200 + 150
+    most = max(nodes * (r + 1) // ranks - nodes * r // ranks for r in range(ranks))
+    summary = json.loads((sharded / "summary.json").read_text())
+    assert summary["embedding_bytes_replicated"] == 3 * 4 * 16 * nodes
+    assert summary["embedding_bytes_per_rank"] == 3 * 4 * 16 * most
+    assert len(summary["halo_rows_per_layer"]) == ranks
+    assert all(0 < l["phase_seconds"]["halo"] for l in metrics_lines(sharded))
 
 
 def test_sharded_lightgcn_in_one_process_equals_the_plain_run(tmp_path):

@@ -68,9 +68,9 @@ def test_model_trains_evaluates_and_recommends(tmp_path, model, loss):
     (["--model", "gmf", "--pretrain", "a,b"], "--pretrain initialises --model neumf only"),
     (["--model", "neumf", "--pretrain", "a"], "--pretrain takes GMF_RUN,MLP_RUN"),
     (["--model", "neumf", "--pretrain", "a,b,c"], "--pretrain takes GMF_RUN,MLP_RUN"),
-    (["--model", "ngcf", "--shard-embeddings"],
-     "--shard-embeddings: --model ngcf does not shard its tables; the models that do: mf, "
-     "lightgcn"),
+    (["--model", "gat", "--shard-embeddings"],
+     "--shard-embeddings: --model gat does not shard its tables; the models that do: mf, "
+     "lightgcn, ngcf, gcn"),
     (["--model", "mf", "--shard-embeddings", "--reg-scope", "full"],
      "--shard-embeddings: --reg-scope full"),
 ])

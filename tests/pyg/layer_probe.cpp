@@ -77,7 +77,8 @@ int run(const std::string& dir) {
   at::Tensor out;
   if (layer == "gcn") {
     const auto& adj = graph.adjacency(Normalization::kSymmetric, true, at::kDouble, at::kCPU);
-    out = gnnrec::layers::gcn_conv(adj, feats, {param("lin.weight"), param("bias")});
+    out = gnnrec::layers::gcn_conv(gnnrec::AdjacencyProduct{adj, {}}, feats,
+                                   {param("lin.weight"), param("bias")});
   } else if (layer == "sage") {
     const auto& adj = graph.adjacency(Normalization::kNone, false, at::kDouble, at::kCPU);
     gnnrec::layers::SageLayer s;

@@ -1,14 +1,20 @@
 // Sharded embeddings (train/sharded.h): which rows a rank asks of whom
 // (plan_rows) and LightGCN's halo plan (plan_halo) against hand-worked
 // examples; a rank's local propagation with its halo against dense Â·E and
-// gradcheck, in float64; one step of the sharded tables (MF's, LightGCN's)
-// in one process against the same step on the whole tables (float64).
+// gradcheck, and its NGCF and GCN layers against the dense layers, in
+// float64; one step of the sharded tables (MF's, LightGCN's, NGCF's with
+// its weights whole) in one process against the same step on the whole
+// tables (float64).
+#include <algorithm>
 #include <cmath>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "models/layers.h"
 #include "models/propagation_graph.h"
 #include "tests/testing/gradcheck.h"
 #include "train/adam.h"
@@ -57,9 +63,10 @@ BipartiteGraph six_nodes() {
   return BipartiteGraph::build(3, 3, x);
 }
 
-// Â = D^-1/2 A D^-1/2 of six_nodes(), dense, from the edge list.
-at::Tensor dense_normalised() {
-  at::Tensor a = at::zeros({6, 6}, at::kDouble);
+// Â = D^-1/2 A D^-1/2 of six_nodes(), dense, from the edge list (A + I
+// with self loops).
+at::Tensor dense_normalised(bool self_loops = false) {
+  at::Tensor a = self_loops ? at::eye(6, at::kDouble) : at::zeros({6, 6}, at::kDouble);
   for (auto [u, i] : std::vector<std::pair<int, int>>{{0, 0}, {0, 1}, {1, 2}, {2, 0}, {2, 2}}) {
     a[u][3 + i] = 1;
     a[3 + i][u] = 1;
@@ -68,11 +75,43 @@ at::Tensor dense_normalised() {
   return s.unsqueeze(1) * a * s.unsqueeze(0);
 }
 
-HaloPlan plan_of(int rank, int world) {
+HaloPlan plan_of(int rank, int world, bool self_loops = false) {
   const auto [lo, hi] = Distributed::share_of(6, rank, world);
-  return plan_halo(
-      unified_adjacency_rows(six_nodes(), Normalization::kSymmetric, false, at::kDouble, lo, hi),
-      lo, 6, world);
+  return plan_halo(unified_adjacency_rows(six_nodes(), Normalization::kSymmetric, self_loops,
+                                          at::kDouble, lo, hi),
+                   lo, 6, world);
+}
+
+// A rank's product by its adjacency rows (AdjacencyProduct, as a sharded
+// run multiplies), its halo rows taken from the whole `e` here.
+AdjacencyProduct local_product(const HaloPlan& p, const at::Tensor& e) {
+  return {p.local, [&p, e](const at::Tensor& own) {
+            return at::cat({own, e.index_select(0, p.halo.rows)});
+          }};
+}
+
+layers::Linear linear64(int64_t in, int64_t out) {
+  return {at::randn({out, in}, at::kDouble), at::randn({out}, at::kDouble)};
+}
+
+// sharded_models() (the CLI's check) lists exactly the models that say
+// how they shard (Model::sharding), the trainer's question.
+TEST(ShardedModels, AreTheModelsThatSayHowTheyShard) {
+  const PropagationGraph g(std::make_shared<const BipartiteGraph>(six_nodes()));
+  const auto& listed = sharded_models();
+  int built = 0;
+  for (const std::string& name : model_names()) {
+    std::unique_ptr<Model> model;
+    try {
+      model = make_model(name, ModelOptions{}, g, at::kCPU);
+    } catch (const std::exception&) {
+      continue;  // needs what six_nodes() lacks (a knowledge graph, features)
+    }
+    ++built;
+    const bool shards = model->sharding().kind != Sharding::Kind::kNone;
+    EXPECT_EQ(std::find(listed.begin(), listed.end(), name) != listed.end(), shards) << name;
+  }
+  EXPECT_GT(built, static_cast<int>(listed.size()));
 }
 
 TEST(PlanHalo, HandWorkedThreeRanks) {
@@ -137,6 +176,46 @@ TEST(PlanHalo, LocalRowsWithTheirHaloAreTheDenseProduct) {
   }
 }
 
+// A sharded NGCF layer: a rank's rows of LeakyReLU(W1 (E + L E) + b1 +
+// W2 (L E ⊙ E) + b2), from its rows and its halo, against the layer of
+// every node by dense ATen in float64.
+TEST(PlanHalo, NgcfLayerOfARanksRowsIsTheDenseLayer) {
+  at::manual_seed(5);
+  const at::Tensor l = dense_normalised(), e = at::randn({6, 4}, at::kDouble);
+  const layers::NgcfLayer layer{linear64(4, 4), linear64(4, 4)};
+  const at::Tensor side = l.mm(e);
+  const at::Tensor expected = at::leaky_relu((e + side).mm(layer.w1.weight.t()) + layer.w1.bias +
+                                                 (side * e).mm(layer.w2.weight.t()) + layer.w2.bias,
+                                             0.2);
+  for (int world : {1, 2, 3}) {
+    for (int r = 0; r < world; ++r) {
+      const HaloPlan p = plan_of(r, world);
+      const at::Tensor own = e.narrow(0, p.lo, p.hi - p.lo);
+      EXPECT_TRUE(at::allclose(layers::ngcf_conv(local_product(p, e), own, layer),
+                               expected.narrow(0, p.lo, p.hi - p.lo), 0, 1e-14))
+          << "rank " << r << " of " << world;
+    }
+  }
+}
+
+// A sharded GCN layer: a rank's rows of Â X Wᵀ + b, Â with self loops.
+TEST(PlanHalo, GcnLayerOfARanksRowsIsTheDenseLayer) {
+  at::manual_seed(6);
+  const at::Tensor a = dense_normalised(true), x = at::randn({6, 4}, at::kDouble);
+  const layers::Linear lin = linear64(4, 3);
+  const at::Tensor expected = a.mm(x.mm(lin.weight.t())) + lin.bias;
+  for (int world : {1, 2, 3}) {
+    for (int r = 0; r < world; ++r) {
+      const HaloPlan p = plan_of(r, world, true);
+      // The halo is exchanged after the transform, at the output width.
+      const at::Tensor own = x.narrow(0, p.lo, p.hi - p.lo);
+      EXPECT_TRUE(at::allclose(layers::gcn_conv(local_product(p, x.mm(lin.weight.t())), own, lin),
+                               expected.narrow(0, p.lo, p.hi - p.lo), 0, 1e-14))
+          << "rank " << r << " of " << world;
+    }
+  }
+}
+
 TEST(PlanHalo, GradcheckOfTheLocalRowsInOwnAndHaloRows) {
   // The backward's halo part is what goes back to the owners.
   const HaloPlan p = plan_of(1, 3);
@@ -162,6 +241,7 @@ class TablesModel : public Model {
  public:
   TablesModel(at::Tensor u, at::Tensor i) : u_(std::move(u)), i_(std::move(i)) {}
   std::string name() const override { return "mf"; }
+  Sharding sharding() const override { return {Sharding::Kind::kTables}; }
   std::pair<at::Tensor, at::Tensor> forward() override { return {u_, i_}; }
   std::pair<at::Tensor, at::Tensor> ego(const at::Tensor& u, const at::Tensor& i) override {
     return {u_.index_select(0, u), i_.index_select(0, i)};
@@ -194,7 +274,7 @@ TEST(ShardedEmbeddings, OneShardStepEqualsTheWholeTablesStep) {
   TablesModel model(users0.clone().requires_grad_(true), items0.clone().requires_grad_(true));
   auto params = model.parameters();
   Adam adam({params[0].tensor, params[1].tensor}, 0.01);
-  ShardedEmbeddings sharded(params, adam, 0.01, nullptr);
+  ShardedEmbeddings sharded(model, params, adam, 0.01, nullptr);
   sharded.release();
   EXPECT_EQ(params[0].tensor.numel(), 0);
   const at::Tensor loss = sharded.local_loss(objective, batch, 0, 4, "test");
@@ -214,11 +294,17 @@ TEST(ShardedEmbeddings, OneShardStepEqualsTheWholeTablesStep) {
 }
 
 // LightGCN over one given table (the whole-table reference): the dense
-// float64 layer mean of six_nodes() over 2 layers.
+// float64 layer mean of six_nodes() over 2 layers; its sharded propagation
+// the same mean over the product it is given.
 class DenseLightGcn : public Model {
  public:
   explicit DenseLightGcn(at::Tensor e) : e_(std::move(e)) {}
   std::string name() const override { return "lightgcn"; }
+  Sharding sharding() const override { return {Sharding::Kind::kGraph}; }
+  at::Tensor propagate(const AdjacencyProduct& adj, const at::Tensor& ego) override {
+    const at::Tensor e1 = adj(ego), e2 = adj(e1);
+    return (ego + e1 + e2) / 3.0;
+  }
   std::pair<at::Tensor, at::Tensor> forward() override {
     const at::Tensor a = dense_normalised();
     const at::Tensor e1 = a.mm(e_), e2 = a.mm(e1);
@@ -253,7 +339,7 @@ TEST(ShardedEmbeddings, OneShardLightGcnStepEqualsTheDenseStep) {
   auto params = model.parameters();
   Adam adam({params[0].tensor}, 0.01);
   const BipartiteGraph g = six_nodes();
-  ShardedEmbeddings sharded(params, adam, 0.01, nullptr, ShardedGraph{&g, 2});
+  ShardedEmbeddings sharded(model, params, adam, 0.01, nullptr, &g);
   EXPECT_EQ(sharded.halo_rows(), (std::vector<int64_t>{0}));
   sharded.release();
   const at::Tensor loss = sharded.local_loss(objective, batch, 0, 4, "test");
@@ -265,6 +351,101 @@ TEST(ShardedEmbeddings, OneShardLightGcnStepEqualsTheDenseStep) {
   EXPECT_TRUE(at::allclose(params[0].tensor, whole_params[0].tensor, 0, 1e-14));
   EXPECT_TRUE(at::allclose(adam.exp_avg()[0], whole_adam.exp_avg()[0], 0, 1e-14));
   EXPECT_TRUE(at::allclose(adam.exp_avg_sq()[0], whole_adam.exp_avg_sq()[0], 0, 1e-14));
+  EXPECT_EQ(sharded.bytes_per_rank(), 3 * 6 * 4 * 8);
+}
+
+// NGCF with one layer over one given table and given float64 weights (the
+// whole-table reference): the dense layer of six_nodes(), E beside its
+// L2-normalised output; its sharded propagation the model's layer
+// (layers::ngcf_conv) over the product it is given.
+class DenseNgcf : public Model {
+ public:
+  DenseNgcf(at::Tensor e, layers::NgcfLayer layer) : e_(std::move(e)), layer_(std::move(layer)) {}
+  std::string name() const override { return "ngcf"; }
+  Sharding sharding() const override { return {Sharding::Kind::kGraph}; }
+  at::Tensor propagate(const AdjacencyProduct& adj, const at::Tensor& ego) override {
+    const at::Tensor e1 = layers::ngcf_conv(adj, ego, layer_);
+    return at::cat({ego, e1 / e1.norm(2, {1}, true)}, 1);
+  }
+  std::pair<at::Tensor, at::Tensor> forward() override {
+    const at::Tensor side = dense_normalised().mm(e_);
+    const at::Tensor e1 = at::leaky_relu((e_ + side).mm(layer_.w1.weight.t()) + layer_.w1.bias +
+                                             (side * e_).mm(layer_.w2.weight.t()) + layer_.w2.bias,
+                                         0.2);
+    const at::Tensor out = at::cat({e_, e1 / e1.norm(2, {1}, true)}, 1);
+    return {out.narrow(0, 0, 3), out.narrow(0, 3, 3)};
+  }
+  std::pair<at::Tensor, at::Tensor> ego(const at::Tensor& u, const at::Tensor& i) override {
+    return {e_.index_select(0, u), e_.index_select(0, i + 3)};
+  }
+  std::vector<NamedTensor> parameters() override {
+    return {{"embedding", e_},
+            {"w1.weight", layer_.w1.weight},
+            {"w1.bias", layer_.w1.bias},
+            {"w2.weight", layer_.w2.weight},
+            {"w2.bias", layer_.w2.bias}};
+  }
+
+ private:
+  at::Tensor e_;
+  layers::NgcfLayer layer_;
+};
+
+std::vector<at::Tensor> leaves(const std::vector<at::Tensor>& ts) {
+  std::vector<at::Tensor> out;
+  for (const at::Tensor& t : ts) out.push_back(t.clone().requires_grad_(true));
+  return out;
+}
+
+// One shard of NGCF: its table sharded, its weights whole and stepped by
+// the trainer's Adam from the gradients of the sharded propagation.
+TEST(ShardedEmbeddings, OneShardNgcfStepEqualsTheDenseStep) {
+  at::manual_seed(13);
+  const std::vector<at::Tensor> init = {
+      at::randn({6, 4}, at::kDouble), at::randn({4, 4}, at::kDouble), at::randn({4}, at::kDouble),
+      at::randn({4, 4}, at::kDouble), at::randn({4}, at::kDouble)};
+  const auto make = [&] {
+    const std::vector<at::Tensor> t = leaves(init);
+    return DenseNgcf(t[0], {{t[1], t[2]}, {t[3], t[4]}});
+  };
+  TrainConfig cfg;
+  cfg.reg = 0.1;
+  const Batch batch = bpr_batch({0, 2, 2, 1}, {1, 0, 2, 2}, {2, 1, 1, 0});
+  const auto tensors = [](const std::vector<NamedTensor>& ps) {
+    std::vector<at::Tensor> out;
+    for (const auto& p : ps) out.push_back(p.tensor);
+    return out;
+  };
+
+  DenseNgcf whole = make();
+  auto whole_params = whole.parameters();
+  const Objective objective(cfg, whole);
+  Adam whole_adam(tensors(whole_params), 0.01);
+  const at::Tensor expected_loss = objective(whole, whole_params, batch);
+  expected_loss.backward();
+  whole_adam.step();
+
+  DenseNgcf model = make();
+  auto params = model.parameters();
+  Adam adam(tensors(params), 0.01);
+  const BipartiteGraph g = six_nodes();
+  ShardedEmbeddings sharded(model, params, adam, 0.01, nullptr, &g);
+  sharded.release();
+  const at::Tensor loss = sharded.local_loss(objective, batch, 0, 4, "test");
+  loss.backward();
+  EXPECT_NEAR(sharded.return_gradients(loss, "test").item<double>(), expected_loss.item<double>(),
+              1e-14);
+  sharded.step();
+  sharded.gather();
+  for (size_t j = 0; j < params.size(); ++j) {
+    EXPECT_TRUE(at::allclose(params[j].tensor, whole_params[j].tensor, 0, 1e-14)) << j;
+    EXPECT_TRUE(at::allclose(adam.exp_avg()[j], whole_adam.exp_avg()[j], 0, 1e-14)) << j;
+    EXPECT_TRUE(at::allclose(adam.exp_avg_sq()[j], whole_adam.exp_avg_sq()[j], 0, 1e-14)) << j;
+  }
+  EXPECT_EQ(adam.steps(), 1);
+  // The weights moved (they had gradients).
+  EXPECT_FALSE(at::equal(params[1].tensor, init[1]));
+  // Only the table is sharded: 6 rows x 4 float64 values, two moments.
   EXPECT_EQ(sharded.bytes_per_rank(), 3 * 6 * 4 * 8);
 }
 
