@@ -272,14 +272,17 @@ def test_python_train_under_torchrun_equals_the_command_line(tmp_path):
               "synthetic_items": 150, "dim": 16, "batch_size": 256, "lr": 0.01, "threads": 1,
               "eval_every": 1, "epochs": 2, "out": str(tmp_path / "py")}
     script = tmp_path / "train.py"
-    script.write_text("import json, sys\nimport gnnrec\n"
+    # Each rank writes its own file: the two processes share one stdout, and
+    # their prints can interleave (PYTHONUNBUFFERED writes each piece alone).
+    script.write_text("import json, os, pathlib\nimport gnnrec\n"
                       f"s = gnnrec.train(json.loads({json.dumps(json.dumps(config))}))\n"
-                      "print(s['world_size'], s['backend'])\n")
+                      f"pathlib.Path({str(tmp_path)!r}, 'rank' + os.environ['RANK'])"
+                      ".write_text(f\"{s['world_size']} {s['backend']}\")\n")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GNNREC_NO_PLOT": "1"}
     proc = subprocess.run([str(torchrun), "--standalone", "--nproc-per-node", "2", str(script)],
                           capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.split() == ["2", "gloo", "2", "gloo"]
+    assert [(tmp_path / f"rank{r}").read_text() for r in (0, 1)] == ["2 gloo", "2 gloo"]
     train_ranks(2, ["--model", "mf", *SMALL, "--epochs", "2", "--out", tmp_path / "cli"])
     strip = lambda ls: [(l["epoch"], l["loss"], l["metrics"]) for l in ls]
     assert strip(metrics_lines(tmp_path / "py")) == strip(metrics_lines(tmp_path / "cli"))
