@@ -7,6 +7,7 @@
 // tables (float64).
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "train/config.h"
 #include "train/loss.h"
 #include "train/sharded.h"
+#include "train/train_state.h"
 
 namespace gnnrec {
 namespace {
@@ -320,38 +322,54 @@ class DenseLightGcn : public Model {
   at::Tensor e_;
 };
 
-TEST(ShardedEmbeddings, OneShardLightGcnStepEqualsTheDenseStep) {
-  at::manual_seed(11);
-  const at::Tensor e0 = at::randn({6, 4}, at::kDouble);
+// One batch of `model` through ShardedEmbeddings in one process (no
+// torchrun; six_nodes()' graph) against the same batch of `whole`, an equal
+// model trained whole (BPR, L2 0.1, Adam at lr 0.01): the loss, then every
+// parameter and both Adam moments after the step, to 1e-14. `check` sees
+// the sharded embeddings after their step and gather.
+void expect_one_shard_step_equals_the_dense_step(
+    Model& whole, Model& model, const Batch& batch,
+    const std::function<void(const ShardedEmbeddings&)>& check) {
   TrainConfig cfg;
   cfg.reg = 0.1;
-  const Batch batch = bpr_batch({0, 2, 2, 1}, {1, 0, 2, 2}, {2, 1, 1, 0});
-
-  DenseLightGcn whole(e0.clone().requires_grad_(true));
   auto whole_params = whole.parameters();
   const Objective objective(cfg, whole);
-  Adam whole_adam({whole_params[0].tensor}, 0.01);
+  Adam whole_adam(trainable_tensors(whole_params), 0.01);
   const at::Tensor expected_loss = objective(whole, whole_params, batch);
   expected_loss.backward();
   whole_adam.step();
 
-  DenseLightGcn model(e0.clone().requires_grad_(true));
   auto params = model.parameters();
-  Adam adam({params[0].tensor}, 0.01);
+  Adam adam(trainable_tensors(params), 0.01);
   const BipartiteGraph g = six_nodes();
   ShardedEmbeddings sharded(model, params, adam, 0.01, nullptr, &g);
-  EXPECT_EQ(sharded.halo_rows(), (std::vector<int64_t>{0}));
   sharded.release();
-  const at::Tensor loss = sharded.local_loss(objective, batch, 0, 4, "test");
+  const at::Tensor loss = sharded.local_loss(objective, batch, 0, batch.size(), "test");
   loss.backward();
   EXPECT_NEAR(sharded.return_gradients(loss, "test").item<double>(), expected_loss.item<double>(),
               1e-14);
   sharded.step();
   sharded.gather();
-  EXPECT_TRUE(at::allclose(params[0].tensor, whole_params[0].tensor, 0, 1e-14));
-  EXPECT_TRUE(at::allclose(adam.exp_avg()[0], whole_adam.exp_avg()[0], 0, 1e-14));
-  EXPECT_TRUE(at::allclose(adam.exp_avg_sq()[0], whole_adam.exp_avg_sq()[0], 0, 1e-14));
-  EXPECT_EQ(sharded.bytes_per_rank(), 3 * 6 * 4 * 8);
+  for (size_t j = 0; j < params.size(); ++j) {
+    EXPECT_TRUE(at::allclose(params[j].tensor, whole_params[j].tensor, 0, 1e-14)) << j;
+    EXPECT_TRUE(at::allclose(adam.exp_avg()[j], whole_adam.exp_avg()[j], 0, 1e-14)) << j;
+    EXPECT_TRUE(at::allclose(adam.exp_avg_sq()[j], whole_adam.exp_avg_sq()[j], 0, 1e-14)) << j;
+  }
+  EXPECT_EQ(adam.steps(), 1);
+  check(sharded);
+}
+
+TEST(ShardedEmbeddings, OneShardLightGcnStepEqualsTheDenseStep) {
+  at::manual_seed(11);
+  const at::Tensor e0 = at::randn({6, 4}, at::kDouble);
+  DenseLightGcn whole(e0.clone().requires_grad_(true));
+  DenseLightGcn model(e0.clone().requires_grad_(true));
+  expect_one_shard_step_equals_the_dense_step(
+      whole, model, bpr_batch({0, 2, 2, 1}, {1, 0, 2, 2}, {2, 1, 1, 0}),
+      [](const ShardedEmbeddings& sharded) {
+        EXPECT_EQ(sharded.halo_rows(), (std::vector<int64_t>{0}));
+        EXPECT_EQ(sharded.bytes_per_rank(), 3 * 6 * 4 * 8);
+      });
 }
 
 // NGCF with one layer over one given table and given float64 weights (the
@@ -408,45 +426,17 @@ TEST(ShardedEmbeddings, OneShardNgcfStepEqualsTheDenseStep) {
     const std::vector<at::Tensor> t = leaves(init);
     return DenseNgcf(t[0], {{t[1], t[2]}, {t[3], t[4]}});
   };
-  TrainConfig cfg;
-  cfg.reg = 0.1;
-  const Batch batch = bpr_batch({0, 2, 2, 1}, {1, 0, 2, 2}, {2, 1, 1, 0});
-  const auto tensors = [](const std::vector<NamedTensor>& ps) {
-    std::vector<at::Tensor> out;
-    for (const auto& p : ps) out.push_back(p.tensor);
-    return out;
-  };
-
   DenseNgcf whole = make();
-  auto whole_params = whole.parameters();
-  const Objective objective(cfg, whole);
-  Adam whole_adam(tensors(whole_params), 0.01);
-  const at::Tensor expected_loss = objective(whole, whole_params, batch);
-  expected_loss.backward();
-  whole_adam.step();
-
   DenseNgcf model = make();
-  auto params = model.parameters();
-  Adam adam(tensors(params), 0.01);
-  const BipartiteGraph g = six_nodes();
-  ShardedEmbeddings sharded(model, params, adam, 0.01, nullptr, &g);
-  sharded.release();
-  const at::Tensor loss = sharded.local_loss(objective, batch, 0, 4, "test");
-  loss.backward();
-  EXPECT_NEAR(sharded.return_gradients(loss, "test").item<double>(), expected_loss.item<double>(),
-              1e-14);
-  sharded.step();
-  sharded.gather();
-  for (size_t j = 0; j < params.size(); ++j) {
-    EXPECT_TRUE(at::allclose(params[j].tensor, whole_params[j].tensor, 0, 1e-14)) << j;
-    EXPECT_TRUE(at::allclose(adam.exp_avg()[j], whole_adam.exp_avg()[j], 0, 1e-14)) << j;
-    EXPECT_TRUE(at::allclose(adam.exp_avg_sq()[j], whole_adam.exp_avg_sq()[j], 0, 1e-14)) << j;
-  }
-  EXPECT_EQ(adam.steps(), 1);
+  expect_one_shard_step_equals_the_dense_step(whole, model,
+                                              bpr_batch({0, 2, 2, 1}, {1, 0, 2, 2}, {2, 1, 1, 0}),
+                                              [](const ShardedEmbeddings& sharded) {
+                                                // Only the table is sharded: 6 rows x 4 float64
+                                                // values, two moments.
+                                                EXPECT_EQ(sharded.bytes_per_rank(), 3 * 6 * 4 * 8);
+                                              });
   // The weights moved (they had gradients).
-  EXPECT_FALSE(at::equal(params[1].tensor, init[1]));
-  // Only the table is sharded: 6 rows x 4 float64 values, two moments.
-  EXPECT_EQ(sharded.bytes_per_rank(), 3 * 6 * 4 * 8);
+  EXPECT_FALSE(at::equal(model.parameters()[1].tensor, init[1]));
 }
 
 }  // namespace
